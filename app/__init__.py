@@ -1,0 +1,1 @@
+"""The kiosk: workflows, sessions, capture, the CLI and the Qt UI."""

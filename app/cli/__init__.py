@@ -1,0 +1,1 @@
+"""The `poh` command line."""

@@ -1,0 +1,74 @@
+"""Entry point of the `poh` console script: sub-commands and the exit-code contract.
+
+Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from app.cli import bench_cmd, check_cmd, data_cmd, eval_cmd, models_cmd
+from app.cli.common import BadInputError
+from inference.model_store import ModelMissingError
+from inference.packages import FetchError
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="poh",
+    help="Offline Proof-of-Human kiosk: liveness, 1:N face search and signed verdicts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(bench_cmd.app, name="bench")
+check_cmd.register(app)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
+) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(code: int, msg: str) -> int:
+    first = msg.strip().splitlines()[0] if msg.strip() else "failed"
+    sys.stderr.write(f"poh: error: {first}\n")
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by tests and by main)."""
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=argv, prog_name="poh", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        return _fail(1, "aborted")
+    except click.ClickException as exc:
+        return _fail(2, exc.format_message())
+    except BadInputError as exc:
+        return _fail(2, str(exc))
+    except (ModelMissingError, FetchError) as exc:
+        return _fail(1, str(exc))
+    except KeyboardInterrupt:
+        return _fail(1, "interrupted")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence prints one line, logs the rest
+        log.debug("internal failure", exc_info=True)
+        return _fail(1, f"internal failure: {type(exc).__name__}: {exc}")
+    return int(rv) if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,1 @@
+"""Face inference on OpenVINO: models, pipeline, quality cues and liveness analysis."""

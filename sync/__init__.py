@@ -1,0 +1,1 @@
+"""Wire payloads, signatures, credentials, MQTT sync and the hub."""
