@@ -71,6 +71,7 @@ class FaceAnalysis:
     embedding: FloatArray | None = None  # (192,), L2-normalised
     spoof_score: float | None = None  # Deep Tree Network score, lower = more likely live
     age: float | None = None  # expected age in years
+    age_spread: float | None = None  # standard deviation of the age distribution, years
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,20 @@ class FrameAnalysis:
     image_shape: tuple[int, int]  # (height, width)
     faces: tuple[FaceAnalysis, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpoofResult:
+    """Deep Tree Network output: score = sum(|leaf_scores| x leaf_mask), lower = likelier live."""
+
+    score: float
+    leaf_scores: FloatArray  # (8,)
+    leaf_mask: FloatArray  # (8,), one-hot: the leaf the face was routed to
+
+
+@dataclass(frozen=True)
+class AgeEstimate:
+    """Expected age (years) and the standard deviation of the predicted age distribution."""
+
+    age: float
+    spread: float

@@ -1,0 +1,1 @@
+"""Accuracy evaluations: face verification, presentation attack detection, dedup."""

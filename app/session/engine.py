@@ -1,0 +1,315 @@
+"""The session engine: one person's check from start to a final status, pure (no Qt, no I/O).
+
+Not Started -> In Progress -> Approved | Declined | In Review | Abandoned | Expired, with
+Resubmitted while a failed capture is retaken. The driver feeds frame analyses, then the liveness
+result over the accepted frames, then the 1:N search result of template(); each call returns the
+events it caused (listeners get them too). Time comes from an injected clock, so a video file can
+run on its own frame times and tests never sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from app.session.decision import Decision, decide, decide_by_credential, decide_unfinished
+from app.session.events import (
+    CaptureCompleted,
+    Event,
+    FrameAccepted,
+    FrameRejected,
+    RetakeRequested,
+    SessionFinished,
+    StatusChanged,
+    Step,
+    StepChanged,
+)
+from app.session.inputs import (
+    AttemptCounts,
+    Clock,
+    CredentialInput,
+    FrameQuality,
+    LivenessInput,
+    SearchInput,
+)
+from app.workflows.model import Workflow
+from inference.types import FrameAnalysis
+from sync.vocabulary import FINAL_STATUSES, SessionStatus, WarningCode
+
+log = logging.getLogger(__name__)
+
+S = SessionStatus
+W = WarningCode
+
+
+class SessionStateError(RuntimeError):
+    """The driver called the engine out of order (a programming error, not bad input)."""
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    index: int
+    embedding: npt.NDArray[np.float32]
+    age: float | None
+
+
+class SessionEngine:
+    def __init__(self, workflow: Workflow, *, session_id: str, vendor_data: str, clock: Clock,
+                 attempts: AttemptCounts | None = None, nonce: bytes | None = None) -> None:
+        self.workflow = workflow
+        self.session_id = session_id
+        self.vendor_data = vendor_data
+        self.nonce = nonce if nonce is not None else secrets.token_bytes(16)
+        self._clock = clock
+        self._attempts = attempts or AttemptCounts(person=0, device=0)
+        self._listeners: list[Callable[[Event], None]] = []
+        self.status = S.NOT_STARTED
+        self.step = Step.START
+        self.created_at = clock.wall()
+        self.decided_at: float | None = None
+        self.decision: Decision | None = None
+        self.retakes = 0
+        self.frames_seen = 0
+        self.liveness: LivenessInput | None = None
+        self.search: SearchInput | None = None
+        self.credential: CredentialInput | None = None
+        self._accepted: list[_Accepted] = []
+        self._rejections: Counter[WarningCode] = Counter()
+        self._cues: Counter[str] = Counter()
+        self._started = 0.0
+        self._capture_started = 0.0
+        self._last_face = 0.0
+
+    # ---- observation -------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def accepted_indices(self) -> tuple[int, ...]:
+        return tuple(a.index for a in self._accepted)
+
+    def template(self) -> npt.NDArray[np.float32]:
+        """Mean of the accepted frames' L2-normalised embeddings, normalised again."""
+        if not self._accepted:
+            raise SessionStateError("no accepted frames yet")
+        mean = np.mean(np.stack([a.embedding for a in self._accepted]), axis=0)
+        norm = float(np.linalg.norm(mean))
+        if not np.isfinite(norm) or norm < 1e-6:
+            raise SessionStateError("accepted embeddings cancel out")
+        return (mean / norm).astype(np.float32)
+
+    def age_estimate(self) -> float | None:
+        ages = [a.age for a in self._accepted if a.age is not None and np.isfinite(a.age)]
+        return float(np.median(ages)) if ages else None
+
+    def rejection_counts(self) -> dict[str, int]:
+        return {str(k): v for k, v in self._rejections.items()}
+
+    # ---- driving -----------------------------------------------------------------------------
+    def start(self) -> list[Event]:
+        if self.status is not S.NOT_STARTED:
+            raise SessionStateError(f"start() in status {self.status}")
+        out: list[Event] = []
+        now = self._clock.monotonic()
+        self._started = self._capture_started = self._last_face = now
+        self._set_status(S.IN_PROGRESS, out)
+        limits = self.workflow.attempt_limits
+        if self._attempts.person >= limits.per_person:
+            reason = (f"{self._attempts.person} sessions for this person in the last "
+                      f"{limits.window_seconds} s (limit {limits.per_person})")
+            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
+                                                  (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
+        if self._attempts.device >= limits.per_device:
+            reason = (f"{self._attempts.device} sessions on this device in the last "
+                      f"{limits.window_seconds} s (limit {limits.per_device})")
+            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
+                                                  (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
+        self._set_step(Step.CAPTURE, out)
+        return out
+
+    def on_frame(self, index: int, analysis: FrameAnalysis,
+                 quality: FrameQuality | None = None) -> list[Event]:
+        """One analysed frame; `quality` is the verdict for the frame's only face, if any."""
+        out = self._check_time()
+        if self.finished or self.step is not Step.CAPTURE:
+            return out  # frames after capture are simply not needed
+        self.frames_seen += 1
+        faces = analysis.faces
+        if faces:
+            self._last_face = self._clock.monotonic()
+            if self.status is S.RESUBMITTED:
+                self._set_status(S.IN_PROGRESS, out)
+        code: WarningCode | None = None
+        cues: tuple[str, ...] = ()
+        embedding = faces[0].embedding if len(faces) == 1 else None
+        if not faces:
+            code = W.NO_FACE_DETECTED
+        elif len(faces) > 1:
+            code = W.MULTIPLE_FACES_DETECTED
+        elif embedding is None:
+            code, cues = W.LOW_FACE_QUALITY, ("NO_TEMPLATE",)
+        elif quality is not None and not quality.ok:
+            code, cues = W.LOW_FACE_QUALITY, tuple(quality.codes)
+        if code is not None or embedding is None:
+            code = code or W.LOW_FACE_QUALITY
+            self._rejections[code] += 1
+            self._cues.update(cues)
+            self._emit(FrameRejected(index, code, cues), out)
+            return out
+        self._accepted.append(_Accepted(index, embedding.astype(np.float32), faces[0].age))
+        need = self.workflow.session.frames_required
+        self._emit(FrameAccepted(index, len(self._accepted), need), out)
+        if len(self._accepted) >= need:
+            self._emit(CaptureCompleted(self.accepted_indices), out)
+            self._set_step(Step.LIVENESS, out)
+        return out
+
+    def tick(self) -> list[Event]:
+        """Check the time-outs; call it whenever time passes without a frame."""
+        return self._check_time()
+
+    def on_liveness(self, result: LivenessInput) -> list[Event]:
+        out = self._check_time()
+        if self.finished:
+            return out
+        self._require(Step.LIVENESS)
+        self.liveness = result
+        if self.workflow.face_search is not None:
+            self._set_step(Step.SEARCH, out)
+            return out
+        return self._finish(self._decide(), out)
+
+    def on_search(self, result: SearchInput) -> list[Event]:
+        out = self._check_time()
+        if self.finished:
+            return out
+        self._require(Step.SEARCH)
+        self.search = result
+        return self._finish(self._decide(), out)
+
+    def credential_refusal(self, cred: CredentialInput) -> str | None:
+        """Why this workflow cannot take the credential instead of a check (None: it can)."""
+        cfg = self.workflow.credential
+        if not cfg.accept:
+            return "this workflow does not accept reusable credentials"
+        if cred.method not in self.workflow.accepted_credential_methods:
+            return f"credential method {cred.method} is not accepted here"
+        age = self.workflow.age
+        if age is not None and (cred.age_over is None or cred.age_over < age.config.min_age):
+            return f"credential does not state age over {age.config.min_age}"
+        return None
+
+    def accept_credential(self, cred: CredentialInput) -> list[Event]:
+        """Finish Approved on a verified credential (the caller checked signature and expiry)."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        if self.step not in (Step.CAPTURE, Step.START) or self._accepted:
+            raise SessionStateError("a credential replaces the check; it cannot join one midway")
+        refusal = self.credential_refusal(cred)
+        if refusal is not None:
+            raise SessionStateError(refusal)
+        self.credential = cred
+        return self._finish(decide_by_credential(self.workflow, cred), out)
+
+    def on_source_ended(self, reason: str) -> list[Event]:
+        """The camera or video stopped before the session finished."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        return self._finish(decide_unfinished(self.workflow, S.ABANDONED,
+                                              f"{reason}; {self._progress()}",
+                                              self._dominant_codes()), out)
+
+    def abandon(self, reason: str) -> list[Event]:
+        """The person or the operator cancelled."""
+        return self.on_source_ended(reason)
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _decide(self) -> Decision:
+        return decide(self.workflow, self.liveness, self.search, self.age_estimate())
+
+    def _progress(self) -> str:
+        need = self.workflow.session.frames_required
+        seen = f"{self.frames_seen} frames seen, {len(self._accepted)} of {need} usable"
+        if self._cues:
+            seen += " (" + ", ".join(f"{k} x{v}" for k, v in self._cues.most_common(3)) + ")"
+        return f"{seen}, step {self.step}"
+
+    def _dominant_codes(self) -> tuple[WarningCode, ...]:
+        if not self._rejections:
+            return (W.CHECK_NOT_COMPLETED,)
+        return (self._rejections.most_common(1)[0][0], W.CHECK_NOT_COMPLETED)
+
+    def _check_time(self) -> list[Event]:
+        out: list[Event] = []
+        if self.finished or self.status is S.NOT_STARTED:
+            return out
+        now = self._clock.monotonic()
+        cfg = self.workflow.session
+        if now - self._started >= cfg.expiry_seconds:
+            reason = f"session expired after {cfg.expiry_seconds:g} s; {self._progress()}"
+            return self._finish(decide_unfinished(self.workflow, S.EXPIRED, reason,
+                                                  self._dominant_codes()), out)
+        if self.step is not Step.CAPTURE:
+            return out
+        if now - self._last_face >= cfg.abandon_after_seconds:
+            reason = f"no face for {cfg.abandon_after_seconds:g} s; {self._progress()}"
+            return self._finish(decide_unfinished(self.workflow, S.ABANDONED, reason,
+                                                  self._dominant_codes()), out)
+        if now - self._capture_started >= cfg.capture_timeout_seconds:
+            code = self._dominant_codes()[0]
+            if self.retakes >= cfg.max_retakes:
+                reason = (f"no usable capture after {self.retakes} retakes; {self._progress()}")
+                codes = (code,) if code is not W.CHECK_NOT_COMPLETED else (W.LOW_FACE_QUALITY,)
+                return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
+                                                      codes), out)
+            self.retakes += 1
+            reason = f"no usable capture in {cfg.capture_timeout_seconds:g} s; {self._progress()}"
+            self._accepted.clear()
+            self._capture_started = now
+            self._set_status(S.RESUBMITTED, out)
+            self._emit(RetakeRequested(self.retakes, cfg.max_retakes, code, reason), out)
+        return out
+
+    def _require(self, step: Step) -> None:
+        if self.step is not step:
+            raise SessionStateError(f"expected step {step}, engine is at {self.step}")
+
+    def _finish(self, decision: Decision, out: list[Event]) -> list[Event]:
+        if decision.status not in FINAL_STATUSES:
+            raise SessionStateError(f"decision status {decision.status} is not final")
+        self.decision = decision
+        self.decided_at = self._clock.wall()
+        self._set_step(Step.DONE, out)
+        self._set_status(decision.status, out)
+        self._emit(SessionFinished(decision), out)
+        log.info("session %s finished %s (%s)", self.session_id, decision.status,
+                 decision.reason or "no warnings")
+        return out
+
+    def _set_status(self, new: SessionStatus, out: list[Event]) -> None:
+        if new is self.status:
+            return
+        old, self.status = self.status, new
+        self._emit(StatusChanged(old, new, self._clock.monotonic()), out)
+
+    def _set_step(self, step: Step, out: list[Event]) -> None:
+        if step is not self.step:
+            self.step = step
+            self._emit(StepChanged(step), out)
+
+    def _emit(self, event: Event, out: list[Event]) -> None:
+        out.append(event)
+        for listener in self._listeners:
+            listener(event)

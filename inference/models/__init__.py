@@ -1,0 +1,1 @@
+"""One small class per OpenVINO model, one verb each."""

@@ -1,0 +1,213 @@
+"""The face pipeline: detect, landmarks, pose, blendshapes, align, embed, anti-spoof, age.
+
+One FacePipeline owns one compiled model and one infer request per model: it is not thread-safe.
+A second worker thread needs its own FacePipeline (see app.benchmarks.inference_bench).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from inference.align import EyePoints, age_chip, arcface_crop, five_points
+from inference.models.age import INPUT_SIZE as AGE_SIZE
+from inference.models.age import AgeEstimator
+from inference.models.antispoof import AntiSpoofer
+from inference.models.blendshapes import BlendshapeScorer
+from inference.models.detector import FaceDetector
+from inference.models.embedder import FaceEmbedder
+from inference.models.landmarks import FaceLandmarker
+from inference.pose import PoseEstimator
+from inference.types import Detection, FaceAnalysis, FrameAnalysis, Landmarks
+
+log = logging.getLogger(__name__)
+
+STAGES = ("detect", "landmarks", "align", "embed", "antispoof", "age")
+
+
+class PipelineConfig(BaseModel):
+    """Options of the face pipeline (the `inference` section of the kiosk configuration)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models_dir: Path
+    detector: Literal["short", "full", "short_then_full"] = Field(
+        default="short_then_full",
+        description="BlazeFace short range (selfie distance), full range (small faces), or "
+        "short range with the full-range model as a fallback when it finds nothing.",
+    )
+    min_detection_score: float = Field(default=0.5, gt=0.0, lt=1.0)
+    nms_iou: float = Field(default=0.3, gt=0.0, lt=1.0)
+    max_faces: int = Field(default=4, ge=1, description="Largest faces kept; the rest are dropped.")
+    min_face_size: float = Field(default=24.0, ge=0.0, description="Smallest box side, px.")
+    min_landmark_presence: float = Field(default=0.5, ge=0.0, le=1.0)
+    landmark_roi_scale: float = Field(default=1.5, gt=1.0)
+    eye_points: EyePoints = "corners"
+    blendshapes: bool = True
+    antispoof_crop_scale: float = Field(default=1.0, gt=0.5)
+    age_chip_padding: float = Field(default=0.2, ge=0.0)
+    threads: int = Field(default=0, ge=0, description="OpenVINO threads per model; 0 = all cores.")
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """A uint8 3-channel BGR view of a grey, BGR or BGRA frame; anything else is bad input."""
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frame.dtype}")
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        return cv2.cvtColor(frame[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    raise ValueError(f"unsupported frame shape {frame.shape}")
+
+
+def prepare_tight_face(image: np.ndarray, *, upscale: float = 3.0, border: float = 0.5
+                       ) -> np.ndarray:
+    """A selfie-like BGR frame from a face that fills its image (ORL: 92x112 grey).
+
+    BlazeFace is trained on faces that take part of the frame, not all of it: the image is
+    upscaled (bicubic) and padded on each side by `border` x its size with replicated edges.
+    """
+    bgr = as_bgr(image)
+    big = cv2.resize(bgr, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+    h, w = big.shape[:2]
+    py, px = round(h * border), round(w * border)
+    return cv2.copyMakeBorder(big, py, py, px, px, cv2.BORDER_REPLICATE)
+
+
+class FacePipeline:
+    """All the face models, compiled once; `analyze` for a full answer, `track` for live cues."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        md, th = config.models_dir, config.threads
+        self._short = self._full = None
+        if config.detector != "full":
+            self._short = FaceDetector(md, range_="short", min_score=config.min_detection_score,
+                                       iou_threshold=config.nms_iou, threads=th)
+        if config.detector != "short":
+            self._full = FaceDetector(md, range_="full", min_score=config.min_detection_score,
+                                      iou_threshold=config.nms_iou, threads=th)
+        self.landmarker = FaceLandmarker(md, roi_scale=config.landmark_roi_scale, threads=th)
+        self.blendshaper = BlendshapeScorer(md, threads=th) if config.blendshapes else None
+        self.embedder = FaceEmbedder(md, threads=th)
+        self.antispoofer = AntiSpoofer(md, crop_scale=config.antispoof_crop_scale, threads=th)
+        self.age_estimator = AgeEstimator(md, threads=th)
+        self.pose = PoseEstimator()
+        log.info("face pipeline ready (detector %s, models in %s)", config.detector, md)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """Faces, largest first, at most max_faces, none smaller than min_face_size."""
+        dets: list[Detection] = []
+        if self._short is not None:
+            dets = self._short.infer(frame_bgr)
+        if not dets and self._full is not None:
+            dets = self._full.infer(frame_bgr)
+        dets = [d for d in dets if min(d.box.width, d.box.height) >= self.config.min_face_size]
+        dets.sort(key=lambda d: d.box.width * d.box.height, reverse=True)
+        return dets[: self.config.max_faces]
+
+    def analyze(
+        self,
+        frame: np.ndarray,
+        *,
+        embed: bool = True,
+        antispoof: bool = True,
+        age: bool = True,
+        landmarks: bool = True,
+    ) -> FrameAnalysis:
+        """Every face in the frame. The mesh is computed whenever embed or age needs it;
+        `landmarks` switches pose and blendshapes. A face whose mesh presence is below
+        min_landmark_presence keeps its detection but gets no embedding or age (fail closed)."""
+        frame_bgr = as_bgr(frame)
+        timer = _Timer()
+        with timer.stage("detect"):
+            dets = self.detect(frame_bgr)
+        faces = tuple(
+            self._face(frame_bgr, d, timer, embed=embed, antispoof=antispoof, age=age,
+                       landmarks=landmarks)
+            for d in dets
+        )
+        timer.ms["total"] = sum(timer.ms.values())
+        return FrameAnalysis((frame_bgr.shape[0], frame_bgr.shape[1]), faces, timer.ms)
+
+    def track(self, frame: np.ndarray) -> FrameAnalysis:
+        """Fast path for live cues: detection, mesh, pose and blendshapes only."""
+        return self.analyze(frame, embed=False, antispoof=False, age=False, landmarks=True)
+
+    def _face(self, frame: np.ndarray, det: Detection, timer: _Timer, *, embed: bool,
+              antispoof: bool, age: bool, landmarks: bool) -> FaceAnalysis:
+        mesh: Landmarks | None = None
+        if landmarks or embed or age:
+            with timer.stage("landmarks"):
+                mesh = self.landmarker.infer(frame, det)
+            if mesh.presence < self.config.min_landmark_presence:
+                log.debug("mesh presence %.3f below threshold: face dropped", mesh.presence)
+                mesh = None
+        pose = None
+        shapes: dict[str, float] = {}
+        if mesh is not None and landmarks:
+            with timer.stage("pose"):
+                pose = self.pose.infer(mesh.points)
+            if self.blendshaper is not None:
+                with timer.stage("blendshapes"):
+                    shapes = self.blendshaper.infer(mesh)
+        five = aligned = chip = None
+        if mesh is not None and (embed or age):
+            with timer.stage("align"):
+                five = five_points(mesh.points, self.config.eye_points)
+                if embed:
+                    aligned = arcface_crop(frame, five)
+                if age:
+                    chip = age_chip(frame, mesh.points, AGE_SIZE, self.config.age_chip_padding)
+        embedding = None
+        if aligned is not None:
+            with timer.stage("embed"):
+                embedding = self.embedder.infer(aligned)
+        spoof = None
+        if antispoof:
+            with timer.stage("antispoof"):
+                spoof = self.antispoofer.infer(frame, det.box).score
+        age_est = None
+        if chip is not None:
+            with timer.stage("age"):
+                age_est = self.age_estimator.infer(chip)
+        return FaceAnalysis(
+            detection=det,
+            landmarks=mesh,
+            pose=pose,
+            five_points=five,
+            blendshapes=shapes,
+            embedding=embedding,
+            spoof_score=spoof,
+            age=age_est.age if age_est else None,
+            age_spread=age_est.spread if age_est else None,
+        )
+
+
+def pipeline_from_models_dir(models_dir: Path) -> FacePipeline:
+    return FacePipeline(PipelineConfig(models_dir=models_dir))
