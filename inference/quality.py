@@ -18,7 +18,6 @@ from typing import Literal
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from inference.types import Box, FaceAnalysis
@@ -41,31 +40,41 @@ class QualityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_face_luma: float = Field(70.0, ge=0, le=255, description="mean face luma below: TOO_DARK")
-    max_face_luma: float = Field(205.0, ge=0, le=255, description="mean face luma above: TOO_BRIGHT")
+    min_face_luma: float = Field(
+        default=70.0, ge=0, le=255, description="mean face luma below: TOO_DARK")
+    max_face_luma: float = Field(
+        default=205.0, ge=0, le=255, description="mean face luma above: TOO_BRIGHT")
     max_clipped_fraction: float = Field(
-        0.12, ge=0, le=1, description="share of face pixels at >= 250 luma above: TOO_BRIGHT")
+        default=0.12, ge=0, le=1,
+        description="share of face pixels at >= 250 luma above: TOO_BRIGHT")
     max_backlight_ratio: float = Field(
-        1.6, gt=0, description="background / face mean luma above: BACKLIT")
+        default=1.6, gt=0, description="background / face mean luma above: BACKLIT")
     min_backlight_luma: float = Field(
-        150.0, ge=0, le=255, description="BACKLIT only when the background is at least this bright")
+        default=150.0, ge=0, le=255,
+        description="BACKLIT only when the background is at least this bright")
     max_side_imbalance: float = Field(
-        0.35, ge=0, le=1, description="|left - right| / max(left, right) face luma: UNEVEN_LIGHT")
+        default=0.35, ge=0, le=1,
+        description="|left - right| / max(left, right) face luma: UNEVEN_LIGHT")
     min_sharpness: float = Field(
-        60.0, ge=0, description="variance of the Laplacian of the face at 128 px width: BLURRED")
+        default=60.0, ge=0,
+        description="variance of the Laplacian of the face at 128 px width: BLURRED")
     min_face_fraction: float = Field(
-        0.18, gt=0, le=1, description="face box width / shorter frame side below: FACE_TOO_SMALL")
-    min_face_px: float = Field(80.0, gt=0, description="face box width in pixels below: too small")
+        default=0.18, gt=0, le=1,
+        description="face box width / shorter frame side below: FACE_TOO_SMALL")
+    min_face_px: float = Field(
+        default=80.0, gt=0, description="face box width in pixels below: too small")
     max_face_fraction: float = Field(
-        0.75, gt=0, le=2, description="face box width / shorter frame side above: FACE_TOO_LARGE")
+        default=0.75, gt=0, le=2,
+        description="face box width / shorter frame side above: FACE_TOO_LARGE")
     max_center_offset: float = Field(
-        0.22, ge=0, le=1, description="face centre offset / frame size (per axis): OFF_CENTER")
-    max_abs_yaw: float = Field(25.0, ge=0, le=90, description="degrees: TURNED_AWAY")
-    max_abs_pitch: float = Field(20.0, ge=0, le=90, description="degrees: TURNED_AWAY")
+        default=0.22, ge=0, le=1,
+        description="face centre offset / frame size (per axis): OFF_CENTER")
+    max_abs_yaw: float = Field(default=25.0, ge=0, le=90, description="degrees: TURNED_AWAY")
+    max_abs_pitch: float = Field(default=20.0, ge=0, le=90, description="degrees: TURNED_AWAY")
     max_eye_blink: float = Field(
-        0.5, ge=0, le=1, description="blendshape eyeBlink (either eye) above: EYES_CLOSED")
+        default=0.5, ge=0, le=1, description="blendshape eyeBlink (either eye) above: EYES_CLOSED")
     min_eye_aspect: float = Field(
-        0.16, ge=0, description="mesh eye aspect ratio (both eyes) below: EYES_CLOSED")
+        default=0.16, ge=0, description="mesh eye aspect ratio (both eyes) below: EYES_CLOSED")
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ def _cue(code: CueCode, value: float, limit: float) -> QualityCue:
     return QualityCue(code, float(value), float(limit), dict(cue_texts()[code]))
 
 
-def _luma(frame_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+def _luma(frame_bgr: np.ndarray) -> np.ndarray:
     if frame_bgr.ndim == 2:
         return frame_bgr.astype(np.float32)
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
@@ -134,7 +143,7 @@ def _scaled(box: Box, factor: float) -> Box:
     return Box(cx - hw, cy - hh, cx + hw, cy + hh)
 
 
-def eye_aspect_ratio(points: npt.NDArray[np.float32]) -> float:
+def eye_aspect_ratio(points: np.ndarray) -> float:
     """Mean eye aspect ratio of both eyes from the 478-point mesh (open eyes about 0.25-0.35)."""
     ears = []
     for p1, p2, p3, p4, p5, p6 in _EYE_POINTS:
@@ -173,7 +182,7 @@ def _framing(face: FaceAnalysis, w: int, h: int, cfg: QualityConfig,
     return cues
 
 
-def _lighting(luma: npt.NDArray[np.float32], face: FaceAnalysis, cfg: QualityConfig,
+def _lighting(luma: np.ndarray, face: FaceAnalysis, cfg: QualityConfig,
               m: dict[str, float]) -> list[QualityCue]:
     h, w = luma.shape
     box = face.detection.box
@@ -198,7 +207,7 @@ def _lighting(luma: npt.NDArray[np.float32], face: FaceAnalysis, cfg: QualityCon
     ring = np.zeros(luma.shape, bool)
     ring[oy1:oy2, ox1:ox2] = True
     ring[iy1:iy2, ix1:ix2] = False
-    if ring.sum() > 0.05 * ring.size * 0.05:
+    if ring.sum() >= 100:
         bg = float(luma[ring].mean())
         m["background_luma"] = bg
         m["backlight_ratio"] = bg / max(m["face_luma"], 1.0)
@@ -217,7 +226,7 @@ def _lighting(luma: npt.NDArray[np.float32], face: FaceAnalysis, cfg: QualityCon
     return cues
 
 
-def sharpness(luma: npt.NDArray[np.float32], box: Box) -> float:
+def sharpness(luma: np.ndarray, box: Box) -> float:
     """Variance of the Laplacian of the face box resized to a fixed width (scale-independent)."""
     h, w = luma.shape
     x1, y1, x2, y2 = _clip_box(_scaled(box, 0.8), w, h)
@@ -246,7 +255,7 @@ def _eyes(face: FaceAnalysis, cfg: QualityConfig, m: dict[str, float]) -> list[Q
 
 
 def assess_quality(
-    frame_bgr: npt.NDArray[np.uint8],
+    frame_bgr: np.ndarray,
     face: FaceAnalysis | None,
     n_faces: int,
     config: QualityConfig,

@@ -92,8 +92,20 @@ class CompiledModel:
 
     def __call__(self, tensor: FloatArray) -> dict[str, FloatArray]:
         """Run the model on one input; outputs are copied (the request reuses its buffers)."""
-        res = self._request.infer({0: np.ascontiguousarray(tensor, dtype=np.float32)})
-        return {p.get_any_name(): np.array(res[p], dtype=np.float32, copy=True)
+        self._request.infer({0: np.ascontiguousarray(tensor, dtype=np.float32)})
+        return self._outputs()
+
+    def start(self, tensor: FloatArray) -> None:
+        """Start an inference in OpenVINO's threads; collect it with `wait`."""
+        self._request.start_async({0: np.ascontiguousarray(tensor, dtype=np.float32)})
+
+    def wait(self) -> dict[str, FloatArray]:
+        self._request.wait()
+        return self._outputs()
+
+    def _outputs(self) -> dict[str, FloatArray]:
+        return {p.get_any_name(): np.array(self._request.get_tensor(p).data, dtype=np.float32,
+                                           copy=True)
                 for p in self._compiled.outputs}
 
 

@@ -18,8 +18,9 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -142,6 +143,11 @@ class DeviceKey:
 
     def public_jwk(self) -> dict[str, str]:
         return public_jwk(self.public, self.device_id)
+
+    def encode_jws(self, claims: dict[str, Any], typ: str) -> str:
+        """A compact JWS (EdDSA) of the claims, with this key's kid in the header."""
+        return jwt.encode(claims, self._private, algorithm="EdDSA",
+                          headers={"kid": self.key_id, "typ": typ})
 
     def derive_secret(self, purpose: str) -> bytes:
         """A 32-byte secret bound to this key (e.g. for pseudonymous subject ids)."""

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
-from app.simulation.scene import OVERSAMPLE, F32, linear_to_srgb
+from app.simulation.scene import F32, OVERSAMPLE, linear_to_srgb
 from app.simulation.settings import CameraSettings
 
 _AE_TARGET = 0.20  # linear mean of the metered face region (about 118 in sRGB)
 
 
 def capture(scene: F32, face_box: tuple[float, ...], cam: CameraSettings,
-            rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+            rng: np.random.Generator) -> np.ndarray:
     """Photograph an oversampled linear-RGB scene; returns the BGR uint8 frame."""
     sh, sw = scene.shape[:2]
     out_w, out_h = sw // OVERSAMPLE, sh // OVERSAMPLE
@@ -60,7 +59,7 @@ def capture(scene: F32, face_box: tuple[float, ...], cam: CameraSettings,
     out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if out is None:
         raise RuntimeError("JPEG decoding failed")
-    decoded: npt.NDArray[np.uint8] = out
+    decoded: np.ndarray = out
     return decoded
 
 

@@ -102,10 +102,11 @@ def _halftone(coverage: F32, pitch: float, angle: float) -> F32:
 
 
 def _paper_texture(shape: tuple[int, int], amount: float, rng: np.random.Generator) -> F32:
-    fine = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 1.2)
-    fine /= max(float(fine.std()), 1e-6)
-    coarse = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 12.0)
-    coarse /= max(float(coarse.std()), 1e-6)
+    fine: np.ndarray = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), 1.2)
+    fine = fine / max(float(fine.std()), 1e-6)
+    coarse: np.ndarray = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0),
+                                          12.0)
+    coarse = coarse / max(float(coarse.std()), 1e-6)
     out: F32 = (1.0 + amount * (0.8 * fine + 0.6 * coarse)).astype(np.float32)
     return out
 

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from app.simulation.settings import Framing, LiveSettings, Split
 
-F32 = npt.NDArray[np.float32]
+F32 = np.ndarray  # float32 arrays (cv2 returns untyped arrays)
 OUT_W, OUT_H = 640, 480  # kiosk camera frame
 OVERSAMPLE = 3  # scene samples per camera pixel (per axis)
 
@@ -51,7 +50,7 @@ def sources(split: Split) -> tuple[Source, ...]:
     return tuple(s for s in SOURCES if s.split == split)
 
 
-def srgb_to_linear(img_u8: npt.NDArray[np.uint8]) -> F32:
+def srgb_to_linear(img_u8: np.ndarray) -> F32:
     x = img_u8.astype(np.float32) / 255.0
     out: F32 = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
     return out
@@ -65,7 +64,7 @@ def linear_to_srgb(x: F32) -> F32:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> npt.NDArray[np.uint8]:
+def _load(path: str) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise FileNotFoundError(f"cannot read image {path}")
@@ -80,7 +79,7 @@ def load_rgb(data_dir: Path, src: Source) -> F32:
 
 
 def framing_matrix(face: tuple[float, float, float, float], fr: Framing,
-                   size: tuple[int, int], scale: float) -> npt.NDArray[np.float64]:
+                   size: tuple[int, int], scale: float) -> np.ndarray:
     """2x3 affine from source pixels to output pixels (times `scale` for oversampled scenes)."""
     x1, y1, x2, y2 = face
     sx, sy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -93,7 +92,7 @@ def framing_matrix(face: tuple[float, float, float, float], fr: Framing,
 
 
 def map_box(face: tuple[float, float, float, float],
-            m: npt.NDArray[np.float64]) -> tuple[float, float, float, float]:
+            m: np.ndarray) -> tuple[float, float, float, float]:
     """Axis-aligned bounds of a source box under a 2x3 affine."""
     x1, y1, x2, y2 = face
     pts = np.array([[x1, y1, 1], [x2, y1, 1], [x1, y2, 1], [x2, y2, 1]], np.float64) @ m.T
@@ -110,10 +109,25 @@ def light_field(shape: tuple[int, int], gain: float, gradient: float, angle: flo
     return out
 
 
+def _fit(shape: tuple[int, int], src: Source, fr: Framing, size: tuple[int, int]) -> Framing:
+    """Zoom in (larger face) until the frame stays inside the photo: no mirrored borders."""
+    h, w = shape
+    corners = np.array([[0, 0, 1], [size[0], 0, 1], [0, size[1], 1], [size[0], size[1], 1]],
+                       np.float64)
+    for _ in range(40):
+        m = np.vstack([framing_matrix(src.face, fr, size, 1.0), [0, 0, 1]])
+        pts = corners @ np.linalg.inv(m).T
+        if (pts[:, 0].min() >= 0 and pts[:, 1].min() >= 0 and pts[:, 0].max() <= w
+                and pts[:, 1].max() <= h):
+            break
+        fr = Framing(fr.face_width * 1.04, fr.dx, fr.dy, fr.roll)
+    return fr
+
+
 def live_scene(rgb: F32, src: Source, st: LiveSettings,
                size: tuple[int, int] = (OUT_W, OUT_H)) -> tuple[F32, tuple[float, ...]]:
     """A re-framed, re-lit portrait at OVERSAMPLE resolution, and the face box in output pixels."""
-    m = framing_matrix(src.face, st.framing, size, OVERSAMPLE)
+    m = framing_matrix(src.face, _fit(rgb.shape[:2], src, st.framing, size), size, OVERSAMPLE)
     big = (size[0] * OVERSAMPLE, size[1] * OVERSAMPLE)
     scene = cv2.warpAffine(rgb, m, big, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     light = light_field((big[1], big[0]), st.gain, st.gradient, st.gradient_angle)
@@ -122,12 +136,13 @@ def live_scene(rgb: F32, src: Source, st: LiveSettings,
     return scene.astype(np.float32), box
 
 
-def room_background(data_dir: Path, split: Split, seed: int,
+def room_background(data_dir: Path | None, split: Split, seed: int,
                     size: tuple[int, int]) -> F32:
-    """A defocused room behind a print or screen: a blurred part of another portrait or a wall."""
+    """A defocused room behind a print or screen: a blurred part of a portrait of the same split,
+    or a wall (always a wall without `data_dir`)."""
     rng = np.random.default_rng(seed)
     w, h = size
-    if rng.random() < 0.5:
+    if rng.random() < 0.5 and data_dir is not None:
         srcs = sources(split)
         src = srcs[int(rng.integers(len(srcs)))]
         img = load_rgb(data_dir, src)

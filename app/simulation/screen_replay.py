@@ -13,8 +13,6 @@ camera's, as it should be.
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
@@ -44,7 +42,8 @@ def render_replay(rgb: F32, src: Source, st: ReplaySettings, background: F32,
     aw, ah = place.extent, place.extent * place.aspect
     bz = st.bezel * aw
     g = Geometry(width=aw + 2 * bz, height=ah + 2 * bz,
-                 face_u=bz + aw * (0.5 + place.content_dx), face_v=bz + ah * (0.5 + place.content_dy),
+                 face_u=bz + aw * (0.5 + place.content_dx),
+                 face_v=bz + ah * (0.5 + place.content_dy),
                  face_px=fr.face_width, cx=size[0] / 2 + fr.dx, cy=size[1] / 2 + fr.dy,
                  roll=st.rotation, tilt_x=place.tilt_x, tilt_y=place.tilt_y, bend=0.0)
     um, vm = inverse_maps(g, size, OVERSAMPLE)

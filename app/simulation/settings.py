@@ -21,7 +21,8 @@ SPLITS: tuple[Split, ...] = ("tuning", "heldout")
 Intervals = tuple[tuple[float, float], ...]
 
 FAMILY_RANGES: dict[str, dict[Split, Intervals]] = {
-    "jpeg_quality": {"tuning": ((62.0, 72.0), (84.0, 90.0)), "heldout": ((73.0, 83.0), (91.0, 95.0))},
+    "jpeg_quality": {"tuning": ((62.0, 72.0), (84.0, 90.0)),
+                     "heldout": ((73.0, 83.0), (91.0, 95.0))},
     "halftone_pitch": {"tuning": ((0.55, 0.75), (1.0, 1.2)), "heldout": ((0.35, 0.5), (0.8, 0.95))},
     "paper_tint_blue": {"tuning": ((0.90, 0.97),), "heldout": ((0.98, 1.04),)},
     "screen_pitch": {"tuning": ((1.5, 2.1), (2.9, 3.3)), "heldout": ((2.2, 2.8), (3.4, 4.0))},

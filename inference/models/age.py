@@ -26,6 +26,10 @@ class AgeEstimator:
         self._model.expect_input((1, 3, INPUT_SIZE, INPUT_SIZE))
         self._model.expect_output(_OUT, N_BINS)
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, chip_bgr: np.ndarray) -> AgeEstimate:
         if chip_bgr.shape[:2] != (INPUT_SIZE, INPUT_SIZE):
             raise ValueError(

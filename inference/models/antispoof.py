@@ -34,13 +34,29 @@ class AntiSpoofer:
         self._model.expect_output(_MASK_OUT, N_LEAVES)
         self.crop_scale = crop_scale
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, frame_bgr: np.ndarray, box: Box) -> SpoofResult:
+        return self._result(self._model(self._input(frame_bgr, box)))
+
+    def start(self, frame_bgr: np.ndarray, box: Box) -> None:
+        """Start scoring in the background (the model is the pipeline's slowest); see `result`."""
+        self._model.start(self._input(frame_bgr, box))
+
+    def result(self) -> SpoofResult:
+        return self._result(self._model.wait())
+
+    def _input(self, frame_bgr: np.ndarray, box: Box) -> np.ndarray:
         side = self.crop_scale * max(box.width, box.height)
         m = rotated_square(box.center, side, 0.0, INPUT_SIZE)
         crop = cv2.warpAffine(frame_bgr, m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         x = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
-        out = self._model(x[None])
+        return x[None]
+
+    def _result(self, out: dict[str, np.ndarray]) -> SpoofResult:
         scores = out[_SCORES_OUT].reshape(-1)
         mask = out[_MASK_OUT].reshape(-1)
         return SpoofResult(float(np.sum(np.abs(scores) * mask)), scores, mask)

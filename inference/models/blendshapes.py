@@ -55,6 +55,10 @@ class BlendshapeScorer:
         self._model.expect_output(_OUT, len(BLENDSHAPE_NAMES))
         self._subset = np.array(LANDMARKS_SUBSET)
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, landmarks: Landmarks) -> dict[str, float]:
         pts = landmarks.points[self._subset, :2].astype(np.float32)
         scores = self._model(pts[None])[_OUT].reshape(-1)

@@ -108,6 +108,10 @@ class FaceDetector:
         self.min_score = min_score
         self.iou_threshold = iou_threshold
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, frame_bgr: np.ndarray) -> list[Detection]:
         size = self._spec.size
         h, w = frame_bgr.shape[:2]

@@ -41,6 +41,10 @@ class FaceEmbedder:
         self._model.expect_input((1, ARCFACE_SIZE, ARCFACE_SIZE, 3))
         self._model.expect_output(_OUT, EMBEDDING_DIM)
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, aligned_bgr: np.ndarray) -> FloatArray:
         if aligned_bgr.shape[:2] != (ARCFACE_SIZE, ARCFACE_SIZE):
             raise ValueError(f"embedder needs a {ARCFACE_SIZE}x{ARCFACE_SIZE} crop, "

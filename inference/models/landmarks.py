@@ -34,6 +34,10 @@ class FaceLandmarker:
         self._model.expect_output(_PRESENCE_OUT, 1)
         self.roi_scale = roi_scale
 
+    @property
+    def precision(self) -> str:
+        return self._model.precision
+
     def infer(self, frame_bgr: np.ndarray, detection: Detection) -> Landmarks:
         box = detection.box
         angle = eye_angle(detection.keypoints[0], detection.keypoints[1])

@@ -1,0 +1,1 @@
+"""Measuring logic behind `poh bench ...` (figures are printed, never asserted)."""

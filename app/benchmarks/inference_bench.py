@@ -1,0 +1,225 @@
+"""Speed of the face pipeline on real faces: per stage, end to end, the passive check, and the
+frame rate two worker threads sustain on the machine's cores.
+
+Frames: the colour portraits resized so their longer side is `max_side` pixels (a kiosk camera
+frame), and ORL faces prepared as the evaluation does (x3 upscale and a border), in turn until
+`frames` frames. Every figure is wall-clock time on whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.datasets import colour_dir, orl_dir
+from inference.pipeline import STAGES, FacePipeline, PipelineConfig, prepare_tight_face
+from inference.types import FaceAnalysis
+
+log = logging.getLogger(__name__)
+
+TARGET_PASSIVE_MS = 150.0
+TARGET_TRACK_FPS = 30.0
+
+
+@dataclass(frozen=True)
+class Stat:
+    median: float
+    p95: float
+    n: int
+
+    def to_dict(self) -> dict[str, float]:
+        return {"median": round(self.median, 2), "p95": round(self.p95, 2), "n": self.n}
+
+
+def stat(values: list[float]) -> Stat:
+    if not values:
+        return Stat(float("nan"), float("nan"), 0)
+    return Stat(statistics.median(values), float(np.percentile(values, 95)), len(values))
+
+
+def load_frames(data_dir: Path, n: int, max_side: int = 640) -> list[np.ndarray]:
+    """`n` BGR frames of real faces, alternating colour portraits and prepared ORL faces."""
+    colour = []
+    for p in sorted(colour_dir(data_dir).glob("*")):
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        scale = max_side / max(img.shape[:2])
+        if scale < 1.0:
+            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        colour.append(img)
+    orl = []
+    for p in sorted(orl_dir(data_dir).glob("s*/*.pgm")):
+        grey = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        if grey is not None:
+            orl.append(grey)
+    if not colour or not orl:
+        raise FileNotFoundError(f"no sample faces under {data_dir}: run `poh data fetch`")
+    frames: list[np.ndarray] = []
+    step = max(1, len(orl) // max(1, n))
+    i_orl = 0
+    while len(frames) < n:
+        if len(frames) % 4 == 0:
+            frames.append(colour[(len(frames) // 4) % len(colour)])
+        else:
+            frames.append(prepare_tight_face(orl[(i_orl * step) % len(orl)]))
+            i_orl += 1
+    return frames
+
+
+def _quality_fn() -> Callable[[np.ndarray, FaceAnalysis, int], object] | None:
+    """inference.quality.assess_quality with its default config, when that module exists."""
+    try:
+        quality = importlib.import_module("inference.quality")
+    except ImportError:
+        return None
+    config = quality.QualityConfig()
+
+    def run(frame: np.ndarray, face: FaceAnalysis, n_faces: int) -> object:
+        return quality.assess_quality(frame, face, n_faces, config)
+
+    return run
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def _throughput(models_dir: Path, frames: list[np.ndarray], workers: int, seconds: float,
+                threads_per_model: int) -> float:
+    """Full-analysis frames per second with `workers` threads, each owning a pipeline."""
+    pipelines = [FacePipeline(PipelineConfig(models_dir=models_dir, threads=threads_per_model))
+                 for _ in range(workers)]
+    for p in pipelines:
+        p.analyze(frames[0])
+    counts = [0] * workers
+    stop = threading.Event()
+
+    def work(k: int) -> None:
+        i = k
+        while not stop.is_set():
+            pipelines[k].analyze(frames[i % len(frames)])
+            counts[k] += 1
+            i += workers
+
+    threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(workers)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - t0)
+
+
+def run_bench(models_dir: Path, data_dir: Path, *, frames: int = 120, max_side: int = 640,
+              throughput_seconds: float = 10.0,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    say = progress or (lambda _msg: None)
+    imgs = load_frames(data_dir, frames, max_side)
+    say(f"compiling the pipeline; {len(imgs)} frames")
+    t0 = time.perf_counter()
+    pipeline = FacePipeline(PipelineConfig(models_dir=models_dir))
+    startup_ms = _ms(t0)
+    quality = _quality_fn()
+    for img in imgs[:3]:  # first calls allocate buffers
+        pipeline.analyze(img)
+
+    per_stage: dict[str, list[float]] = {s: [] for s in (*STAGES, "pose", "blendshapes")}
+    per_stage["quality"] = []
+    full_ms: list[float] = []
+    no_face = 0
+    say("full analysis per frame")
+    for img in imgs:
+        t = time.perf_counter()
+        res = pipeline.analyze(img)
+        if quality is not None and res.faces:
+            tq = time.perf_counter()
+            quality(img, res.faces[0], len(res.faces))
+            per_stage["quality"].append(_ms(tq))
+        full_ms.append(_ms(t))
+        if not res.faces:
+            no_face += 1
+        for k, v in res.timings_ms.items():
+            if k in per_stage:
+                per_stage[k].append(v)
+
+    say("passive check per frame (detect, landmarks, quality, anti-spoof, embed)")
+    passive_ms = []
+    for img in imgs:
+        t = time.perf_counter()
+        res = pipeline.analyze(img, age=False)
+        if quality is not None and res.faces:
+            quality(img, res.faces[0], len(res.faces))
+        passive_ms.append(_ms(t))
+
+    say("detect + landmarks (track) per frame")
+    track_ms = []
+    for img in imgs:
+        t = time.perf_counter()
+        pipeline.track(img)
+        track_ms.append(_ms(t))
+
+    say(f"throughput: 1 and 2 worker threads, {throughput_seconds:.0f} s each")
+    one = _throughput(models_dir, imgs, 1, throughput_seconds, 0)
+    two = _throughput(models_dir, imgs, 2, throughput_seconds, 1)
+
+    passive = stat(passive_ms)
+    track = stat(track_ms)
+    track_fps = 1000.0 / track.median if track.median > 0 else 0.0
+    return {
+        "frames": len(imgs),
+        "frames_without_face": no_face,
+        "frame_max_side": max_side,
+        "startup_ms": round(startup_ms, 1),
+        "precisions": pipeline.precisions(),
+        "stages_ms": {k: stat(v).to_dict() for k, v in per_stage.items() if v},
+        "quality_timed": quality is not None,
+        "end_to_end_ms": stat(full_ms).to_dict(),
+        "passive_check_ms": passive.to_dict(),
+        "detect_landmarks_ms": track.to_dict(),
+        "detect_landmarks_fps": round(track_fps, 1),
+        "throughput_fps": {"one_worker": round(one, 2), "two_workers": round(two, 2)},
+        "targets": {
+            "passive_check_median_ms": TARGET_PASSIVE_MS,
+            "passive_check_met": passive.median <= TARGET_PASSIVE_MS,
+            "detect_landmarks_fps": TARGET_TRACK_FPS,
+            "detect_landmarks_met": track_fps >= TARGET_TRACK_FPS,
+        },
+    }
+
+
+def format_report(r: dict[str, Any]) -> str:
+    lines = [f"{r['frames']} frames (colour portraits at <= {r['frame_max_side']} px and "
+             f"upscaled ORL faces), {r['frames_without_face']} without a face; "
+             f"start-up {r['startup_ms']:.0f} ms",
+             f"{'stage':<14}{'median ms':>10}{'p95 ms':>10}"]
+    for k, s in r["stages_ms"].items():
+        lines.append(f"{k:<14}{s['median']:>10.1f}{s['p95']:>10.1f}")
+    if not r["quality_timed"]:
+        lines.append("quality: inference.quality not importable, not timed")
+    for key, label in (("end_to_end_ms", "end to end"), ("passive_check_ms", "passive check"),
+                       ("detect_landmarks_ms", "detect+landmarks")):
+        s = r[key]
+        lines.append(f"{label:<17} median {s['median']:.1f} ms, p95 {s['p95']:.1f} ms")
+    t = r["targets"]
+    lines.append(f"detect+landmarks rate {r['detect_landmarks_fps']:.1f} fps "
+                 f"(target >= {t['detect_landmarks_fps']:.0f}: "
+                 f"{'met' if t['detect_landmarks_met'] else 'NOT met'})")
+    lines.append(f"passive check target <= {t['passive_check_median_ms']:.0f} ms median: "
+                 f"{'met' if t['passive_check_met'] else 'NOT met'}")
+    tp = r["throughput_fps"]
+    lines.append(f"full-analysis throughput: {tp['one_worker']:.2f} fps with one worker, "
+                 f"{tp['two_workers']:.2f} fps with two worker threads (one per core)")
+    return "\n".join(lines)
