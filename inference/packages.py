@@ -32,7 +32,9 @@ def _run(cmd: list[str], what: str) -> None:
         raise FetchError(f"timed out fetching {what}: is the package registry reachable?") from exc
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise FetchError(f"could not fetch {what} (registry unreachable or package missing): {tail[0]}")
+        raise FetchError(
+            f"could not fetch {what} (registry unreachable or package missing): {tail[0]}"
+        )
 
 
 def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Path:
@@ -57,7 +59,8 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Pat
         npm = shutil.which("npm")
         if npm is None:
             raise FetchError(f"npm is not installed; it is needed to fetch {what}")
-        _run([npm, "pack", "--silent", "--pack-destination", str(tmp), f"{ref.package}@{ref.version}"], what)
+        spec = f"{ref.package}@{ref.version}"
+        _run([npm, "pack", "--silent", "--pack-destination", str(tmp), spec], what)
     else:
         raise FetchError(f"unknown registry {ref.registry!r} for {ref.package}")
     if _existing(tmp) is None:
@@ -65,7 +68,8 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Pat
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     found = _existing(dest)
-    assert found is not None  # noqa: S101 - just renamed a folder holding one
+    if found is None:
+        raise FetchError(f"{what}: the downloaded archive vanished from {dest}")
     return found
 
 

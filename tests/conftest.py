@@ -20,7 +20,9 @@ _DATA = _data_dir()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Keep the real data directory, keys and camera out of every test."""
     home = tmp_path_factory.mktemp("poh_home")
     monkeypatch.setenv("POH_HOME", str(home))

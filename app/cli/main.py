@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from app.cli import bench_cmd, check_cmd, data_cmd, eval_cmd, models_cmd
+from app.cli import bench_cmd, check_cmd, data_cmd, demo_cmd, eval_cmd, models_cmd
 from app.cli.common import BadInputError
 from inference.model_store import ModelMissingError
 from inference.packages import FetchError
@@ -31,6 +31,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(bench_cmd.app, name="bench")
 check_cmd.register(app)
+demo_cmd.register(app)
 
 
 @app.callback()
@@ -38,7 +39,9 @@ def _root(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _fail(code: int, msg: str) -> int:
@@ -64,7 +67,7 @@ def run(argv: list[str] | None = None) -> int:
         return _fail(1, str(exc))
     except KeyboardInterrupt:
         return _fail(1, "interrupted")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence prints one line, logs the rest
+    except Exception as exc:
         log.debug("internal failure", exc_info=True)
         return _fail(1, f"internal failure: {type(exc).__name__}: {exc}")
     return int(rv) if isinstance(rv, int) else 0
