@@ -10,8 +10,10 @@ small JSON reference that inference.pose loads (assets/face/pose_reference.json)
 
 from __future__ import annotations
 
+import io
 import json
 import struct
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +57,12 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int | float | bytes]]:
         yield num, value
 
 
+def metadata_from_task(task_bytes: bytes) -> bytes:
+    """The geometry metadata member of a face_landmarker.task archive (a zip)."""
+    with zipfile.ZipFile(io.BytesIO(task_bytes)) as zf:
+        return zf.read(METADATA_MEMBER)
+
+
 def parse_geometry_metadata(data: bytes) -> tuple[FloatArray, list[tuple[int, float]]]:
     """(canonical vertices (468, 3), [(landmark id, weight), ...] Procrustes basis)."""
     vertices: list[float] = []
@@ -89,10 +97,15 @@ def pose_reference_json(data: bytes) -> dict[str, object]:
 
 def write_pose_reference(data: bytes, path: Path = POSE_REFERENCE_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    ref = pose_reference_json(data)
-    points = ",\n  ".join(json.dumps(p) for p in ref.pop("points"))  # type: ignore[attr-defined]
-    head = json.dumps(ref, indent=1)[:-2]
-    path.write_text(f'{head},\n "points": [\n  {points}\n ]\n}}\n', encoding="utf-8")
+    mesh, basis = parse_geometry_metadata(data)
+    head = {k: v for k, v in pose_reference_json(data).items() if k != "points"}
+    points = ",\n  ".join(
+        json.dumps({"id": lid, "weight": round(w, 9),
+                    "xyz": [round(float(v), 6) for v in mesh[lid]]})
+        for lid, w in basis
+    )
+    text = json.dumps(head, indent=1)[:-2]
+    path.write_text(f'{text},\n "points": [\n  {points}\n ]\n}}\n', encoding="utf-8")
     return path
 
 

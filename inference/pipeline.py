@@ -19,12 +19,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from inference.align import EyePoints, age_chip, arcface_crop, five_points
+from inference.model_store import model_path
 from inference.models.age import INPUT_SIZE as AGE_SIZE
 from inference.models.age import AgeEstimator
 from inference.models.antispoof import AntiSpoofer
 from inference.models.blendshapes import BlendshapeScorer
 from inference.models.detector import FaceDetector
-from inference.models.embedder import FaceEmbedder
+from inference.models.embedder import FaceEmbedder, embedder_ir_path
 from inference.models.landmarks import FaceLandmarker
 from inference.pose import PoseEstimator
 from inference.types import Detection, FaceAnalysis, FrameAnalysis, Landmarks
@@ -105,12 +106,28 @@ def prepare_tight_face(image: np.ndarray, *, upscale: float = 3.0, border: float
     return cv2.copyMakeBorder(big, py, py, px, px, cv2.BORDER_REPLICATE)
 
 
+def required_models(config: PipelineConfig) -> tuple[str, ...]:
+    """Manifest names of the models this configuration loads."""
+    detectors = {"short": ("face_detector",), "full": ("face_detector_full",),
+                 "short_then_full": ("face_detector", "face_detector_full")}[config.detector]
+    extra = ("face_blendshapes",) if config.blendshapes else ()
+    return (*detectors, "face_landmarks", *extra, "face_embedder", "anti_spoofing", "age")
+
+
+def check_models(config: PipelineConfig) -> None:
+    """Every model present and matching its checksum, before anything is compiled."""
+    for name in required_models(config):
+        model_path(config.models_dir, name)
+    embedder_ir_path(config.models_dir)
+
+
 class FacePipeline:
     """All the face models, compiled once; `analyze` for a full answer, `track` for live cues."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         md, th = config.models_dir, config.threads
+        check_models(config)
         self._short = self._full = None
         if config.detector != "full":
             self._short = FaceDetector(md, range_="short", min_score=config.min_detection_score,

@@ -56,8 +56,8 @@ class QualityConfig(BaseModel):
         default=0.35, ge=0, le=1,
         description="|left - right| / max(left, right) face luma: UNEVEN_LIGHT")
     min_sharpness: float = Field(
-        default=60.0, ge=0,
-        description="variance of the Laplacian of the face at 128 px width: BLURRED")
+        default=0.30, ge=0,
+        description="fine / medium detail ratio of the face at 128 px (see sharpness): BLURRED")
     min_face_fraction: float = Field(
         default=0.18, gt=0, le=1,
         description="face box width / shorter frame side below: FACE_TOO_SMALL")
@@ -227,15 +227,19 @@ def _lighting(luma: np.ndarray, face: FaceAnalysis, cfg: QualityConfig,
 
 
 def sharpness(luma: np.ndarray, box: Box) -> float:
-    """Variance of the Laplacian of the face box resized to a fixed width (scale-independent)."""
+    """Fine over medium detail of the inner face at a fixed width: std(x - G1(x)) / std(G1(x) -
+    G3(x)), with Gk a Gaussian blur of sigma k px. A ratio, so skin tone, contrast and wrinkles
+    matter far less than for the variance of the Laplacian (sharp faces 0.37-0.52, sigma 2.5 px
+    of blur on a 250 px face about 0.23-0.28)."""
     h, w = luma.shape
     x1, y1, x2, y2 = _clip_box(_scaled(box, 0.8), w, h)
     if x2 - x1 < 8 or y2 - y1 < 8:
         return 0.0
-    crop = luma[y1:y2, x1:x2]
-    new_h = max(8, round(_SHARPNESS_WIDTH * (y2 - y1) / (x2 - x1)))
-    crop = cv2.resize(crop, (_SHARPNESS_WIDTH, new_h), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(crop, cv2.CV_32F, ksize=3).var())
+    crop = cv2.resize(luma[y1:y2, x1:x2], (_SHARPNESS_WIDTH, _SHARPNESS_WIDTH),
+                      interpolation=cv2.INTER_AREA)
+    b1 = cv2.GaussianBlur(crop, (0, 0), 1.0)
+    b3 = cv2.GaussianBlur(crop, (0, 0), 3.0)
+    return float(np.std(crop - b1) / max(float(np.std(b1 - b3)), 1e-3))
 
 
 def _eyes(face: FaceAnalysis, cfg: QualityConfig, m: dict[str, float]) -> list[QualityCue]:

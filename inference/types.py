@@ -73,6 +73,25 @@ class FaceAnalysis:
     age: float | None = None  # expected age in years
     age_spread: float | None = None  # standard deviation of the age distribution, years
 
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready summary for reports and logs: no embedding, no mesh (biometric data)."""
+        b = self.detection.box
+        return {
+            "box": [round(v, 1) for v in (b.x1, b.y1, b.x2, b.y2)],
+            "score": round(self.detection.score, 4),
+            "landmark_presence": (round(self.landmarks.presence, 4)
+                                  if self.landmarks is not None else None),
+            "pose": ({k: round(v, 1) for k, v in (("yaw", self.pose.yaw),
+                                                   ("pitch", self.pose.pitch),
+                                                   ("roll", self.pose.roll))}
+                     if self.pose is not None else None),
+            "blendshapes": {k: round(v, 3) for k, v in self.blendshapes.items()},
+            "has_embedding": self.embedding is not None,
+            "spoof_score": round(self.spoof_score, 4) if self.spoof_score is not None else None,
+            "age": round(self.age, 1) if self.age is not None else None,
+            "age_spread": round(self.age_spread, 1) if self.age_spread is not None else None,
+        }
+
 
 @dataclass(frozen=True)
 class FrameAnalysis:
@@ -81,6 +100,13 @@ class FrameAnalysis:
     image_shape: tuple[int, int]  # (height, width)
     faces: tuple[FaceAnalysis, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "image_shape": list(self.image_shape),
+            "faces": [f.to_dict() for f in self.faces],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
 
 
 @dataclass(frozen=True)

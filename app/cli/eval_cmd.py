@@ -32,3 +32,53 @@ def faces(
         on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
     )
     emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("pad")
+def pad(
+    folder: Annotated[
+        Path | None, typer.Argument(help="live/ and one folder per attack species.")
+    ] = None,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Render a simulated set into a temp folder.")
+    ] = False,
+    split: Annotated[str, typer.Option("--split", help="With --simulate: heldout or tuning.")] = (
+        "heldout"),
+    n: Annotated[int, typer.Option("--n", help="With --simulate: frames per species.")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="With --simulate: random seed.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Passive liveness: BPCER and APCER per attack species at the configured threshold."""
+    import tempfile
+
+    from app.cli.common import BadInputError
+    from app.cli.sim_cmd import check_count, parse_split
+    from app.evaluation.pad_data import observe_folder
+    from app.evaluation.pad_eval import evaluate, render
+    from app.paths import data_dir
+    from app.runtime import build_pipeline
+    from app.simulation.dataset import write_set
+    from inference.passive import PassiveLiveness
+
+    if (folder is None) == (not simulate):
+        raise BadInputError("give either a folder or --simulate")
+    liveness = PassiveLiveness()
+    pipeline = build_pipeline()
+
+    def on_progress(i: int, total: int) -> None:
+        progress(f"analysed {i}/{total}")
+
+    if folder is not None:
+        obs = observe_folder(pipeline, folder, on_progress)
+        desc = f"folder {folder}"
+    else:
+        sp = parse_split(split)
+        check_count(n)
+        with tempfile.TemporaryDirectory(prefix="poh_pad_") as tmp:
+            progress(f"rendering {3 * n} simulated frames ({sp} settings and portraits)")
+            write_set(Path(tmp), data_dir(), sp, n, seed)
+            obs = observe_folder(pipeline, Path(tmp), on_progress)
+        desc = (f"simulated {sp} set: {n} frames per species, seed {seed} "
+                "(attacks are simulated, not real)")
+    result = evaluate(obs, liveness, desc)
+    emit(result.to_dict(), as_json, lambda _: render(result))

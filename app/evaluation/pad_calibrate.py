@@ -55,7 +55,7 @@ def _folds(obs: Sequence[Observation]) -> np.ndarray:
 def _matrix(obs: Sequence[Observation], names: Sequence[str], lbp: np.ndarray) -> np.ndarray:
     rows = []
     for o, lbp_score in zip(obs, lbp, strict=True):
-        assert o.signals is not None  # filtered by _usable  # noqa: S101
+        assert o.signals is not None  # filtered by _usable
         vals = {**o.signals.values, LBP_SIGNAL: float(lbp_score)}
         rows.append([vals[n] for n in names])
     return np.array(rows, np.float64)
@@ -123,10 +123,10 @@ def calibrate(observations: Sequence[Observation], data: dict[str, Any]) -> dict
         "data": {**data, "samples": counts, "usable_faces": len(obs),
                  "no_or_multiple_faces": len(observations) - len(obs),
                  "family_ranges_tuning": {k: v["tuning"] for k, v in FAMILY_RANGES.items()}},
-        "method": ("logistic fusion (numpy Newton, L2 %.1f) of standardised signals; LBP riu2 "
-                   "histograms (Y, Cb, Cr, H, S, V) through their own logistic model (L2 %.1f); "
-                   "operating logit at out-of-fold tuning BPCER %.2f; folds = source portraits"
-                   % (FUSION_L2, LBP_L2, TARGET_BPCER)),
+        "method": (f"logistic fusion (numpy Newton, L2 {FUSION_L2}) of standardised signals; "
+                   f"LBP riu2 histograms (Y, Cb, Cr, H, S, V) through their own logistic model "
+                   f"(L2 {LBP_L2}); operating logit at out-of-fold tuning BPCER {TARGET_BPCER}; "
+                   "folds = source portraits"),
         "operating_logit": round(operating, 6),
         "fusion": fusion.to_json(),
         "lbp": lbp_model.to_json(),

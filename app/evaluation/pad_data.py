@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def observe_simulated(pipeline: FacePipeline, data_dir: Path, split: Split, n: i
     """n samples per species of the simulated set, rendered in memory."""
     def items() -> Iterator[tuple[str, str, str, Callable[[], np.ndarray]]]:
         for s in generate(data_dir, split, n, seed):
-            yield s.species, s.name, s.source, (lambda img=s.image: img)
+            yield s.species, s.name, s.source, functools.partial(np.asarray, s.image)
 
     return _run(items(), 3 * n, pipeline, on_progress)
 
@@ -77,6 +78,6 @@ def pad_folder(root: Path) -> dict[str, list[Path]]:
 def observe_folder(pipeline: FacePipeline, root: Path,
                    on_progress: Progress | None = None) -> list[Observation]:
     files = pad_folder(root)
-    items = [(sp, f.name, f.name, (lambda f=f: load_image(f)))
+    items = [(sp, f.name, f.name, functools.partial(load_image, f))
              for sp, paths in files.items() for f in paths]
     return _run(items, len(items), pipeline, on_progress)

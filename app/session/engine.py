@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -196,6 +196,16 @@ class SessionEngine:
         self._require(Step.SEARCH)
         self.search = result
         return self._finish(self._decide(), out)
+
+    def step_failed(self, reason: str) -> list[Event]:
+        """The analyzer or the search could not run: decide without it, which declines."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        if self.step not in (Step.LIVENESS, Step.SEARCH):
+            raise SessionStateError(f"step_failed() at step {self.step}")
+        decision = replace(self._decide(), reason=reason)
+        return self._finish(decision, out)
 
     def credential_refusal(self, cred: CredentialInput) -> str | None:
         """Why this workflow cannot take the credential instead of a check (None: it can)."""

@@ -50,16 +50,22 @@ def sources(split: Split) -> tuple[Source, ...]:
     return tuple(s for s in SOURCES if s.split == split)
 
 
+_TO_LINEAR = np.array([(v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4)
+                       for v in np.arange(256) / 255.0], np.float32)
+_LUT_STEPS = 8192
+_TO_SRGB = np.array([(12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055)
+                     for v in np.arange(_LUT_STEPS + 1) / _LUT_STEPS], np.float32)
+
+
 def srgb_to_linear(img_u8: np.ndarray) -> F32:
-    x = img_u8.astype(np.float32) / 255.0
-    out: F32 = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    out: F32 = _TO_LINEAR[img_u8]
     return out
 
 
 def linear_to_srgb(x: F32) -> F32:
-    x = np.clip(x, 0.0, 1.0)
-    out: F32 = np.where(x <= 0.0031308, 12.92 * x,
-                        1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+    """sRGB encoding by table (8192 steps: below a tenth of a code value of error)."""
+    idx = (np.clip(x, 0.0, 1.0) * _LUT_STEPS + 0.5).astype(np.int32)
+    out: F32 = _TO_SRGB[idx]
     return out
 
 
@@ -72,10 +78,16 @@ def _load(path: str) -> np.ndarray:
     return img
 
 
+@lru_cache(maxsize=8)
+def _load_linear(path: str) -> F32:
+    rgb = srgb_to_linear(cv2.cvtColor(_load(path), cv2.COLOR_BGR2RGB))
+    rgb.setflags(write=False)
+    return rgb
+
+
 def load_rgb(data_dir: Path, src: Source) -> F32:
-    """The portrait as linear RGB."""
-    bgr = _load(str(data_dir / "colour" / src.file))
-    return srgb_to_linear(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    """The portrait as linear RGB (cached, read-only)."""
+    return _load_linear(str(data_dir / "colour" / src.file))
 
 
 def framing_matrix(face: tuple[float, float, float, float], fr: Framing,
@@ -103,9 +115,9 @@ def map_box(face: tuple[float, float, float, float],
 def light_field(shape: tuple[int, int], gain: float, gradient: float, angle: float) -> F32:
     """Smooth illumination: a gain and a linear ramp across the image (max +-gradient)."""
     h, w = shape
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    ramp = ((xs / w - 0.5) * math.cos(angle) + (ys / h - 0.5) * math.sin(angle)) * 2.0
-    out: F32 = (gain * (1.0 + gradient * ramp)).astype(np.float32)
+    xs = (np.arange(w, dtype=np.float32) / w - 0.5) * (2.0 * math.cos(angle))
+    ys = (np.arange(h, dtype=np.float32) / h - 0.5) * (2.0 * math.sin(angle))
+    out: F32 = gain * (1.0 + gradient * (xs[None, :] + ys[:, None]))
     return out
 
 

@@ -91,7 +91,10 @@ def render_replay(rgb: F32, src: Source, st: ReplaySettings, background: F32,
     gx = (u - aw * (0.5 + st.glare_x)) / max(st.glare_size, 1e-3)
     gy = (v - ah * (0.5 + st.glare_y)) / max(st.glare_size * 0.6, 1e-3)
     glare = st.glare * place.room_light * np.exp(-(gx * gx + gy * gy))
-    mirror = cv2.GaussianBlur(background, (0, 0), 6.0 * OVERSAMPLE)[:, ::-1]
+    small = cv2.resize(background, (sw // OVERSAMPLE, sh // OVERSAMPLE),
+                       interpolation=cv2.INTER_AREA)
+    mirror = cv2.resize(cv2.GaussianBlur(small, (0, 0), 6.0)[:, ::-1], (sw, sh),
+                        interpolation=cv2.INTER_LINEAR)
     device = device + np.nan_to_num(glare)[..., None] * np.array([1.0, 0.97, 0.9], np.float32)
     device = device + st.reflection * mirror * light[..., None]
     room = background * light[..., None] * tint

@@ -3,10 +3,11 @@
 `tuning` settings are the only ones calibration may see; `heldout` settings are for reporting.
 Where a parameter splits the families its ranges do not overlap (see FAMILY_RANGES): JPEG quality,
 halftone pitch, paper tint, screen pixel pitch, screen rotation, display gamma. Some ranges
-interleave (tuning 1.5-2.1 and 2.9-3.3 screen pixels per camera pixel, held-out 2.2-2.8 and
-3.4-4.0) so that held-out figures measure generalisation to unseen settings inside the same broad
-domain; others are plainly disjoint (screen rotation, paper tint). Everything else (light, pose,
-noise, lens) is drawn from one range for both families: it describes the kiosk, not the attack.
+interleave (tuning 0.75-0.95, 1.5-2.1 and 2.9-3.3 screen pixels per camera pixel, held-out
+1.1-1.4, 2.2-2.8 and 3.4-4.0) so that held-out figures measure generalisation to unseen settings
+inside the same broad domain; others are plainly disjoint (screen rotation, paper tint).
+Everything else (light, pose, noise, lens) is drawn from one range for both families: it
+describes the kiosk, not the attack.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ FAMILY_RANGES: dict[str, dict[Split, Intervals]] = {
                      "heldout": ((73.0, 83.0), (91.0, 95.0))},
     "halftone_pitch": {"tuning": ((0.55, 0.75), (1.0, 1.2)), "heldout": ((0.35, 0.5), (0.8, 0.95))},
     "paper_tint_blue": {"tuning": ((0.90, 0.97),), "heldout": ((0.98, 1.04),)},
-    "screen_pitch": {"tuning": ((1.5, 2.1), (2.9, 3.3)), "heldout": ((2.2, 2.8), (3.4, 4.0))},
+    "screen_pitch": {"tuning": ((0.75, 0.95), (1.5, 2.1), (2.9, 3.3)),
+                     "heldout": ((1.1, 1.4), (2.2, 2.8), (3.4, 4.0))},
     "screen_rotation": {"tuning": ((0.0, 4.0),), "heldout": ((5.0, 12.0),)},
     "display_gamma": {"tuning": ((1.8, 2.05), (2.35, 2.5)), "heldout": ((2.1, 2.3), (2.55, 2.7))},
 }

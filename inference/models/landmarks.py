@@ -16,7 +16,7 @@ import numpy as np
 from inference.align import apply, eye_angle, invert, rotated_square
 from inference.model_store import model_path
 from inference.runtime import CompiledModel
-from inference.types import Detection, FloatArray, Landmarks
+from inference.types import Detection, Landmarks
 
 N_POINTS = 478
 INPUT_SIZE = 256
@@ -59,16 +59,3 @@ class FaceLandmarker:
         img_pts[:, 2] = pts[:, 2] * (side / INPUT_SIZE)
         return Landmarks(img_pts, presence)
 
-
-def roi_from_landmarks(points: FloatArray, roi_scale: float = 1.5
-                       ) -> tuple[tuple[float, float], float, float]:
-    """Tracking ROI (centre, side, angle) from a previous frame's mesh, as MediaPipe does."""
-    angle = eye_angle(points[33, :2], points[263, :2])
-    c, n = np.cos(-angle), np.sin(-angle)
-    rot = np.array([[c, -n], [n, c]], np.float32)
-    upright = points[:, :2] @ rot.T
-    lo, hi = upright.min(0), upright.max(0)
-    centre_u = (lo + hi) / 2
-    centre = rot.T @ centre_u
-    side = float(max(hi - lo)) * roi_scale
-    return (float(centre[0]), float(centre[1])), side, angle

@@ -47,9 +47,12 @@ class LinearModel:
         return cls(names, arrs[0], arrs[1], arrs[2], float(d["bias"]))
 
 
-def fit_logistic(x: F64, y: npt.NDArray[np.int_], names: tuple[str, ...], l2: float = 1.0,
+def fit_logistic(x: F64, y: npt.NDArray[np.int_], names: tuple[str, ...], l2: float = 0.05,
                  iterations: int = 50) -> LinearModel:
-    """Fit P(live | x) with y = 1 for live, 0 for attack; features are standardised first."""
+    """Fit P(live | x) with y = 1 for live, 0 for attack; features are standardised first.
+
+    Minimises the class-balanced mean log loss + l2 / 2 * |w|^2 (bias not shrunk), so `l2` means
+    the same whatever the number of samples."""
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
     if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[1] != len(names):
@@ -60,7 +63,7 @@ def fit_logistic(x: F64, y: npt.NDArray[np.int_], names: tuple[str, ...], l2: fl
     std = x.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
     xs = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
-    sw = np.where(y == 1, 0.5 / y.sum(), 0.5 / (len(y) - y.sum())) * len(y)
+    sw = np.where(y == 1, 0.5 / y.sum(), 0.5 / (len(y) - y.sum()))  # sums to 1
     w = np.zeros(xs.shape[1])
     reg = np.full(xs.shape[1], l2)
     reg[-1] = 0.0  # the bias is not shrunk

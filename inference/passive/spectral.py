@@ -3,7 +3,7 @@
 A screen's pixel grid and the moire it makes against the sensor grid are periodic: they put
 isolated peaks into the 2D spectrum, where skin, hair and print paper give a smooth fall-off.
 The face (native resolution, central 80%) is high-passed, windowed and transformed; each
-frequency's log power is compared with the median power at its radius. JPEG's 8x8 block grid
+frequency's log power is compared with a smoothed spectrum around it. JPEG's 8x8 block grid
 makes its own peaks at multiples of 1/8 cycle per pixel, in live frames too: those bins are
 ignored.
 """
@@ -16,7 +16,6 @@ import numpy as np
 from inference.passive.regions import F32, U8
 
 _R_MIN, _R_MAX = 0.06, 0.45  # cycles per pixel
-_TOP_K = 6
 _MAX_SIDE = 256  # larger faces are cropped to their centre (the grid is everywhere)
 
 
@@ -26,7 +25,7 @@ def _grey(img: U8) -> F32:
 
 
 def spectrum_peaks(face_bgr: U8) -> dict[str, float]:
-    """`moire_peak`: mean excess (log10 power) of the strongest peaks over the radial median.
+    """`moire_peak`: 99.5th percentile of the local prominence (log10 power) in the band.
     `hf_ratio`: log10 of high-band (0.25-0.45) over mid-band (0.06-0.25) power."""
     g = _grey(face_bgr)
     h, w = g.shape
@@ -48,14 +47,9 @@ def spectrum_peaks(face_bgr: U8) -> dict[str, float]:
              & (np.abs(fy * 8 - np.round(fy * 8)) <= 8 * step * 1.01))
     axes = (np.abs(fx) <= step * 1.01) | (np.abs(fy) <= step * 1.01)  # window leakage on axes
     use = band & ~near8 & ~axes
-    rbin = np.minimum((r / step).astype(np.int64), side)
-    resid = np.zeros_like(logp)
-    for b in np.unique(rbin[use]):
-        sel = use & (rbin == b)
-        resid[sel] = logp[sel] - np.median(logp[sel])
-    vals = np.sort(resid[use])[::-1]
-    # Peaks come in symmetric pairs: take every other value of the sorted list.
-    peak = float(np.mean(vals[: 2 * _TOP_K : 2])) if vals.size else 0.0
+    # Local prominence: each bin against a smoothed version of the log spectrum around it.
+    prominence = logp - cv2.GaussianBlur(logp.astype(np.float32), (0, 0), 4.0)
+    peak = float(np.percentile(prominence[use], 99.5)) if use.any() else 0.0
     hi = power[(r >= 0.25) & (r <= _R_MAX)].sum()
     mid = power[(r >= _R_MIN) & (r < 0.25)].sum()
     return {"moire_peak": peak, "hf_ratio": float(np.log10((hi + 1e-12) / (mid + 1e-12)))}

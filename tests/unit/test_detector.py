@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -81,3 +82,30 @@ def test_weighted_nms_merges_a_cluster_by_score() -> None:
     assert box[0] == pytest.approx(0.3 / 1.2, rel=1e-5)
     assert kp[0, 0] == pytest.approx(3.0 * 0.3 / 1.2, rel=1e-5)
     assert out[1][0].tolist() == [50, 50, 60, 60]
+
+
+def test_full_range_fallback_finds_a_small_face_in_a_large_frame(
+        face_pipeline: FacePipeline, models_dir: Path,
+        portraits: dict[str, np.ndarray]) -> None:
+    small = cv2.resize(portraits["obama.jpg"], None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    h, w = small.shape[:2]
+    frame[500:500 + h, 1200:1200 + w] = small
+    assert FaceDetector(models_dir, range_="short").infer(frame) == []
+    faces = face_pipeline.detect(frame)  # short range first, full range when it finds nothing
+    assert len(faces) == 1
+    cx, cy = faces[0].box.center
+    assert 1200 < cx < 1200 + w and 500 < cy < 500 + h
+
+
+def test_two_faces_largest_first(face_pipeline: FacePipeline,
+                                 portraits: dict[str, np.ndarray]) -> None:
+    left = portraits["obama.jpg"]
+    right = cv2.resize(portraits["grace_hopper.jpg"], None, fx=1.6, fy=1.6)[: left.shape[0]]
+    frame = np.zeros((left.shape[0], left.shape[1] + right.shape[1], 3), np.uint8)
+    frame[:, : left.shape[1]] = left
+    frame[: right.shape[0], left.shape[1]:] = right
+    faces = face_pipeline.detect(frame)
+    assert len(faces) == 2
+    areas = [f.box.width * f.box.height for f in faces]
+    assert areas[0] >= areas[1]

@@ -117,3 +117,22 @@ def test_config_refuses_unknown_options(models_dir: Path) -> None:
         PipelineConfig(models_dir=models_dir, detectr="short")  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError):
         PipelineConfig(models_dir=models_dir, detector="tiny")  # type: ignore[arg-type]
+
+
+def test_summary_carries_no_biometric_vectors(portrait_analyses: dict[str, FrameAnalysis]
+                                              ) -> None:
+    summary = portrait_analyses["biden.jpg"].to_dict()
+    face = summary["faces"][0]  # type: ignore[index]
+    assert face["has_embedding"] is True
+    assert "embedding" not in face and "landmarks" not in face
+    assert set(face["pose"]) == {"yaw", "pitch", "roll"}
+    assert len(face["blendshapes"]) == 52
+
+
+def test_small_grey_images_are_handled(face_pipeline: FacePipeline, data_dir: Path) -> None:
+    grey = cv2.imread(str(data_dir / "orl" / "s1" / "1.pgm"), cv2.IMREAD_GRAYSCALE)
+    raw = face_pipeline.analyze(grey, antispoof=False)  # 92x112, the face fills the frame
+    assert raw.image_shape == (112, 92)
+    assert len(raw.faces) <= 1
+    tiny = face_pipeline.analyze(np.full((8, 8), 100, np.uint8))
+    assert tiny.faces == ()

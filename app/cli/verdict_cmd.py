@@ -1,0 +1,119 @@
+"""`poh verdict verify|show|outbox` and the `show` command of `poh keys` (the device's key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import BadInputError, JsonOpt, emit
+from sync.device_key import DeviceKeyError, key_id, public_key_from_text
+from sync.verdict import SignedVerdict, VerdictError, verify_verdict_bytes
+
+app = typer.Typer(help="Verify and show signed verdicts.", no_args_is_help=True)
+
+MAX_VERDICT_BYTES = 1_000_000
+
+
+def _public_key(spec: str | None) -> Any:
+    if spec is None:
+        from app.session_runtime import device_key
+        return device_key().public
+    path = Path(spec)
+    text = spec
+    if len(spec) < 4096 and path.is_file():
+        text = path.read_text(encoding="utf-8")
+    try:
+        return public_key_from_text(text)
+    except DeviceKeyError as exc:
+        raise BadInputError(f"--public-key: {exc}") from exc
+
+
+def _summary(v: SignedVerdict) -> dict[str, Any]:
+    return {"valid": True, "session_id": v.session_id, "vendor_data": v.vendor_data,
+            "status": v.status.value, "sequence": v.sequence, "device_id": v.device_id,
+            "key_id": v.signature.key_id, "workflow": f"{v.workflow_id}@{v.workflow_version}",
+            "warnings": [w.value for w in v.warnings], "decided_at": v.decided_at}
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="Verdict file (canonical JSON, as stored).")],
+    public_key: Annotated[str | None, typer.Option(
+        "--public-key", help="JWK/PEM file or raw base64url key; default: this device's key.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a verdict offline; any changed byte fails (exit 2, one line)."""
+    if not file.is_file():
+        raise BadInputError(f"{file}: no such file")
+    if file.stat().st_size > MAX_VERDICT_BYTES:
+        raise BadInputError(f"{file}: larger than {MAX_VERDICT_BYTES} bytes, not a verdict")
+    pub = _public_key(public_key)
+    try:
+        verdict = verify_verdict_bytes(file.read_bytes(), pub)
+    except VerdictError as exc:
+        raise BadInputError(f"{file}: {exc}") from exc
+    emit(_summary(verdict), as_json,
+         lambda s: f"valid: sequence {s['sequence']} {s['status']} for {s['vendor_data']} "
+                   f"signed by {s['device_id']} ({s['key_id']})")
+
+
+@app.command("show")
+def show(
+    session: Annotated[str, typer.Argument(help="Session id or sequence number.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the canonical bytes here.")
+                   ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print (or save) a stored verdict exactly as signed."""
+    from app.session_runtime import verdict_store
+
+    key: str | int = int(session) if session.isdigit() else session
+    raw = verdict_store().verdict_bytes(key)
+    if raw is None:
+        raise BadInputError(f"no verdict for {session}")
+    if out is not None:
+        out.write_bytes(raw)
+    emit(SignedVerdict.model_validate_json(raw).wire(), as_json,
+         lambda _: raw.decode("utf-8"))
+
+
+@app.command("outbox")
+def outbox(as_json: JsonOpt = False) -> None:
+    """Verdicts written but not yet acknowledged by the broker."""
+    from app.session_runtime import verdict_store
+
+    rows = [{"id": i.id, "kind": i.kind, "sequence": i.sequence,
+             "idempotency_key": i.idempotency_key, "bytes": len(i.payload),
+             "attempts": i.attempts} for i in verdict_store().outbox(limit=10_000)]
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{r['id']:>6} seq {r['sequence']:>6} {r['idempotency_key']} {r['bytes']} B"
+        for r in rs) or "outbox empty")
+
+
+def keys_show(
+    public: Annotated[bool, typer.Option("--public", help="The public key (the only one shown).")
+                      ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show this device's signing key (public part only; the private key never leaves)."""
+    if not public:
+        raise BadInputError("only the public key can be shown: pass --public")
+    from app.session_runtime import device_key
+
+    dk = device_key()
+    jwk = dk.public_jwk()
+    out = {"device_id": dk.device_id, "key_id": dk.key_id, "created_at": dk.created_at,
+           "public_key": jwk, "jwks": {"keys": [jwk]}}
+    emit(out, as_json, lambda o: f"device {o['device_id']} key {o['key_id']}\n"
+                                 f"x = {o['public_key']['x']}")
+
+
+def attach_keys_show(keys_app: typer.Typer) -> None:
+    """Add `show` to the `poh keys` group that storage's store_cmd creates."""
+    keys_app.command("show")(keys_show)
+
+
+__all__ = ["app", "attach_keys_show", "key_id", "keys_show"]

@@ -1,0 +1,64 @@
+"""The kiosk configuration: one pydantic root, one section per component (unknown keys refused).
+
+Read from `POH_CONFIG` if set, else `POH_HOME/config.json` if it exists, else the defaults. Paths
+(models, data directory) come from app.paths unless the file sets them. No secret belongs here:
+keys live in their own files or in environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.cli.common import BadInputError
+from app.paths import models_dir, poh_home
+from inference.passive.liveness import PassiveLivenessConfig
+from inference.pipeline import PipelineConfig
+from inference.quality import QualityConfig
+from storage.config import StorageConfig
+
+
+class KioskConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inference: PipelineConfig
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    passive_liveness: PassiveLivenessConfig = Field(default_factory=PassiveLivenessConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_models_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            section = dict(data.get("inference") or {})
+            section.setdefault("models_dir", str(models_dir()))
+            data = {**data, "inference": section}
+        return data
+
+
+def config_path() -> Path:
+    env = os.environ.get("POH_CONFIG")
+    return Path(env).expanduser() if env else poh_home() / "config.json"
+
+
+def load_config(path: Path | None = None) -> KioskConfig:
+    """The configuration file if there is one, else the embedded defaults."""
+    p = path or config_path()
+    if not p.exists():
+        if path is not None or "POH_CONFIG" in os.environ:
+            raise BadInputError(f"{p}: configuration file not found")
+        return KioskConfig.model_validate({})
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"{p}: not readable JSON ({exc})") from exc
+    try:
+        return KioskConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "(root)"
+        raise BadInputError(f"{p}: {where}: {err['msg']}") from exc

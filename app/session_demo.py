@@ -1,0 +1,92 @@
+"""The session part of `poh demo`: three whole sessions on clips made from real portraits.
+
+A live person (Approved, credential issued, enrolled), the same person again from another photo
+(In Review as a duplicate), and a simulated print of the first person (Declined as an attack).
+It runs on a scratch database and a scratch device key in the demo folder, rebuilt every time,
+so that the demo always starts from an empty gallery and never touches the kiosk's own data.
+The verdict files and the demo device's public key are left there for `poh verdict verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.demo_clips import make_demo_clips
+from app.frames import open_source
+from app.liveness_passive import PassiveSessionLiveness
+from app.runner import RunnerParts, SessionRunner
+from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
+from app.session_runtime import InterimFaceIndex, open_database
+from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow
+from sync.device_key import DeviceKey
+from sync.verdict_store import VerdictStore
+
+log = logging.getLogger(__name__)
+
+CASES = (("live", "demo-person-1", "Approved"),
+         ("again", "demo-person-2", "In Review"),
+         ("print", "demo-attacker", "Declined"))
+
+
+def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
+                 workflow: Workflow | None = None) -> list[dict[str, Any]]:
+    wf = workflow or load_workflow(DEFAULT_WORKFLOW)
+    say("making sample clips from real portraits (live, same person again, simulated print)")
+    clips = make_demo_clips(colour_dir, out_dir / "clips")
+    scratch = out_dir / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)  # our own demo folder: a fresh gallery each run
+    scratch.mkdir(parents=True)
+    db_key = secrets.token_bytes(32)
+    db = open_database(scratch / "demo.db", db_key)
+    key = DeviceKey.generate(device_id="poh-demo")
+    (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
+    parts = RunnerParts(
+        pipeline=build_pipeline(), quality=build_quality_config(),
+        liveness=PassiveSessionLiveness(
+            build_passive_liveness(wf.face_liveness_score_decline_threshold)),
+        search=InterimFaceIndex(db, db_key), sessions=VerdictStore(db), key=key)
+    rows: list[dict[str, Any]] = []
+    try:
+        for clip, vendor, expected in CASES:
+            say(f"session on {clips[clip].name} for {vendor} (expected {expected})")
+            result = SessionRunner(parts, wf).run(open_source(str(clips[clip])), vendor)
+            v = result.verdict
+            verdict_file = out_dir / f"verdict-{clip}.json"
+            verdict_file.write_bytes(result.verdict_bytes)
+            matches = v.face_search.matches if v.face_search else ()
+            rows.append({
+                "clip": str(clips[clip]), "vendor_data": vendor, "expected": expected,
+                "status": v.status.value, "sequence": v.sequence,
+                "liveness_score": v.liveness.score,
+                "best_match": ({"vendor_data": matches[0].vendor_data,
+                                "similarity_score": matches[0].similarity_score}
+                               if matches else None),
+                "age": v.age.age_estimation if v.age else None,
+                "warnings": [w.value for w in v.warnings], "reason": v.reason,
+                "enrolled": result.enrolled, "credential": result.credential,
+                "verdict_file": str(verdict_file),
+            })
+    finally:
+        db.close()
+    return rows
+
+
+def render_session_rows(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'clip':<10} {'expected':<10} {'status':<10} {'seq':>3} {'live':>5} "
+             f"{'match':>6}  warnings"]
+    for r in rows:
+        score = f"{r['liveness_score']:.0f}" if r["liveness_score"] is not None else "-"
+        match = f"{r['best_match']['similarity_score']:.2f}" if r["best_match"] else "-"
+        lines.append(f"{Path(r['clip']).name:<10} {r['expected']:<10} {r['status']:<10} "
+                     f"{r['sequence']:>3} {score:>5} {match:>6}  "
+                     f"{','.join(r['warnings']) or '-'}")
+    cred = next((r["credential"] for r in rows if r["credential"]), None)
+    if cred:
+        lines.append(f"credential issued on Approved ({len(cred)} characters): {cred[:48]}...")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""The SQLCipher database: open with the raw key, check it, set pragmas, run migrations.
+
+Opening never writes before the key has been proven on page 1, so a wrong key, a corrupt
+header or a file that is not a database leaves the disk exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import sqlcipher3
+
+from storage.errors import (
+    DatabaseCorruptError,
+    DatabaseOpenError,
+    StorageError,
+    StorageFullError,
+)
+
+log = logging.getLogger(__name__)
+
+CIPHER_PAGE_SIZE = 16384
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+Connection: TypeAlias = Any  # sqlcipher3 ships no type hints
+
+
+def translate_error(exc: sqlcipher3.Error, where: str) -> StorageError:
+    """Map an SQLite error to the typed storage error the callers and the CLI understand."""
+    msg = str(exc)
+    low = msg.lower()
+    if "disk is full" in low or "database or disk is full" in low:
+        return StorageFullError(f"{where}: the disk or the database size limit is full ({msg})")
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return DatabaseCorruptError(f"{where}: the database file is corrupt ({msg})")
+    return StorageError(f"{where}: {msg}")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise StorageError(f"migration files are not numbered 1..n without gaps: {versions}")
+    return found
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements so that all run inside one transaction.
+
+    executescript() would commit first and defeat the all-or-nothing migration.
+    """
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        if not buf and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buf += line
+        if sqlcipher3.complete_statement(buf):
+            yield buf
+            buf = ""
+    if buf.strip():
+        raise StorageError("a migration ends in an incomplete statement")
+
+
+class Database:
+    """One connection to the encrypted database, shared by threads under a lock.
+
+    Transactions are explicit (`with db.transaction() as conn:`); writes are serialised by the
+    lock, and SQLCipher's WAL lets a second connection (the index rebuild) read meanwhile.
+    """
+
+    def __init__(self, path: Path, key: bytes, create: bool = True) -> None:
+        self.path = path
+        self._key = key
+        self.lock = threading.RLock()
+        self.conn = connect(path, key, create=create)
+        try:
+            self.schema_version = _migrate(self.conn, path)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def reader(self) -> Connection:
+        """A second connection for another thread (e.g. the background index rebuild)."""
+        return connect(self.path, self._key, create=False)
+
+    @contextmanager
+    def transaction(self, what: str = "database write") -> Iterator[Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; any failure rolls back and raises a typed error."""
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlcipher3.Error as exc:
+                raise translate_error(exc, what) from None
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except sqlcipher3.Error as exc:
+                self._rollback()
+                raise translate_error(exc, what) from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlcipher3.Error:
+            log.debug("rollback after a failed transaction raised", exc_info=True)
+
+    @contextmanager
+    def read(self, what: str = "database read") -> Iterator[Connection]:
+        with self.lock:
+            try:
+                yield self.conn
+            except sqlcipher3.Error as exc:
+                raise translate_error(exc, what) from None
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def connect(path: Path, key: bytes, create: bool) -> Connection:
+    """Open, key and verify the database; raise DatabaseOpenError without touching the file."""
+    exists = path.exists()
+    if exists and not path.is_file():
+        raise DatabaseOpenError(f"{path} is not a regular file")
+    if not exists and not create:
+        raise DatabaseOpenError(f"database {path} does not exist")
+    if not exists:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                  timeout=10.0)
+    except sqlcipher3.Error as exc:
+        raise DatabaseOpenError(f"cannot open database {path}: {exc}") from None
+    try:
+        # Raw 256-bit key: no passphrase KDF, the key file already holds full entropy.
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.DatabaseError:
+            raise DatabaseOpenError(
+                f"cannot open database {path}: wrong key, or the file is corrupt or not a "
+                "poh database"
+            ) from None
+        if exists:
+            _check_pages(conn, path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")
+    except sqlcipher3.Error as exc:
+        conn.close()
+        raise translate_error(exc, f"opening database {path}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_pages(conn: Connection, path: Path) -> None:
+    """Fail at open, not mid-session, when a page does not authenticate.
+
+    cipher_integrity_check reads every page and checks its HMAC; it costs about a second per
+    gigabyte, which start-up can afford.
+    """
+    problems = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    if problems:
+        raise DatabaseCorruptError(
+            f"database {path} is corrupt: {len(problems)} page(s) fail authentication "
+            f"(first: {problems[0][0]})"
+        )
+
+
+def _migrate(conn: Connection, path: Path) -> int:
+    migrations = _migrations()
+    try:
+        has_table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+        ).fetchone()
+        current = 0
+        if has_table:
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = int(row[0] or 0)
+    except sqlcipher3.Error as exc:
+        raise translate_error(exc, f"reading the schema version of {path}") from None
+    if current > len(migrations):
+        raise DatabaseOpenError(
+            f"database {path} has schema version {current}, newer than this program "
+            f"({len(migrations)})"
+        )
+    for version, name, script in migrations[current:]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT "
+                "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+            )
+            for stmt in _statements(script):
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)",
+                         (version, name))
+            conn.execute("COMMIT")
+        except sqlcipher3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise translate_error(exc, f"applying migration {name}") from None
+        log.info("applied migration %s to %s", name, path)
+        current = version
+    return current

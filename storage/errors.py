@@ -1,0 +1,27 @@
+"""Typed storage failures; the CLI maps the "bad input" ones to exit code 2."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of every failure raised by the storage package."""
+
+
+class DatabaseOpenError(StorageError):
+    """The database cannot be opened: wrong key, corrupt file, not a database, missing key."""
+
+
+class DatabaseCorruptError(DatabaseOpenError):
+    """The file opened with the key but a page failed its integrity check."""
+
+
+class KeyMaterialError(DatabaseOpenError):
+    """The key file or POH_DB_KEY is missing, malformed or readable by others."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the database's page limit) is full; the write was rolled back."""
+
+
+class SnapshotError(StorageError):
+    """An index snapshot is unreadable, tampered with or from another key generation."""

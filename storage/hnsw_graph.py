@@ -1,0 +1,100 @@
+"""An immutable nmslib HNSW graph (cosine) over a fixed set of template ids.
+
+nmslib cannot add after createIndex nor delete; FaceIndex puts a delta and tombstones around
+this. After building, the graph is round-tripped through a memory file: the loaded copy
+keeps only nmslib's compact search layout, roughly halving memory (the build-time copy also
+holds the original vectors).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from storage.config import IndexConfig
+
+log = logging.getLogger(__name__)
+
+_nmslib: Any = None
+
+
+def _lib() -> Any:
+    """Import nmslib on first use: its import prints a CPU-feature note on stderr."""
+    global _nmslib
+    if _nmslib is None:
+        # nmslib logs its registry and every parameter at INFO through Python logging.
+        logging.getLogger("nmslib").setLevel(logging.WARNING)
+        import nmslib
+
+        _nmslib = nmslib
+    return _nmslib
+
+
+def _new_index() -> Any:
+    lib = _lib()
+    return lib.init(method="hnsw", space="cosinesimil", data_type=lib.DataType.DENSE_VECTOR)
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    m: int
+    ef_construction: int
+    ef_search: int
+
+    @classmethod
+    def from_config(cls, cfg: IndexConfig) -> GraphParams:
+        return cls(cfg.m, cfg.ef_construction, cfg.ef_search)
+
+
+class HnswGraph:
+    """Search-only HNSW graph; position i in the graph is template id `ids[i]`."""
+
+    def __init__(self, index: Any, ids: npt.NDArray[np.int64], params: GraphParams) -> None:
+        self._index = index
+        self.ids = ids
+        self.params = params
+        index.setQueryTimeParams({"efSearch": params.ef_search})
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32],
+              params: GraphParams, threads: int, fd: int, path: str) -> HnswGraph:
+        """Build, save into the memory file (fd, path), and reload the compact copy from it.
+
+        The memory file then holds the serialised graph for the snapshot: nmslib cannot
+        serialise an optimized index that it loaded without its data.
+        """
+        if len(ids) != len(vectors) or len(ids) == 0:
+            raise ValueError("a graph needs as many ids as vectors, and at least one")
+        index = _new_index()
+        index.addDataPointBatch(np.ascontiguousarray(vectors, dtype=np.float32),
+                                np.arange(len(ids), dtype=np.int32))
+        index.createIndex({"M": params.m, "efConstruction": params.ef_construction,
+                           "indexThreadQty": threads, "post": 0}, print_progress=False)
+        index.saveIndex(path, save_data=False)
+        del index
+        return cls.load(fd, path, ids, params)
+
+    @classmethod
+    def load(cls, fd: int, path: str, ids: npt.NDArray[np.int64],
+             params: GraphParams) -> HnswGraph:
+        """Load from a memory file that holds bytes written by `save`."""
+        os.lseek(fd, 0, os.SEEK_SET)
+        index = _new_index()
+        index.loadIndex(path, load_data=False)
+        return cls(index, ids, params)
+
+    def knn(self, query: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.int64],
+                                                                      npt.NDArray[np.float32]]:
+        """Nearest `k` as (template ids, cosine similarities), best first."""
+        k = min(k, len(self.ids))
+        pos, dist = self._index.knnQuery(query, k=k)
+        return self.ids[np.asarray(pos, dtype=np.int64)], (1.0 - np.asarray(dist)).astype(
+            np.float32)

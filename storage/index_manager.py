@@ -1,0 +1,201 @@
+"""Keeps one FaceIndex per template kind in step with the database and its snapshots.
+
+Start-up: load the encrypted snapshot (the graph and the watermark), then read the delta
+(id > watermark) and the tombstones (graph ids no longer in the database) from the database,
+which stays the single source of truth. A snapshot that fails authentication, or that belongs
+to another key generation, is rebuilt from the database (with a warning when it was corrupt).
+Rebuilds read the database on their own connection and swap the new graph in at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from storage import template_store
+from storage.config import IndexConfig
+from storage.database import Database
+from storage.errors import SnapshotError, StorageError
+from storage.face_index import FaceIndex
+from storage.faults import fault_point
+from storage.hnsw_graph import GraphParams, HnswGraph
+from storage.memfile import file_size, memory_file
+from storage.protection import stored_generation
+from storage.snapshot import SnapshotMeta, read_meta, read_snapshot, remove_stale_temp_files
+from storage.snapshot import write_snapshot as _write_snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    graph: HnswGraph | None
+    watermark: int
+    generation: int
+    seconds: float
+
+
+class IndexManager:
+    def __init__(self, db: Database, snapshot_key: bytes, snapshot_dir: Path, cfg: IndexConfig,
+                 dim: int, generation: Callable[[], int]) -> None:
+        self._db = db
+        self._key = snapshot_key
+        self._dir = snapshot_dir
+        self._cfg = cfg
+        self._dim = dim
+        self._generation = generation
+        self.indexes = {kind: FaceIndex(dim) for kind in template_store.KINDS}
+        self._threads: dict[str, threading.Thread] = {}
+        self._build_locks = {kind: threading.Lock() for kind in template_store.KINDS}
+        self.last_start: dict[str, str] = {}
+
+    def snapshot_path(self, kind: str) -> Path:
+        return self._dir / f"faces-{kind}.snap"
+
+    # --- start-up ------------------------------------------------------------------------
+
+    def open(self) -> None:
+        for kind in template_store.KINDS:
+            self._open_kind(kind)
+
+    def _open_kind(self, kind: str) -> None:
+        path = self.snapshot_path(kind)
+        remove_stale_temp_files(path)
+        if path.exists():
+            try:
+                self._load_snapshot(kind, path)
+                self.last_start[kind] = "snapshot"
+                return
+            except SnapshotError as exc:
+                log.warning("index snapshot %s is corrupt or was tampered with (%s); "
+                            "rebuilding the face index from the database", path, exc)
+                self.last_start[kind] = "rebuilt: snapshot corrupt"
+            except _StaleSnapshot as exc:
+                log.info("index snapshot %s is stale (%s); rebuilding", path, exc)
+                self.last_start[kind] = "rebuilt: snapshot stale"
+        else:
+            self.last_start[kind] = "built: no snapshot"
+        self.rebuild(kind)
+
+    def _load_snapshot(self, kind: str, path: Path) -> None:
+        meta, _, _ = read_meta(path)
+        generation = self._generation()
+        if meta.kind != kind or meta.dim != self._dim:
+            raise SnapshotError(f"{path} is for kind {meta.kind!r} at {meta.dim} dimensions")
+        if meta.key_generation != generation:
+            raise _StaleSnapshot(f"key generation {meta.key_generation}, database {generation}")
+        with memory_file("poh-hnsw-load") as (fd, mpath):
+            meta, ids = read_snapshot(path, self._key, fd)
+            graph = (HnswGraph.load(fd, mpath, ids, GraphParams(
+                meta.params["m"], meta.params["ef_construction"], self._cfg.ef_search))
+                if meta.count else None)
+        index = self.indexes[kind]
+        with self._db.read("loading the index delta") as conn:
+            delta_ids, delta_vecs = template_store.load(conn, kind, generation, self._dim,
+                                                        above=meta.watermark)
+            alive = template_store.ids_of_kind(conn, kind, meta.watermark)
+        index.swap(graph, meta.watermark)
+        index.set_tombstones(np.setdiff1d(ids, alive, assume_unique=True))
+        if len(delta_ids):
+            index.add(delta_ids, delta_vecs)
+
+    # --- rebuilds ------------------------------------------------------------------------
+
+    def rebuild(self, kind: str, save: bool = True) -> BuildResult:
+        """Rebuild synchronously: read the database, build, swap, write the snapshot."""
+        with self._build_locks[kind]:
+            return self._rebuild_locked(kind, save)
+
+    def _rebuild_locked(self, kind: str, save: bool) -> BuildResult:
+        with memory_file("poh-hnsw-build") as (fd, mpath):
+            return self._rebuild_into(kind, save, fd, mpath)
+
+    def _rebuild_into(self, kind: str, save: bool, fd: int, mpath: str) -> BuildResult:
+        t0 = time.perf_counter()
+        index = self.indexes[kind]
+        index.begin_build()
+        try:
+            conn = self._db.reader()
+            try:
+                conn.execute("BEGIN")
+                generation = stored_generation(conn)
+                watermark = template_store.id_watermark(conn)
+                ids, vecs = template_store.load(conn, kind, generation, self._dim,
+                                                upto=watermark)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            graph = None
+            if len(ids) >= max(1, self._cfg.min_graph_size):
+                graph = HnswGraph.build(ids, vecs, GraphParams.from_config(self._cfg),
+                                        self._cfg.build_threads, fd, mpath)
+                del vecs
+            fault_point("rebuild-built")
+        except BaseException:
+            index.end_build()
+            raise
+        if generation != self._generation():
+            index.end_build()
+            log.info("discarding an index build of key generation %d", generation)
+            return BuildResult(None, watermark, generation, time.perf_counter() - t0)
+        if graph is None:
+            index.swap_exact(ids, vecs, watermark)
+        else:
+            index.swap(graph, watermark)
+        result = BuildResult(graph, watermark, generation, time.perf_counter() - t0)
+        log.log(logging.INFO if graph else logging.DEBUG,
+                "rebuilt the %s face index: %d templates in the graph, %.1f s", kind,
+                len(graph) if graph else 0, result.seconds)
+        if save:
+            if graph is None:
+                self.snapshot_path(kind).unlink(missing_ok=True)
+            else:
+                meta = SnapshotMeta(kind=kind, key_generation=generation, count=len(graph),
+                                    watermark=watermark, dim=self._dim,
+                                    graph_bytes=file_size(fd),
+                                    params={"m": graph.params.m,
+                                            "ef_construction": graph.params.ef_construction})
+                _write_snapshot(self.snapshot_path(kind), self._key, meta, graph.ids, fd)
+        return result
+
+    def needs_rebuild(self, kind: str) -> bool:
+        st = self.indexes[kind].stats()
+        if st.graph_size == 0:
+            return st.delta_size >= max(1, self._cfg.min_graph_size)
+        return (st.delta_size >= self._cfg.rebuild_delta
+                or st.tombstones >= self._cfg.rebuild_tombstones)
+
+    def rebuild_in_background(self, kind: str) -> threading.Thread | None:
+        """Start a rebuild thread unless one is running; searches continue meanwhile."""
+        running = self._threads.get(kind)
+        if running is not None and running.is_alive():
+            return None
+        thread = threading.Thread(target=self._background, args=(kind,),
+                                  name=f"poh-index-rebuild-{kind}", daemon=True)
+        self._threads[kind] = thread
+        thread.start()
+        return thread
+
+    def _background(self, kind: str) -> None:
+        try:
+            self.rebuild(kind)
+        except (StorageError, OSError, RuntimeError, ValueError, MemoryError):
+            log.exception("background rebuild of the %s face index failed", kind)
+
+    def wait(self) -> None:
+        for thread in list(self._threads.values()):
+            thread.join()
+
+    def invalidate_snapshots(self) -> None:
+        for kind in template_store.KINDS:
+            self.snapshot_path(kind).unlink(missing_ok=True)
+
+
+class _StaleSnapshot(Exception):
+    """A valid snapshot of an older key generation: rebuilt without alarm."""

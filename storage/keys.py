@@ -1,0 +1,106 @@
+"""The database key: 256 random bits in an owner-only file, or hex in POH_DB_KEY.
+
+The key never goes into configuration or logs. Other secrets (snapshot and rotation-matrix
+wrapping keys) are derived from it with HKDF so that one secret protects everything at rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from storage.errors import KeyMaterialError
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+ENV_KEY = "POH_DB_KEY"
+
+
+def _parse_hex_key(text: str, origin: str) -> bytes:
+    cleaned = text.strip()
+    if len(cleaned) != 2 * KEY_BYTES:
+        raise KeyMaterialError(f"{origin} must hold {2 * KEY_BYTES} hex digits (a 256-bit key)")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise KeyMaterialError(f"{origin} is not hexadecimal") from None
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise KeyMaterialError(f"key file {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise KeyMaterialError(
+            f"key file {path} is readable by group or others (mode {st.st_mode & 0o777:o}); "
+            "run chmod 600 on it"
+        )
+    if st.st_uid != os.geteuid():
+        raise KeyMaterialError(f"key file {path} belongs to another user")
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise KeyMaterialError(f"cannot read key file {path}") from None
+    return _parse_hex_key(text, f"key file {path}")
+
+
+def _create_key_file(path: Path) -> bytes:
+    key = secrets.token_bytes(KEY_BYTES)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (key.hex() + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        # link() fails if another process created the key meanwhile: never overwrite a key.
+        os.link(tmp, path)
+    except FileExistsError:
+        return _read_key_file(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    log.info("created a new database key file at %s", path)
+    return key
+
+
+def load_db_key(key_file: Path, db_exists: bool, env: Mapping[str, str] | None = None) -> bytes:
+    """The 32-byte database key from POH_DB_KEY, else the key file, else a new key file.
+
+    A new key is made only when the database does not exist yet: generating one for an
+    existing database would only turn "missing key" into a confusing "wrong key".
+    """
+    environ = os.environ if env is None else env
+    if environ.get(ENV_KEY):
+        return _parse_hex_key(environ[ENV_KEY], ENV_KEY)
+    if key_file.exists():
+        return _read_key_file(key_file)
+    if db_exists:
+        raise KeyMaterialError(
+            f"the database exists but its key file {key_file} is missing (and {ENV_KEY} is unset)"
+        )
+    return _create_key_file(key_file)
+
+
+def derive_key(db_key: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one purpose (e.g. "index-snapshot"), independent of the others."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                info=f"poh-kiosk/{purpose}/v1".encode())
+    return hkdf.derive(db_key)

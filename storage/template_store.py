@@ -1,0 +1,169 @@
+"""SQL for the templates table (and the person-linked rows erased with them).
+
+Functions take a connection and leave transactions to the caller, so a multi-step change
+(insert + index add, key rotation) commits as one unit or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from storage.database import Connection
+from storage.errors import DatabaseCorruptError
+from storage.faults import fault_point
+from storage.protection import TemplateProtector
+
+KINDS = ("enrolled", "blocklist")
+_READ_CHUNK = 50_000
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class NewTemplate:
+    kind: str
+    vendor_data: str | None
+    reason: str | None
+    embedding: F32  # raw, L2-normalised; rotated before it is stored
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    template_id: int
+    kind: str
+    vendor_data: str | None
+    reason: str | None
+    session_id: str | None
+    created_at: str
+
+
+def insert(conn: Connection, prot: TemplateProtector, items: Sequence[NewTemplate]) -> I64:
+    """Insert rotated templates; return their ids (monotonic, never reused)."""
+    for it in items:
+        if it.kind not in KINDS:
+            raise ValueError(f"unknown template kind {it.kind!r}")
+    rotated = prot.protect(np.stack([np.asarray(i.embedding) for i in items]))
+    ids = np.empty(len(items), dtype=np.int64)
+    for n, (it, vec) in enumerate(zip(items, rotated, strict=True)):
+        cur = conn.execute(
+            "INSERT INTO templates (vendor_data, session_id, kind, reason, template, "
+            "key_generation) VALUES (?, ?, ?, ?, ?, ?)",
+            (it.vendor_data, it.session_id, it.kind, it.reason, vec.astype("<f4").tobytes(),
+             prot.generation),
+        )
+        ids[n] = int(cur.lastrowid)
+    return ids
+
+
+def id_watermark(conn: Connection) -> int:
+    """The largest template id ever issued (AUTOINCREMENT's counter), 0 when none."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'templates'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def load(conn: Connection, kind: str, generation: int, dim: int, above: int = 0,
+         upto: int | None = None) -> tuple[I64, F32]:
+    """(ids, rotated vectors) of one kind with above < id <= upto, in id order."""
+    limit = upto if upto is not None else 2**62
+    id_parts: list[I64] = []
+    vec_parts: list[F32] = []
+    last = above
+    while True:
+        rows = conn.execute(
+            "SELECT id, template, key_generation FROM templates WHERE kind = ? AND id > ? "
+            "AND id <= ? ORDER BY id LIMIT ?", (kind, last, limit, _READ_CHUNK)
+        ).fetchall()
+        if not rows:
+            break
+        if any(r[2] != generation for r in rows):
+            raise DatabaseCorruptError("templates of another key generation are in the database")
+        blob = b"".join(bytes(r[1]) for r in rows)
+        if len(blob) != len(rows) * dim * 4:
+            raise DatabaseCorruptError("a stored template has the wrong size")
+        id_parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+        vec_parts.append(np.frombuffer(blob, dtype="<f4").reshape(len(rows), dim)
+                         .astype(np.float32))
+        last = int(rows[-1][0])
+    if not id_parts:
+        return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
+    return np.concatenate(id_parts), np.concatenate(vec_parts)
+
+
+def ids_of_kind(conn: Connection, kind: str, upto: int) -> I64:
+    rows = conn.execute("SELECT id FROM templates WHERE kind = ? AND id <= ?",
+                        (kind, upto)).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def describe(conn: Connection, ids: Sequence[int]) -> dict[int, TemplateInfo]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        "SELECT id, kind, vendor_data, reason, session_id, created_at FROM templates "
+        f"WHERE id IN ({marks})", list(ids),
+    ).fetchall()
+    return {int(r[0]): TemplateInfo(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+@dataclass(frozen=True)
+class Erased:
+    template_ids: tuple[int, ...]
+    kinds: tuple[str, ...]
+    sessions: int
+    verdicts: int
+
+
+def erase_person(conn: Connection, vendor_data: str) -> Erased:
+    """Delete a person's templates, sessions and the verdicts and outbox rows of those sessions."""
+    rows = conn.execute("SELECT id, kind FROM templates WHERE vendor_data = ?",
+                        (vendor_data,)).fetchall()
+    verdicts = conn.execute(
+        "SELECT count(*) FROM verdicts WHERE session_id IN "
+        "(SELECT id FROM sessions WHERE vendor_data = ?)", (vendor_data,)
+    ).fetchone()[0]
+    conn.execute("DELETE FROM templates WHERE vendor_data = ?", (vendor_data,))
+    sessions = conn.execute("DELETE FROM sessions WHERE vendor_data = ?", (vendor_data,)).rowcount
+    return Erased(tuple(int(r[0]) for r in rows), tuple(str(r[1]) for r in rows),
+                  int(sessions), int(verdicts))
+
+
+def rekey(conn: Connection, old: TemplateProtector, new: TemplateProtector, dim: int,
+          chunk: int = 5000) -> int:
+    """Re-rotate every template from `old` to `new` (R' R^T t); caller holds the transaction."""
+    stray = conn.execute("SELECT count(*) FROM templates WHERE key_generation != ?",
+                         (old.generation,)).fetchone()[0]
+    if stray:
+        raise DatabaseCorruptError(f"{stray} templates are not of key generation {old.generation}")
+    mat = old.rekey_matrix(new)
+    done = 0
+    last = 0
+    while True:
+        rows = conn.execute("SELECT id, template FROM templates WHERE id > ? ORDER BY id LIMIT ?",
+                            (last, chunk)).fetchall()
+        if not rows:
+            break
+        vecs = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype="<f4")
+        vecs = vecs.reshape(len(rows), dim).astype(np.float64) @ mat.T
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        conn.executemany(
+            "UPDATE templates SET template = ?, key_generation = ? WHERE id = ?",
+            [(v.astype("<f4").tobytes(), new.generation, int(r[0]))
+             for v, r in zip(vecs, rows, strict=True)],
+        )
+        done += len(rows)
+        last = int(rows[-1][0])
+        fault_point("rotate-midway")
+    return done
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    out = {k: 0 for k in KINDS}
+    for kind, n in conn.execute("SELECT kind, count(*) FROM templates GROUP BY kind"):
+        out[str(kind)] = int(n)
+    return out

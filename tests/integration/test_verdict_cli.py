@@ -1,0 +1,105 @@
+"""`poh keys show`, `poh verdict verify` and `poh credential verify` end to end (exit codes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+
+from app.cli import credential_cmd, main, verdict_cmd
+from app.session_runtime import device_key
+from sync.credential import issue_credential
+from sync.device_key import DeviceKey
+from sync.reports import LivenessReport
+from sync.verdict import ChallengeBinding, VerdictBody, idempotency_key, iso_utc, sign_verdict
+from sync.vocabulary import FeatureStatus, LivenessMethod, SessionStatus
+
+
+def _cli(argv: list[str]) -> int:
+    """app.cli.main with this issue's groups attached (the lead wires them for good)."""
+    names = {g.name for g in main.app.registered_groups}
+    if "verdict" not in names:
+        main.app.add_typer(verdict_cmd.app, name="verdict")
+    if "credential" not in names:
+        main.app.add_typer(credential_cmd.app, name="credential")
+    if "keys" not in names:
+        keys = typer.Typer(no_args_is_help=True)
+        verdict_cmd.attach_keys_show(keys)
+        main.app.add_typer(keys, name="keys")
+    return main.run(argv)
+
+
+def _verdict(key: DeviceKey) -> bytes:
+    body = VerdictBody(
+        session_id="s", vendor_data="v", status=SessionStatus.APPROVED, workflow_id="w",
+        workflow_version=1, liveness=LivenessReport(status=FeatureStatus.APPROVED,
+                                                    method=LivenessMethod.PASSIVE, score=90.0),
+        face_search=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
+        decided_at=iso_utc(1.7e9), device_id=key.device_id, sequence=1,
+        idempotency_key=idempotency_key(key.device_id, "s"),
+        challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16))
+    return sign_verdict(body, key).to_bytes()
+
+
+def test_keys_show_public(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(["keys", "show", "--public", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    dk = device_key()
+    assert out["key_id"] == dk.key_id and out["public_key"]["x"] == dk.public_jwk()["x"]
+    assert "d" not in out["public_key"]  # never the private part
+    assert _cli(["keys", "show"]) == 2
+
+
+def test_verdict_verify_default_key_and_explicit(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    own = device_key()
+    path = tmp_path / "v.json"
+    path.write_bytes(_verdict(own))
+    assert _cli(["verdict", "verify", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is True
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b'"Approved"', b'"Declined"', 1))
+    assert _cli(["verdict", "verify", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "signature" in err[0]
+
+    other = DeviceKey.generate()
+    path.write_bytes(_verdict(other))
+    assert _cli(["verdict", "verify", str(path)]) == 2  # not this device's key
+    capsys.readouterr()
+    keyfile = tmp_path / "k.json"
+    keyfile.write_text(json.dumps(other.public_jwk()))
+    assert _cli(["verdict", "verify", str(path), "--public-key", str(keyfile)]) == 0
+    assert _cli(["verdict", "verify", str(path), "--public-key", other.public_jwk()["x"]]) == 0
+    assert _cli(["verdict", "verify", str(path), "--public-key", "nonsense!"]) == 2
+
+
+def test_credential_verify_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = DeviceKey.generate()
+    token = issue_credential(key, vendor_data="v", method=LivenessMethod.PASSIVE, unique=True,
+                             workflow="w@1", validity_seconds=600)
+    keys = tmp_path / "issuers.json"
+    keys.write_text(json.dumps({"keys": [key.public_jwk()]}))
+    assert _cli(["credential", "verify", token, "--issuer-keys", str(keys), "--json"]) == 0
+    jti = json.loads(capsys.readouterr().out)["jti"]
+    revoked = tmp_path / "revoked.json"
+    revoked.write_text(json.dumps({"revoked": [jti]}))
+    assert _cli(["credential", "verify", token, "--issuer-keys", str(keys),
+                 "--revocations", str(revoked)]) == 2
+    assert "revoked" in capsys.readouterr().err
+    old = issue_credential(key, vendor_data="v", method=LivenessMethod.PASSIVE, unique=True,
+                           workflow="w@1", validity_seconds=600, now=1_000_000)
+    assert _cli(["credential", "verify", old, "--issuer-keys", str(keys)]) == 2
+    assert "expired" in capsys.readouterr().err
+    stranger = tmp_path / "stranger.json"
+    stranger.write_text(json.dumps(DeviceKey.generate().public_jwk()))
+    assert _cli(["credential", "verify", token, "--issuer-keys", str(stranger)]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    tokfile = tmp_path / "token.txt"
+    tokfile.write_text(token + "\n")
+    assert _cli(["credential", "verify", str(tokfile), "--issuer-keys", str(keys)]) == 0
+    png = tmp_path / "qr.png"
+    assert _cli(["credential", "qr", token, "--png", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
