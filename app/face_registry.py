@@ -63,9 +63,12 @@ def face_template(pipeline: FacePipeline, image: BgrImage, tight: bool = False) 
 
 def open_store(config: StorageConfig | None = None, background_rebuild: bool = False
                ) -> FaceStore:
-    """The kiosk's template store under POH_HOME."""
-    return FaceStore.open(config or StorageConfig(), poh_home(),
-                          background_rebuild=background_rebuild)
+    """The kiosk's template store under POH_HOME (storage section of the kiosk config)."""
+    if config is None:
+        from app.runtime import config as kiosk_config
+
+        config = kiosk_config().storage
+    return FaceStore.open(config, poh_home(), background_rebuild=background_rebuild)
 
 
 def _search_workflow(cfg: FaceSearchConfig) -> Workflow:

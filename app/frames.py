@@ -107,7 +107,13 @@ def open_source(spec: str) -> FrameSource:
     """`0`, `1`, ...: a camera; a path: a video file, or a still image by its suffix."""
     spec = spec.strip()
     if spec.isdigit():
-        cap = cv2.VideoCapture(int(spec))
+        # OpenCV prints its own warnings for a missing device; the CLI says it in one line
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            cap = cv2.VideoCapture(int(spec))
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             raise BadInputError(f"camera {spec} cannot be opened")

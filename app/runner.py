@@ -100,7 +100,7 @@ class SessionRunner:
                                             wf.version, engine.created_at)
         engine.start()
         if credential is not None and not engine.finished:
-            engine.accept_credential(_credential_input(credential))
+            engine.accept_credential(credential_input(credential))
         source_end: str | None = None
         if not engine.finished:
             source_end = self._drive(engine, source, clock)
@@ -210,7 +210,7 @@ class SessionRunner:
         return SessionResult(verdict, raw, token, enrolled, frames_read, source_end, counts)
 
 
-def _credential_input(c: Credential) -> CredentialInput:
+def credential_input(c: Credential) -> CredentialInput:
     return CredentialInput(jti=c.jti, issuer=c.issuer, key_id=c.key_id, subject=c.subject,
                            method=c.method, issued_at=c.issued_at, expires_at=c.expires_at,
                            age_over=c.age_over)

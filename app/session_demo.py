@@ -19,13 +19,10 @@ from typing import Any
 
 from app.demo_clips import make_demo_clips
 from app.frames import open_source
-from app.liveness_passive import PassiveSessionLiveness
-from app.runner import RunnerParts, SessionRunner
-from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
-from app.session_runtime import InterimFaceIndex, open_database
+from app.runner import SessionRunner
+from app.session_runtime import open_storage, runner_parts
 from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow
 from sync.device_key import DeviceKey
-from sync.verdict_store import VerdictStore
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +39,10 @@ def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
     scratch = out_dir / "scratch"
     shutil.rmtree(scratch, ignore_errors=True)  # our own demo folder: a fresh gallery each run
     scratch.mkdir(parents=True)
-    db_key = secrets.token_bytes(32)
-    db = open_database(scratch / "demo.db", db_key)
+    storage = open_storage(scratch, secrets.token_bytes(32))
     key = DeviceKey.generate(device_id="poh-demo")
     (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
-    parts = RunnerParts(
-        pipeline=build_pipeline(), quality=build_quality_config(),
-        liveness=PassiveSessionLiveness(
-            build_passive_liveness(wf.face_liveness_score_decline_threshold)),
-        search=InterimFaceIndex(db, db_key), sessions=VerdictStore(db), key=key)
+    parts = runner_parts(storage, wf, key)
     rows: list[dict[str, Any]] = []
     try:
         for clip, vendor, expected in CASES:
@@ -73,7 +65,7 @@ def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
                 "verdict_file": str(verdict_file),
             })
     finally:
-        db.close()
+        storage.close()
     return rows
 
 

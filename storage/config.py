@@ -50,10 +50,12 @@ class StorageConfig(BaseModel):
     home: Path | None = None
     db_filename: str = "poh.db"
     key_file: Path | None = Field(
-        default=None, description="file holding the 256-bit database key (default: HOME/keys/db.key)"
+        default=None,
+        description="file holding the 256-bit database key (default: HOME/keys/db.key)",
     )
     snapshot_dir: Path | None = Field(
-        default=None, description="folder of the encrypted face-index snapshots (default: HOME/index)"
+        default=None,
+        description="folder of the encrypted face-index snapshots (default: HOME/index)",
     )
     index: IndexConfig = IndexConfig()
 

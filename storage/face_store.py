@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +27,7 @@ from storage.config import StorageConfig, StoragePaths
 from storage.database import Database
 from storage.errors import StorageError
 from storage.face_index import IndexStats
-from storage.index_manager import IndexManager
+from storage.index_manager import BuildResult, IndexManager
 from storage.keys import derive_key, load_db_key
 from storage.protection import (
     DIM,
@@ -184,6 +185,20 @@ class FaceStore:
                     self._indexes.indexes[kind].add(ids[sel], rotated[sel])
         self._maybe_rebuild()
         return ids
+
+    def bulk_import(self, batches: Iterable[list[NewTemplate]]) -> dict[str, BuildResult]:
+        """Store many templates (one transaction per batch), then build each index once.
+
+        For migrations and benchmarks: the imported templates become searchable when the
+        rebuild at the end swaps in; a crash midway keeps the committed batches.
+        """
+        with self._write_lock:
+            prot = self._prot
+            for batch in batches:
+                if batch:
+                    with self._db.transaction("importing templates") as conn:
+                        template_store.insert(conn, prot, batch)
+        return {kind: self._indexes.rebuild(kind) for kind in template_store.KINDS}
 
     def forget(self, vendor_data: str) -> ForgetResult:
         """Right to erasure: templates, index entries, sessions (and their verdicts)."""

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from storage.config import IndexConfig
+from storage.errors import SnapshotError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,10 @@ class HnswGraph:
                                 np.arange(len(ids), dtype=np.int32))
         index.createIndex({"M": params.m, "efConstruction": params.ef_construction,
                            "indexThreadQty": threads, "post": 0}, print_progress=False)
-        index.saveIndex(path, save_data=False)
+        try:
+            index.saveIndex(path, save_data=False)
+        except RuntimeError as exc:  # e.g. the memory file hit RLIMIT_FSIZE or memory limits
+            raise StorageError(f"cannot serialise the face index: {exc}") from None
         del index
         return cls.load(fd, path, ids, params)
 
@@ -88,8 +92,16 @@ class HnswGraph:
         """Load from a memory file that holds bytes written by `save`."""
         os.lseek(fd, 0, os.SEEK_SET)
         index = _new_index()
-        index.loadIndex(path, load_data=False)
+        try:
+            index.loadIndex(path, load_data=False)
+        except RuntimeError as exc:
+            raise SnapshotError(f"nmslib cannot load the face index: {exc}") from None
         return cls(index, ids, params)
+
+    def set_ef_search(self, ef: int) -> None:
+        """Change the search breadth (recall against speed) without rebuilding."""
+        self._index.setQueryTimeParams({"efSearch": ef})
+        self.params = GraphParams(self.params.m, self.params.ef_construction, ef)
 
     def knn(self, query: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.int64],
                                                                       npt.NDArray[np.float32]]:

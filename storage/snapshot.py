@@ -91,13 +91,13 @@ def write_snapshot(path: Path, key: bytes, meta: SnapshotMeta, ids: npt.NDArray[
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             _write_all(fd, MAGIC + struct.pack(">I", len(header)) + header)
+            fault_point("snapshot-write")
             chunks = _plain_chunks(ids, graph_fd, meta.graph_bytes)
             current = next(chunks)
             index = 0
             for following in chunks:
                 _write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
                                            _aad(header, index, False)))
-                fault_point("snapshot-write")
                 current, index = following, index + 1
             _write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
                                        _aad(header, index, True)))

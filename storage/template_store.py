@@ -134,7 +134,7 @@ def erase_person(conn: Connection, vendor_data: str) -> Erased:
 
 
 def rekey(conn: Connection, old: TemplateProtector, new: TemplateProtector, dim: int,
-          chunk: int = 5000) -> int:
+          chunk: int = 1000) -> int:
     """Re-rotate every template from `old` to `new` (R' R^T t); caller holds the transaction."""
     stray = conn.execute("SELECT count(*) FROM templates WHERE key_generation != ?",
                          (old.generation,)).fetchone()[0]

@@ -32,6 +32,7 @@ class VerdictStoreError(RuntimeError):
 class OutboxItem:
     id: int
     verdict_id: int
+    sequence: int
     topic: str
     idempotency_key: str
     payload: bytes
@@ -129,15 +130,12 @@ class VerdictStore:
         """Unsent items, oldest first."""
         with self._db.read("reading the outbox") as conn:
             rows = conn.execute(
-                "SELECT id, verdict_id, topic, idempotency_key, payload, attempts, created_at "
-                "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?", (limit,)).fetchall()
-        return [OutboxItem(int(r[0]), int(r[1]), str(r[2]), str(r[3]), bytes(r[4]), int(r[5]),
-                           str(r[6])) for r in rows]
+                "SELECT o.id, o.verdict_id, v.sequence, o.topic, o.idempotency_key, o.payload, "
+                "o.attempts, o.created_at FROM outbox o JOIN verdicts v ON v.id = o.verdict_id "
+                "WHERE o.sent_at IS NULL ORDER BY o.id LIMIT ?", (limit,)).fetchall()
+        return [OutboxItem(int(r[0]), int(r[1]), int(r[2]), str(r[3]), str(r[4]), bytes(r[5]),
+                           int(r[6]), str(r[7])) for r in rows]
 
     def outbox_sequences(self) -> list[int]:
-        """Sequence numbers of the unsent verdicts (for checks and the status screen)."""
-        with self._db.read("reading the outbox") as conn:
-            rows = conn.execute(
-                "SELECT v.sequence FROM outbox o JOIN verdicts v ON v.id = o.verdict_id "
-                "WHERE o.sent_at IS NULL ORDER BY o.id").fetchall()
-        return [int(r[0]) for r in rows]
+        """Sequence numbers of the unsent verdicts, oldest first."""
+        return [i.sequence for i in self.outbox(limit=1_000_000)]

@@ -82,3 +82,30 @@ def pad(
                 "(attacks are simulated, not real)")
     result = evaluate(obs, liveness, desc)
     emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("dedup")
+def dedup(
+    folder: Annotated[Path, typer.Argument(help="One sub-folder of images per identity.")],
+    rounds: Annotated[int, typer.Option("--rounds", help="Random enrolled/never splits.")] = 10,
+    enrolled_fraction: Annotated[float, typer.Option(
+        "--enrolled-fraction", help="Share of identities enrolled in each round.")] = 0.5,
+    target_fpir: Annotated[float, typer.Option(
+        "--target-fpir", help="FPIR the review threshold is calibrated to.")] = 0.01,
+    k: Annotated[int, typer.Option("--k", help="Candidates returned per search.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the splits.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """1:N duplicate search: FNIR and FPIR with counts; calibrated review/decline thresholds."""
+    from app.cli.common import BadInputError
+    from app.evaluation.dedup_eval import evaluate_dedup, render
+    from app.runtime import build_pipeline
+
+    if rounds < 1 or not 0.0 < enrolled_fraction < 1.0 or not 0.0 < target_fpir < 1.0 or k < 1:
+        raise BadInputError("need --rounds >= 1, --k >= 1, and fractions strictly in (0, 1)")
+    result = evaluate_dedup(
+        folder, build_pipeline(), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
+        target_fpir=target_fpir, seed=seed,
+        on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
+    )
+    emit(result.to_dict(), as_json, lambda _: render(result))

@@ -44,6 +44,7 @@ def _human(o: dict[str, Any]) -> str:
     if v["reason"]:
         lines.append(f"reason: {v['reason']}")
     lines.append(f"enrolled: {'yes' if o['enrolled'] else 'no'}; frames read {o['frames_read']}")
+    lines += ["signed verdict (RFC 8785, verifies byte for byte):", o["verdict_canonical"]]
     if o["credential"]:
         from app.qr import qr_terminal
         lines += ["credential:", o["credential"], qr_terminal(o["credential"])]
@@ -78,9 +79,13 @@ def run(
 
     cred = None
     if credential is not None:
+        from app.runner import credential_input
+        from app.session.engine import credential_refusal
+
         cred = _verified_credential(credential, issuer_keys, revocations, device_key())
-        if not wf.credential.accept:
-            raise BadInputError(f"workflow {wf.ref} does not accept reusable credentials")
+        refusal = credential_refusal(wf, credential_input(cred))
+        if refusal is not None:
+            raise BadInputError(f"credential refused: {refusal}")
     source = open_source(camera)
     try:
         parts = build_runner_parts(wf)
@@ -98,6 +103,7 @@ def run(
         from app.qr import qr_png
         qr_png(result.credential, qr_png_out)
     out = {"status": result.verdict.status.value, "verdict": result.verdict.wire(),
+           "verdict_canonical": result.verdict_bytes.decode("utf-8"),
            "credential": result.credential, "enrolled": result.enrolled,
            "frames_read": result.frames_read, "source_end": result.source_end,
            "events": result.events}
@@ -144,3 +150,22 @@ def clips(
         raise BadInputError(str(exc)) from exc
     emit({k: str(v) for k, v in made.items()}, as_json,
          lambda m: "\n".join(f"{k}: {v}" for k, v in m.items()))
+
+
+@app.command("demo")
+def demo(
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Demo folder (default: DATA_DIR/demo/sessions).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Three sessions on sample clips: live (Approved), again (In Review), print (Declined)."""
+    from app.datasets import colour_dir
+    from app.session_demo import render_session_rows, session_demo
+
+    folder = out_dir or data_dir() / "demo" / "sessions"
+    rows = session_demo(colour_dir(data_dir()), folder, progress)
+    emit({"sessions": rows, "folder": str(folder)}, as_json,
+         lambda o: "Sessions (workflow poh-default@1, scratch database)\n"
+                   + render_session_rows(o["sessions"])
+                   + f"\nverify: poh verdict verify {folder}/verdict-live.json "
+                     f"--public-key {folder}/demo-device.jwk.json")

@@ -85,9 +85,10 @@ def outbox(as_json: JsonOpt = False) -> None:
     """Verdicts written but not yet acknowledged by the broker."""
     from app.session_runtime import verdict_store
 
-    rows = [{"id": i.id, "kind": i.kind, "sequence": i.sequence,
+    rows = [{"id": i.id, "sequence": i.sequence, "topic": i.topic,
              "idempotency_key": i.idempotency_key, "bytes": len(i.payload),
-             "attempts": i.attempts} for i in verdict_store().outbox(limit=10_000)]
+             "attempts": i.attempts, "created_at": i.created_at}
+            for i in verdict_store().outbox(limit=10_000)]
     emit(rows, as_json, lambda rs: "\n".join(
         f"{r['id']:>6} seq {r['sequence']:>6} {r['idempotency_key']} {r['bytes']} B"
         for r in rs) or "outbox empty")

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 SIGNALS: tuple[str, ...] = (
     "deep_tree", "moire_peak", "hf_ratio", "face_chroma", "context_chroma_p95", "dynamic_range",
-    "black_level", "face_luma_spread", "highlight_ratio", "glare_fraction", "edge_sides",
+    "black_level", "face_luma_spread", "highlight_ratio", "edge_sides",
     LBP_SIGNAL,
 )
 TARGET_BPCER = 0.03  # tuning operating point: leaves room below the 5% BPCER target

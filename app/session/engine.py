@@ -59,6 +59,18 @@ class _Accepted:
     age: float | None
 
 
+def credential_refusal(wf: Workflow, cred: CredentialInput) -> str | None:
+    """Why this workflow cannot take the credential instead of a check (None: it can)."""
+    if not wf.credential.accept:
+        return f"workflow {wf.ref} does not accept reusable credentials"
+    if cred.method not in wf.accepted_credential_methods:
+        return f"credential method {cred.method} is not accepted by workflow {wf.ref}"
+    age = wf.age
+    if age is not None and (cred.age_over is None or cred.age_over < age.config.min_age):
+        return f"credential does not state age over {age.config.min_age}"
+    return None
+
+
 class SessionEngine:
     def __init__(self, workflow: Workflow, *, session_id: str, vendor_data: str, clock: Clock,
                  attempts: AttemptCounts | None = None, nonce: bytes | None = None) -> None:
@@ -208,16 +220,7 @@ class SessionEngine:
         return self._finish(decision, out)
 
     def credential_refusal(self, cred: CredentialInput) -> str | None:
-        """Why this workflow cannot take the credential instead of a check (None: it can)."""
-        cfg = self.workflow.credential
-        if not cfg.accept:
-            return "this workflow does not accept reusable credentials"
-        if cred.method not in self.workflow.accepted_credential_methods:
-            return f"credential method {cred.method} is not accepted here"
-        age = self.workflow.age
-        if age is not None and (cred.age_over is None or cred.age_over < age.config.min_age):
-            return f"credential does not state age over {age.config.min_age}"
-        return None
+        return credential_refusal(self.workflow, cred)
 
     def accept_credential(self, cred: CredentialInput) -> list[Event]:
         """Finish Approved on a verified credential (the caller checked signature and expiry)."""

@@ -14,11 +14,15 @@ import numpy as np
 import numpy.typing as npt
 
 F64 = np.ndarray
+Z_CLIP = 4.0  # standardised signals are clipped to +-Z_CLIP
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """logit = bias + sum(weights * (x - mean) / std); positive = live."""
+    """logit = bias + sum(weights * clip((x - mean) / std, -Z_CLIP, Z_CLIP)); positive = live.
+
+    The clip keeps one signal far outside the range it was fit on (a bright room behind a live
+    face, say) from overruling all the others by extrapolation."""
 
     names: tuple[str, ...]
     mean: F64
@@ -28,7 +32,8 @@ class LinearModel:
 
     def logits(self, x: F64) -> F64:
         """Logits of rows of x (n, d) or of one vector (d,)."""
-        z: F64 = (np.asarray(x, np.float64) - self.mean) / self.std @ self.weights + self.bias
+        zs = np.clip((np.asarray(x, np.float64) - self.mean) / self.std, -Z_CLIP, Z_CLIP)
+        z: F64 = zs @ self.weights + self.bias
         return z
 
     def to_json(self) -> dict[str, Any]:
@@ -62,7 +67,7 @@ def fit_logistic(x: F64, y: npt.NDArray[np.int_], names: tuple[str, ...], l2: fl
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std = np.where(std > 1e-9, std, 1.0)
-    xs = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    xs = np.hstack([np.clip((x - mean) / std, -Z_CLIP, Z_CLIP), np.ones((len(x), 1))])
     sw = np.where(y == 1, 0.5 / y.sum(), 0.5 / (len(y) - y.sum()))  # sums to 1
     w = np.zeros(xs.shape[1])
     reg = np.full(xs.shape[1], l2)

@@ -15,10 +15,8 @@ import pytest
 
 from app.demo_clips import make_demo_clips
 from app.frames import open_source
-from app.liveness_passive import PassiveSessionLiveness
 from app.runner import RunnerParts, SessionResult, SessionRunner
-from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
-from app.session_runtime import InterimFaceIndex, open_database
+from app.session_runtime import open_storage, runner_parts
 from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow, parse_workflow
 from sync.credential import issue_credential, load_issuer_keys, verify_credential
 from sync.device_key import DeviceKey
@@ -37,15 +35,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunnerParts]:
-    wf = load_workflow(DEFAULT_WORKFLOW)
-    key = bytes(range(32))
-    db = open_database(tmp_path_factory.mktemp("db") / "poh.db", key)
-    yield RunnerParts(
-        pipeline=build_pipeline(), quality=build_quality_config(),
-        liveness=PassiveSessionLiveness(
-            build_passive_liveness(wf.face_liveness_score_decline_threshold)),
-        search=InterimFaceIndex(db, key), sessions=VerdictStore(db), key=DeviceKey.generate())
-    db.close()
+    storage = open_storage(tmp_path_factory.mktemp("home"), bytes(range(32)))
+    yield runner_parts(storage, load_workflow(DEFAULT_WORKFLOW), DeviceKey.generate())
+    storage.close()
 
 
 def _run(parts: RunnerParts, wf: Workflow, clip: Path, vendor: str) -> SessionResult:
@@ -122,3 +114,10 @@ def test_credential_instead_of_a_new_check(parts: RunnerParts, clips: dict[str, 
     assert reuse.verdict.credential is not None and reuse.verdict.credential.jti == cred.jti
     assert reuse.frames_read == 0 and not reuse.enrolled and reuse.credential is None
     assert verify_verdict_bytes(reuse.verdict_bytes, parts.key.public) == reuse.verdict
+
+
+def test_runner_refuses_a_method_it_cannot_run(parts: RunnerParts) -> None:
+    doc = load_workflow(DEFAULT_WORKFLOW).model_dump(mode="json")
+    doc["features"][0]["config"]["method"] = "FLASHING"
+    with pytest.raises(ValueError, match="FLASHING"):
+        SessionRunner(parts, parse_workflow(doc))

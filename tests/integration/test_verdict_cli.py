@@ -103,3 +103,31 @@ def test_credential_verify_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     png = tmp_path / "qr.png"
     assert _cli(["credential", "qr", token, "--png", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_session_run_refuses_credentials_before_starting(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    from app.cli import session_cmd
+    from app.session_runtime import verdict_store
+    from app.workflows import DEFAULT_WORKFLOW
+
+    if "session" not in {g.name for g in main.app.registered_groups}:
+        main.app.add_typer(session_cmd.app, name="session")
+    own = device_key()
+    token = issue_credential(own, vendor_data="v", method=LivenessMethod.PASSIVE, unique=True,
+                             workflow="w@1", validity_seconds=600, age_over=18)
+    base = ["session", "run", "--camera", "missing.avi", "--vendor-data", "v", "--credential"]
+    # the default workflow does not accept credentials
+    assert _cli([*base, token, "--workflow", str(DEFAULT_WORKFLOW)]) == 2
+    assert "does not accept reusable credentials" in capsys.readouterr().err
+    accepting = tmp_path / "wf.json"
+    doc = json.loads(DEFAULT_WORKFLOW.read_text())
+    doc["credential"] = {"accept": True, "accepted_methods": ["FLASHING"]}
+    accepting.write_text(json.dumps(doc))
+    assert _cli([*base, token, "--workflow", str(accepting)]) == 2
+    assert "method PASSIVE is not accepted" in capsys.readouterr().err
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert _cli([*base, forged, "--workflow", str(accepting)]) == 2
+    assert "credential refused" in capsys.readouterr().err
+    assert verdict_store().last_sequence() == 0  # no session ran, no verdict was written

@@ -136,3 +136,16 @@ def test_small_grey_images_are_handled(face_pipeline: FacePipeline, data_dir: Pa
     assert len(raw.faces) <= 1
     tiny = face_pipeline.analyze(np.full((8, 8), 100, np.uint8))
     assert tiny.faces == ()
+
+
+def test_overlapped_anti_spoofing_gives_the_same_answer(
+        models_dir: Path, portraits: dict[str, np.ndarray],
+        portrait_analyses: dict[str, FrameAnalysis]) -> None:
+    overlapped = FacePipeline(PipelineConfig(models_dir=models_dir, overlap_antispoof=True,
+                                             detector="short"))
+    for name in ("obama.jpg", "grace_hopper.jpg"):
+        face = overlapped.analyze(portraits[name]).faces[0]
+        expected = portrait_analyses[name].faces[0]
+        assert face.spoof_score == pytest.approx(expected.spoof_score, abs=1e-5)
+        assert face.embedding is not None and expected.embedding is not None
+        assert float(face.embedding @ expected.embedding) > 0.9999

@@ -40,7 +40,8 @@ def _body(key: DeviceKey, seq: int = 7) -> VerdictBody:
 
 
 def test_canonical_form() -> None:
-    assert canonical_bytes({"b": 1.0, "a": [0.5, "é", None]}) == '{"a":[0.5,"é",null],"b":1}'.encode()
+    expected = '{"a":[0.5,"é",null],"b":1}'.encode()
+    assert canonical_bytes({"b": 1.0, "a": [0.5, "é", None]}) == expected
     assert parse_canonical(b'{"a":1}') == {"a": 1}
     assert parse_canonical(b'{"a":1}\n') == {"a": 1}
     for bad in (b'{"a": 1}', b'{"b":1,"a":2}', b'{"a":1.0}', b'{"a":1,"a":1}', b'{"a":NaN}',

@@ -1,0 +1,246 @@
+"""`poh enroll|search|forget`, `poh blocklist add`, `poh db stats|reindex`, `poh keys rotate`.
+
+Registered on the root app with `store_cmd.register(app)`. A database that cannot be opened
+(wrong key, corrupt, not a database, key file missing or too open) is bad input: exit 2 with
+one line. Any other storage failure (disk full, ...) is exit 1 with one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from app.cli.common import BadInputError, JsonOpt, emit
+
+if TYPE_CHECKING:
+    from app.face_registry import FaceTemplate
+    from storage.face_store import FaceStore
+
+MAX_VENDOR_DATA = 500
+MAX_REASON = 500
+
+blocklist_app = typer.Typer(help="Faces that are declined on sight.", no_args_is_help=True)
+db_app = typer.Typer(help="The encrypted database and face index.", no_args_is_help=True)
+keys_app = typer.Typer(help="Template protection keys.", no_args_is_help=True)
+
+TightOpt = Annotated[bool, typer.Option(
+    "--tight", help="The face fills the image (e.g. ORL crops): upscale and pad first.")]
+WorkflowOpt = Annotated[Path | None, typer.Option(
+    "--workflow", help="Workflow JSON whose FACE_SEARCH thresholds apply (default workflow).")]
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    from storage.errors import DatabaseOpenError, StorageError
+
+    try:
+        yield
+    except DatabaseOpenError as exc:
+        raise BadInputError(str(exc)) from None
+    except StorageError as exc:
+        sys.stderr.write(f"poh: error: {str(exc).splitlines()[0]}\n")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _store() -> Iterator[FaceStore]:
+    from app.face_registry import open_store
+
+    with _storage_errors():
+        store = open_store()
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _text(value: str, option: str, limit: int) -> str:
+    if not value.strip():
+        raise BadInputError(f"{option} must not be empty")
+    if len(value) > limit:
+        raise BadInputError(f"{option} longer than {limit} characters")
+    if any(ord(c) < 32 for c in value):
+        raise BadInputError(f"{option} must not hold control characters")
+    return value
+
+
+def _template(image: Path, tight: bool) -> FaceTemplate:
+    from app.face_registry import face_template
+    from app.imageio import load_image
+    from app.runtime import build_pipeline
+
+    return face_template(build_pipeline(), load_image(image), tight=tight)
+
+
+def _one_face(image: Path, tight: bool) -> Any:
+    tpl = _template(image, tight)
+    if tpl.embedding is None:
+        what = {"NO_FACE_DETECTED": "no face found", "LOW_FACE_QUALITY": "face too unclear",
+                "MULTIPLE_FACES_DETECTED": f"{tpl.faces} faces found, need exactly one"}
+        code = tpl.warning.value if tpl.warning else "NO_FACE_DETECTED"
+        raise BadInputError(f"{image}: {what.get(code, code)} ({code})")
+    return tpl.embedding
+
+
+def _search_report(store: FaceStore, embedding: Any, k: int, workflow: Path | None
+                   ) -> dict[str, Any]:
+    from app.face_registry import default_search_config, judge, thresholds_dict
+
+    cfg = default_search_config(workflow)
+    hits = store.search(embedding, k)
+    gallery = sum(store.stats().templates.values())
+    report = judge(hits, cfg, gallery)
+    return {"face": report.model_dump(mode="json"), "thresholds": thresholds_dict(cfg),
+            "gallery_size": gallery}
+
+
+def _human_search(o: dict[str, Any]) -> str:
+    face = o["face"]
+    lines = [f"face search {face['status']} (gallery {o.get('gallery_size', 0)}, review at "
+             f"{o['thresholds']['review_threshold']})"]
+    for m in face["matches"]:
+        tag = " BLOCKLISTED" if m.get("blocklisted") else ""
+        who = m["vendor_data"] if m["vendor_data"] is not None else "(blocklist entry)"
+        lines.append(f"  {who}  {m['similarity_score']:.4f}{tag}")
+    if face["warnings"]:
+        lines.append("warnings: " + ", ".join(w["code"] for w in face["warnings"]))
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the store commands and sub-apps to the root app."""
+    app.command("enroll")(enroll)
+    app.command("search")(search)
+    app.command("forget")(forget)
+    app.add_typer(blocklist_app, name="blocklist")
+    app.add_typer(db_app, name="db")
+    app.add_typer(keys_app, name="keys")
+
+
+def enroll(
+    image: Annotated[Path, typer.Argument(help="A photo of one face.")],
+    vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
+    tight: TightOpt = False,
+    workflow: WorkflowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store the face's protected template; report duplicates found before storing it."""
+    vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    embedding = _one_face(image, tight)
+    with _store() as store:
+        before = _search_report(store, embedding, 5, workflow)
+        tid = store.enroll(vendor_data, embedding)
+    out = {"template_id": tid, "vendor_data": vendor_data, **before}
+    emit(out, as_json, lambda o: f"enrolled {o['vendor_data']} as template {o['template_id']}\n"
+         + _human_search(o))
+
+
+def search(
+    image: Annotated[Path, typer.Argument(help="A photo of one face.")],
+    k: Annotated[int, typer.Option("--k", help="Matches to return (1-100).")] = 5,
+    tight: TightOpt = False,
+    workflow: WorkflowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """1:N search: duplicates (POSSIBLE_DUPLICATED_FACE) and blocklist hits (BLOCKLISTED_FACE)."""
+    from app.face_registry import default_search_config, not_finished, thresholds_dict
+
+    if not 1 <= k <= 100:
+        raise BadInputError("--k must be between 1 and 100")
+    tpl = _template(image, tight)
+    if tpl.embedding is None:
+        cfg = default_search_config(workflow)
+        code = tpl.warning
+        if code is None:
+            raise BadInputError(f"{image}: no face template")
+        out = {"face": not_finished(code).model_dump(mode="json"),
+               "thresholds": thresholds_dict(cfg)}
+        emit(out, as_json, _human_search)
+        return
+    with _store() as store:
+        out = _search_report(store, tpl.embedding, k, workflow)
+    emit(out, as_json, _human_search)
+
+
+def forget(
+    vendor_data: Annotated[str, typer.Option("--vendor-data", help="The person to erase.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Right to erasure: the person's templates, index entries and sessions (with verdicts)."""
+    vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    with _store() as store:
+        res = store.forget(vendor_data)
+    emit(asdict(res), as_json, lambda o: (
+        f"erased {o['vendor_data']}: {o['templates']} templates, {o['sessions']} sessions, "
+        f"{o['verdicts']} verdicts"))
+
+
+@blocklist_app.command("add")
+def blocklist_add(
+    image: Annotated[Path, typer.Argument(help="A photo of one face.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why this face is blocked.")],
+    vendor_data: Annotated[str | None, typer.Option(
+        "--vendor-data", help="Optional id to erase the entry with `poh forget`.")] = None,
+    tight: TightOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a face to the blocklist; a later match reports BLOCKLISTED_FACE."""
+    reason = _text(reason, "--reason", MAX_REASON)
+    if vendor_data is not None:
+        vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    embedding = _one_face(image, tight)
+    with _store() as store:
+        tid = store.add_blocklist(embedding, reason, vendor_data)
+    emit({"template_id": tid, "reason": reason, "vendor_data": vendor_data}, as_json,
+         lambda o: f"blocklisted as template {o['template_id']} ({o['reason']})")
+
+
+@db_app.command("stats")
+def db_stats(as_json: JsonOpt = False) -> None:
+    """Counts, sizes, key generation and the state of the face index."""
+    with _store() as store:
+        st = asdict(store.stats())
+
+    def human(o: dict[str, Any]) -> str:
+        lines = [f"database {o['db_path']} ({o['db_bytes'] / 1e6:.1f} MB, schema "
+                 f"{o['schema_version']}, key generation {o['key_generation']})",
+                 f"templates: {o['templates']['enrolled']} enrolled, "
+                 f"{o['templates']['blocklist']} blocklisted",
+                 f"sessions {o['sessions']}, verdicts {o['verdicts']}, outbox pending "
+                 f"{o['outbox_pending']}"]
+        for kind, ix in o["index"].items():
+            lines.append(f"index {kind}: graph {ix['graph_size']}, delta {ix['delta_size']}, "
+                         f"tombstones {ix['tombstones']} ({o['index_start'].get(kind, '?')}, "
+                         f"snapshot {o['snapshot_bytes'][kind] / 1e6:.1f} MB)")
+        return "\n".join(lines)
+
+    emit(st, as_json, human)
+
+
+@db_app.command("reindex")
+def db_reindex(as_json: JsonOpt = False) -> None:
+    """Fold the exact-search delta into fresh HNSW graphs and rewrite the snapshots."""
+    with _store() as store:
+        store.reindex()
+        st = asdict(store.stats())
+    emit({"index": st["index"], "snapshot_bytes": st["snapshot_bytes"]}, as_json,
+         lambda o: "\n".join(f"{k}: graph {v['graph_size']}, delta {v['delta_size']}"
+                             for k, v in o["index"].items()))
+
+
+@keys_app.command("rotate")
+def keys_rotate(as_json: JsonOpt = False) -> None:
+    """New secret rotation; every template re-keyed in one transaction, index rebuilt."""
+    with _store() as store:
+        before = store.key_generation
+        after = store.rotate_keys()
+        n = sum(store.stats().templates.values())
+    emit({"key_generation_before": before, "key_generation": after, "templates": n}, as_json,
+         lambda o: f"template key rotated: generation {o['key_generation_before']} -> "
+                   f"{o['key_generation']}, {o['templates']} templates re-keyed")

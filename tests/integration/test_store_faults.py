@@ -1,0 +1,92 @@
+"""Opening failures: wrong key, corrupt file, not a database, bad key material.
+
+Each must raise a typed one-line error and leave every file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from store_helpers import disk_state, small_config, unit_vectors
+
+from app.cli import store_cmd
+from app.cli.common import BadInputError
+from storage.errors import DatabaseCorruptError, DatabaseOpenError, KeyMaterialError
+from storage.face_store import FaceStore
+from storage.template_store import NewTemplate
+
+
+def _populated(home: Path, n: int = 120) -> None:
+    with FaceStore.open(small_config(home), home) as store:
+        store.add_many([NewTemplate("enrolled", f"p{i}", None, v)
+                        for i, v in enumerate(unit_vectors(n, seed=11))])
+
+
+def _open_fails(home: Path, error: type[Exception]) -> str:
+    before = disk_state(home)
+    with pytest.raises(error) as info:
+        FaceStore.open(small_config(home), home)
+    assert disk_state(home) == before
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_wrong_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _populated(tmp_path)
+    monkeypatch.setenv("POH_DB_KEY", os.urandom(32).hex())
+    assert "wrong key" in _open_fails(tmp_path, DatabaseOpenError)
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    _populated(tmp_path)
+    (tmp_path / "poh.db").write_text("hello, I am a text file\n" * 100)
+    assert "not a poh database" in _open_fails(tmp_path, DatabaseOpenError)
+
+
+def test_corrupt_page(tmp_path: Path) -> None:
+    _populated(tmp_path, n=400)  # several 16 KiB pages
+    db = tmp_path / "poh.db"
+    assert not (tmp_path / "poh.db-wal").exists() or (tmp_path / "poh.db-wal").stat().st_size == 0
+    data = bytearray(db.read_bytes())
+    assert len(data) > 4 * 16384
+    data[3 * 16384 + 500] ^= 0xFF
+    db.write_bytes(bytes(data))
+    assert "corrupt" in _open_fails(tmp_path, DatabaseCorruptError)
+
+
+def test_truncated_database(tmp_path: Path) -> None:
+    _populated(tmp_path, n=400)
+    db = tmp_path / "poh.db"
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2 + 1000])
+    _open_fails(tmp_path, DatabaseOpenError)
+
+
+def test_key_file_readable_by_others(tmp_path: Path) -> None:
+    _populated(tmp_path)
+    (tmp_path / "keys" / "db.key").chmod(0o644)
+    assert "chmod 600" in _open_fails(tmp_path, KeyMaterialError)
+
+
+def test_missing_key_file_is_not_replaced(tmp_path: Path) -> None:
+    _populated(tmp_path)
+    (tmp_path / "keys" / "db.key").unlink()
+    assert "key file" in _open_fails(tmp_path, KeyMaterialError)
+    assert not (tmp_path / "keys" / "db.key").exists()
+
+
+def test_malformed_env_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _populated(tmp_path)
+    monkeypatch.setenv("POH_DB_KEY", "not-hex")
+    _open_fails(tmp_path, KeyMaterialError)
+
+
+def test_cli_maps_open_failures_to_bad_input(monkeypatch: pytest.MonkeyPatch,
+                                              _isolated_home: Path) -> None:
+    _populated(_isolated_home)
+    monkeypatch.setenv("POH_DB_KEY", os.urandom(32).hex())
+    with pytest.raises(BadInputError, match="wrong key"):
+        store_cmd.db_stats(as_json=True)
