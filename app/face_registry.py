@@ -115,7 +115,7 @@ class StoreFaceSearch:
 
     def search(self, template: Template, k: int) -> SearchInput:
         hits = self._store.search(template, k)
-        return search_input(hits, sum(self._store.stats().templates.values()))
+        return search_input(hits, self._store.gallery_size())
 
     def enroll(self, vendor_data: str, session_id: str, template: Template) -> None:
         self._store.enroll(vendor_data, template, session_id=session_id)

@@ -270,6 +270,10 @@ class FaceStore:
                               for h in hits if h.template_id in info)
         return SearchHits(out["enrolled"], out["blocklist"])
 
+    def gallery_size(self, kind: str = "enrolled") -> int:
+        """Searchable templates of one kind, from the index (no database scan)."""
+        return len(self._indexes.indexes[kind])
+
     def stats(self) -> StoreStats:
         with self._db.read("reading statistics") as conn:
             counts = template_store.counts(conn)

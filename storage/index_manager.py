@@ -87,7 +87,7 @@ class IndexManager:
         self.rebuild(kind)
 
     def _load_snapshot(self, kind: str, path: Path) -> None:
-        meta, _, _ = read_meta(path)
+        meta, _, _, _ = read_meta(path)
         generation = self._generation()
         if meta.kind != kind or meta.dim != self._dim:
             raise SnapshotError(f"{path} is for kind {meta.kind!r} at {meta.dim} dimensions")

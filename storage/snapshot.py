@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MAGIC = b"POHSNAP1"
 FORMAT_VERSION = 1
 CHUNK = 16 * 1024 * 1024
+MIN_CHUNK = 4096
+MAX_CHUNK = 256 * 1024 * 1024
 _TAG = 16
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
@@ -49,8 +51,8 @@ class SnapshotMeta:
     version: int = FORMAT_VERSION
 
 
-def _header_bytes(meta: SnapshotMeta, nonce_prefix: bytes) -> bytes:
-    obj = asdict(meta) | {"nonce_prefix": nonce_prefix.hex(), "chunk": CHUNK}
+def _header_bytes(meta: SnapshotMeta, nonce_prefix: bytes, chunk: int) -> bytes:
+    obj = asdict(meta) | {"nonce_prefix": nonce_prefix.hex(), "chunk": chunk}
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -59,31 +61,33 @@ def _aad(header: bytes, index: int, last: bool) -> bytes:
 
 
 def _plain_chunks(ids: npt.NDArray[np.int64], graph_fd: int | None,
-                  graph_len: int) -> Iterator[bytes]:
-    """Yield the plaintext in CHUNK-sized pieces without holding it all at once."""
+                  graph_len: int, chunk: int) -> Iterator[bytes]:
+    """Yield the plaintext in chunk-sized pieces without holding it all at once."""
     pending = bytearray(ids.astype("<i8").tobytes())
     offset = 0
     while True:
-        while len(pending) < CHUNK and graph_fd is not None and offset < graph_len:
-            piece = os.pread(graph_fd, min(CHUNK, graph_len - offset), offset)
+        while len(pending) < chunk and graph_fd is not None and offset < graph_len:
+            piece = os.pread(graph_fd, min(chunk, graph_len - offset), offset)
             if not piece:
                 raise StorageError("the index memory file ended early")
             pending += piece
             offset += len(piece)
-        if len(pending) <= CHUNK and (graph_fd is None or offset >= graph_len):
+        if len(pending) <= chunk and (graph_fd is None or offset >= graph_len):
             yield bytes(pending)
             return
-        yield bytes(pending[:CHUNK])
-        del pending[:CHUNK]
+        yield bytes(pending[:chunk])
+        del pending[:chunk]
 
 
 def write_snapshot(path: Path, key: bytes, meta: SnapshotMeta, ids: npt.NDArray[np.int64],
-                   graph_fd: int | None) -> None:
+                   graph_fd: int | None, chunk: int = CHUNK) -> None:
     """Atomically replace `path` (temp file, fsync, rename); a failure leaves the old file."""
     if len(ids) != meta.count:
         raise ValueError("snapshot ids do not match the count in its header")
+    if not MIN_CHUNK <= chunk <= MAX_CHUNK:
+        raise ValueError(f"chunk size {chunk} out of range")
     prefix = os.urandom(8)
-    header = _header_bytes(meta, prefix)
+    header = _header_bytes(meta, prefix, chunk)
     aes = AESGCM(key)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -92,7 +96,7 @@ def write_snapshot(path: Path, key: bytes, meta: SnapshotMeta, ids: npt.NDArray[
         try:
             _write_all(fd, MAGIC + struct.pack(">I", len(header)) + header)
             fault_point("snapshot-write")
-            chunks = _plain_chunks(ids, graph_fd, meta.graph_bytes)
+            chunks = _plain_chunks(ids, graph_fd, meta.graph_bytes, chunk)
             current = next(chunks)
             index = 0
             for following in chunks:
@@ -146,7 +150,7 @@ def remove_stale_temp_files(path: Path) -> None:
             continue
 
 
-def read_meta(path: Path) -> tuple[SnapshotMeta, bytes, int]:
+def read_meta(path: Path) -> tuple[SnapshotMeta, bytes, int, int]:
     """Parse the header (not yet authenticated: callers must decrypt before trusting it)."""
     try:
         with path.open("rb") as fh:
@@ -162,24 +166,25 @@ def read_meta(path: Path) -> tuple[SnapshotMeta, bytes, int]:
     try:
         obj = json.loads(header)
         prefix = bytes.fromhex(obj.pop("nonce_prefix"))
-        if obj.pop("chunk") != CHUNK or len(prefix) != 8:
-            raise SnapshotError(f"{path} uses another chunk layout")
+        chunk = int(obj.pop("chunk"))
+        if not MIN_CHUNK <= chunk <= MAX_CHUNK or len(prefix) != 8:
+            raise SnapshotError(f"{path} has an implausible chunk layout")
         meta = SnapshotMeta(**obj)
     except (ValueError, TypeError, KeyError, AttributeError):
         raise SnapshotError(f"{path} has a malformed header") from None
     if meta.version != FORMAT_VERSION:
         raise SnapshotError(f"{path} has snapshot format {meta.version}")
-    return meta, header, len(MAGIC) + 4 + hlen
+    return meta, header, len(MAGIC) + 4 + hlen, chunk
 
 
 def read_snapshot(path: Path, key: bytes, graph_fd: int) -> tuple[SnapshotMeta,
                                                                    npt.NDArray[np.int64]]:
     """Decrypt and authenticate; the graph is written into `graph_fd` (a memory file)."""
-    meta, header, start = read_meta(path)
+    meta, header, start, chunk = read_meta(path)
     prefix = bytes.fromhex(json.loads(header)["nonce_prefix"])
     ids_len = 8 * meta.count
     total = ids_len + meta.graph_bytes
-    n_chunks = max(1, -(-total // CHUNK))
+    n_chunks = max(1, -(-total // chunk))
     if path.stat().st_size != start + total + n_chunks * _TAG:
         raise SnapshotError(f"{path} is truncated or extended")
     aes = AESGCM(key)
@@ -189,7 +194,7 @@ def read_snapshot(path: Path, key: bytes, graph_fd: int) -> tuple[SnapshotMeta,
         with path.open("rb") as fh:
             fh.seek(start)
             for index in range(n_chunks):
-                size = min(CHUNK, total - index * CHUNK) + _TAG
+                size = min(chunk, total - index * chunk) + _TAG
                 sealed = fh.read(size)
                 plain = aes.decrypt(prefix + struct.pack(">I", index), sealed,
                                     _aad(header, index, index == n_chunks - 1))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,7 +152,8 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
                     gallery[done:done + len(items)] = vecs
                     done += len(items)
                     yield items
-                    progress(f"  stored {done}/{n}; building the index")
+                    progress(f"  stored {done}/{n}" + ("; building the index" if done == n
+                                                       else ""))
 
             builds = store.bulk_import(feed())
             built = builds["enrolled"]
@@ -199,7 +199,7 @@ def _queries(store: FaceStore, faces: SyntheticFaces, gallery: F32, samples: int
     truth = [_exact_topk(gallery, q, 10) for q in qs]  # template id = row + 1 (fresh database)
     index = store.index_manager.indexes["enrolled"]
     graph = index.graph
-    sweep = []
+    sweep: list[dict[str, Any]] = []
     for ef in sorted(set(ef_list) | {ef_default}):
         if graph is not None:
             graph.set_ef_search(ef)
@@ -294,7 +294,3 @@ def format_report(r: dict[str, Any]) -> str:
                      f"{s['latency_ms']['p99']} ms, recall@1 {s['recall_at_1']}, "
                      f"recall 10@10 {s['recall_10_at_10']}")
     return "\n".join(lines)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

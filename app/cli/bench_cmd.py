@@ -37,3 +37,36 @@ def inference(
     except FileNotFoundError as exc:
         raise BadInputError(str(exc)) from exc
     emit(report, as_json, format_report)
+
+
+@app.command("index")
+def index(
+    n: Annotated[int, typer.Option("--n", help="Templates in the gallery.")] = 100_000,
+    dim: Annotated[int, typer.Option("--dim", help="Template dimensions.")] = 192,
+    samples: Annotated[int, typer.Option(
+        "--samples", help="Gallery samples per synthetic identity.")] = 2,
+    queries: Annotated[int, typer.Option("--queries", help="Re-enrollment queries.")] = 2000,
+    ef_search: Annotated[str, typer.Option(
+        "--ef-search", help="Comma-separated efSearch values to sweep.")] = "32,64,96,128,192",
+    m: Annotated[int | None, typer.Option("--m", help="HNSW M (default: configured).")] = None,
+    ef_construction: Annotated[int | None, typer.Option(
+        "--ef-construction", help="HNSW efConstruction (default: configured).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Face index at scale: build, memory, k=10 latency, recall@1 vs exact, churn, start-up."""
+    from app.benchmarks.index_bench import format_report, run_index_bench
+
+    if not 1_000 <= n <= 5_000_000:
+        raise BadInputError("--n must be between 1000 and 5000000")
+    if not 8 <= dim <= 4096 or not 1 <= samples <= 100 or not 10 <= queries <= 100_000:
+        raise BadInputError("need 8 <= --dim <= 4096, 1 <= --samples <= 100, "
+                            "10 <= --queries <= 100000")
+    try:
+        efs = tuple(int(x) for x in ef_search.split(",") if x.strip())
+    except ValueError:
+        raise BadInputError("--ef-search takes comma-separated integers") from None
+    if not efs or min(efs) < 8:
+        raise BadInputError("--ef-search values must be at least 8")
+    report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
+                             ef_construction=ef_construction, progress=progress)
+    emit(report, as_json, format_report)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import BadInputError, JsonOpt, emit, progress
+from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.paths import data_dir
 
@@ -82,13 +83,16 @@ def run(
         from app.runner import credential_input
         from app.session.engine import credential_refusal
 
-        cred = _verified_credential(credential, issuer_keys, revocations, device_key())
+        with storage_errors():
+            own = device_key()
+        cred = _verified_credential(credential, issuer_keys, revocations, own)
         refusal = credential_refusal(wf, credential_input(cred))
         if refusal is not None:
             raise BadInputError(f"credential refused: {refusal}")
     source = open_source(camera)
     try:
-        parts = build_runner_parts(wf)
+        with storage_errors():
+            parts = build_runner_parts(wf)
         try:
             runner = SessionRunner(parts, wf)
         except ValueError as exc:

@@ -94,7 +94,7 @@ def _search_report(store: FaceStore, embedding: Any, k: int, workflow: Path | No
 
     cfg = default_search_config(workflow)
     hits = store.search(embedding, k)
-    gallery = sum(store.stats().templates.values())
+    gallery = store.gallery_size()
     report = judge(hits, cfg, gallery)
     return {"face": report.model_dump(mode="json"), "thresholds": thresholds_dict(cfg),
             "gallery_size": gallery}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +18,25 @@ app = typer.Typer(help="Verify and show signed verdicts.", no_args_is_help=True)
 MAX_VERDICT_BYTES = 1_000_000
 
 
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """A database that cannot be opened (key, corruption) is bad input, as for `poh enroll`."""
+    from storage.errors import DatabaseOpenError
+    from sync.device_key import DeviceKeyError as _KeyError
+
+    try:
+        yield
+    except DatabaseOpenError as exc:
+        raise BadInputError(str(exc).splitlines()[0]) from None
+    except _KeyError as exc:
+        raise BadInputError(f"device key: {exc}") from None
+
+
 def _public_key(spec: str | None) -> Any:
     if spec is None:
         from app.session_runtime import device_key
-        return device_key().public
+        with storage_errors():
+            return device_key().public
     path = Path(spec)
     text = spec
     if len(spec) < 4096 and path.is_file():
@@ -71,7 +88,8 @@ def show(
     from app.session_runtime import verdict_store
 
     key: str | int = int(session) if session.isdigit() else session
-    raw = verdict_store().verdict_bytes(key)
+    with storage_errors():
+        raw = verdict_store().verdict_bytes(key)
     if raw is None:
         raise BadInputError(f"no verdict for {session}")
     if out is not None:
@@ -85,10 +103,11 @@ def outbox(as_json: JsonOpt = False) -> None:
     """Verdicts written but not yet acknowledged by the broker."""
     from app.session_runtime import verdict_store
 
+    with storage_errors():
+        items = verdict_store().outbox(limit=10_000)
     rows = [{"id": i.id, "sequence": i.sequence, "topic": i.topic,
              "idempotency_key": i.idempotency_key, "bytes": len(i.payload),
-             "attempts": i.attempts, "created_at": i.created_at}
-            for i in verdict_store().outbox(limit=10_000)]
+             "attempts": i.attempts, "created_at": i.created_at} for i in items]
     emit(rows, as_json, lambda rs: "\n".join(
         f"{r['id']:>6} seq {r['sequence']:>6} {r['idempotency_key']} {r['bytes']} B"
         for r in rs) or "outbox empty")
@@ -104,7 +123,8 @@ def keys_show(
         raise BadInputError("only the public key can be shown: pass --public")
     from app.session_runtime import device_key
 
-    dk = device_key()
+    with storage_errors():
+        dk = device_key()
     jwk = dk.public_jwk()
     out = {"device_id": dk.device_id, "key_id": dk.key_id, "created_at": dk.created_at,
            "public_key": jwk, "jwks": {"keys": [jwk]}}

@@ -1,10 +1,10 @@
 """The kiosk camera, applied identically to live scenes and to attacks.
 
 Lens blur at scene resolution, pixel-aperture resampling (box average of OVERSAMPLE x OVERSAMPLE
-scene samples: this is where a screen grid or a halftone aliases into moire), auto exposure metered
-on the face, partial grey-world white balance, an RGGB Bayer mosaic with shot and read noise,
-demosaicing, sRGB encoding, sharpening and JPEG. Without this shared path a detector would learn
-"went through the simulator" instead of "is an attack".
+scene samples: this is where a screen grid or a halftone aliases into moire), veiling glare, auto
+exposure metered on the face, partial grey-world white balance, an RGGB Bayer mosaic with shot
+and read noise, demosaicing, sRGB encoding, sharpening and JPEG. Without this shared path a
+detector would learn "went through the simulator" instead of "is an attack".
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def capture(scene: F32, face_box: tuple[float, ...], cam: CameraSettings,
     out_w, out_h = sw // OVERSAMPLE, sh // OVERSAMPLE
     blurred = cv2.GaussianBlur(scene, (0, 0), cam.lens_sigma * OVERSAMPLE)
     img = cv2.resize(blurred, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    # Veiling glare: light scattered inside the lens lifts the blacks of every frame alike.
+    img = img + cam.flare * img.reshape(-1, 3).mean(axis=0)
 
     # Auto exposure on the central part of the face, with a random metering error.
     x1, y1, x2, y2 = (int(round(v)) for v in face_box[:4])

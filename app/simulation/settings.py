@@ -60,6 +60,7 @@ class CameraSettings:
 
     lens_sigma: float  # Gaussian lens blur in sensor pixels
     ev_error: float  # auto-exposure error in stops
+    flare: float  # veiling glare: share of the mean scene light added everywhere
     awb_strength: float  # 0 = no white balance, 1 = full grey world
     full_well: float  # electrons at white: sets shot noise
     read_noise: float  # read noise as a fraction of white
@@ -145,7 +146,8 @@ class ReplaySettings:
 
 def draw_camera(rng: np.random.Generator, split: Split) -> CameraSettings:
     return CameraSettings(
-        lens_sigma=u(rng, 0.3, 0.6), ev_error=u(rng, -0.35, 0.35), awb_strength=u(rng, 0.4, 0.9),
+        lens_sigma=u(rng, 0.3, 0.6), ev_error=u(rng, -0.35, 0.35), flare=u(rng, 0.003, 0.02),
+        awb_strength=u(rng, 0.4, 0.9),
         full_well=u(rng, 1500.0, 6000.0), read_noise=u(rng, 0.002, 0.008),
         sharpen=u(rng, 0.0, 0.6), jpeg_quality=round(family(rng, "jpeg_quality", split)))
 
@@ -176,7 +178,7 @@ def _placement(rng: np.random.Generator, extent: tuple[float, float],
 def draw_print(rng: np.random.Generator, split: Split) -> PrintSettings:
     return PrintSettings(
         placement=_placement(rng, (2.2, 4.5), (1.2, 1.45)),
-        paper_white=u(rng, 0.78, 0.92), ink_black=u(rng, 0.03, 0.10),
+        paper_white=u(rng, 0.78, 0.92), ink_black=u(rng, 0.015, 0.10),
         tint_red=u(rng, 0.98, 1.02), tint_blue=family(rng, "paper_tint_blue", split),
         saturation=u(rng, 0.6, 0.88), dot_gain=u(rng, 1.05, 1.35),
         halftone_pitch=family(rng, "halftone_pitch", split), halftone_angle=u(rng, 0.0, 90.0),
@@ -190,7 +192,7 @@ def draw_replay(rng: np.random.Generator, split: Split) -> ReplaySettings:
         pitch=family(rng, "screen_pitch", split),
         rotation=float(family(rng, "screen_rotation", split) * rng.choice((-1.0, 1.0))),
         white_red=u(rng, 0.86, 0.97), white_blue=u(rng, 1.04, 1.22),
-        black_level=u(rng, 0.01, 0.06), gamma=family(rng, "display_gamma", split),
+        black_level=u(rng, 0.003, 0.06), gamma=family(rng, "display_gamma", split),
         fill=u(rng, 0.6, 0.9), row_fill=u(rng, 0.7, 0.95), emission=u(rng, 0.7, 1.8),
         glare=float(rng.uniform(0.1, 0.6) if rng.random() < 0.6 else 0.0),
         glare_size=u(rng, 0.2, 0.8), glare_x=u(rng, -0.4, 0.4), glare_y=u(rng, -0.4, 0.4),

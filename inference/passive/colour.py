@@ -27,6 +27,8 @@ def gamut_stats(face_bgr: U8, context_bgr: U8) -> dict[str, float]:
     p1, p50, p99 = np.percentile(y, (1, 50, 99))
     return {
         "face_chroma": float(np.median(chroma_f)),
+        # Pupils, nostrils and brows are darker than any ink or screen black.
+        "face_black": float(np.percentile(ycc_f[..., 0], 1)),
         "context_chroma_p95": float(np.percentile(chroma_c, 95)),
         "dynamic_range": float(p99 - p1),
         "black_level": float(p1),

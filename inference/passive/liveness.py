@@ -1,6 +1,6 @@
 """Passive liveness of one frame: calibrated fusion of image-forensic signals and Deep Tree.
 
-Score 0-100, 100 = live: score = 100 * sigmoid(logit - operating_logit), so the calibrated
+Score 0-100, 100 = live: score = 100 * sigmoid(scale * (logit - operating_logit)), so the calibrated
 operating point (chosen on the tuning split only) sits at 50 and the config thresholds keep their
 meaning when the calibration is regenerated. Below `decline_threshold` the result is Declined
 with LIVENESS_FACE_ATTACK; below `review_threshold` it stays Approved with LOW_LIVENESS_SCORE so
@@ -73,6 +73,7 @@ class PassiveCalibration:
     fusion: LinearModel
     lbp: LinearModel
     operating_logit: float
+    scale: float
     meta: dict[str, Any]
 
     @classmethod
@@ -86,7 +87,7 @@ class PassiveCalibration:
         if raw.get("version") != 1:
             raise ValueError(f"{path}: unsupported calibration version {raw.get('version')}")
         return cls(LinearModel.from_json(raw["fusion"]), LinearModel.from_json(raw["lbp"]),
-                   float(raw["operating_logit"]),
+                   float(raw["operating_logit"]), float(raw.get("score_scale", 1.0)),
                    {k: v for k, v in raw.items() if k not in ("fusion", "lbp")})
 
     def logit(self, s: FaceSignals) -> tuple[float, dict[str, float]]:
@@ -99,7 +100,7 @@ class PassiveCalibration:
         return float(self.fusion.logits(x)), values
 
     def score(self, logit: float) -> float:
-        z = float(np.clip(logit - self.operating_logit, -30, 30))
+        z = float(np.clip(self.scale * (logit - self.operating_logit), -30, 30))
         return 100.0 / (1.0 + math.exp(-z))
 
 

@@ -161,3 +161,26 @@ def test_schema_version_and_tables(tmp_path: Path) -> None:
             fks = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     assert {"templates", "sessions", "verdicts", "outbox", "meta", "schema_version"} <= names
     assert (version, int(page), journal, fks) == (1, 16384, "wal", 1)
+
+
+def test_forget_erases_sessions_verdicts_and_outbox_of_that_person_only(tmp_path: Path) -> None:
+    vecs = unit_vectors(2, seed=10)
+    with FaceStore.open(small_config(tmp_path), tmp_path) as store:
+        store.enroll("alice", vecs[0], session_id="s-alice")
+        store.enroll("bob", vecs[1], session_id="s-bob")
+        with store.db.transaction() as conn:
+            for n, who in enumerate(("alice", "bob"), 1):
+                conn.execute("INSERT INTO sessions (id, vendor_data, status) VALUES (?, ?, ?)",
+                             (f"s-{who}", who, "Approved"))
+                cur = conn.execute(
+                    "INSERT INTO verdicts (session_id, sequence, idempotency_key, verdict_json) "
+                    "VALUES (?, ?, ?, '{}')", (f"s-{who}", n, f"k-{who}"))
+                conn.execute("INSERT INTO outbox (verdict_id, topic, payload, idempotency_key) "
+                             "VALUES (?, 't', x'00', ?)", (cur.lastrowid, f"k-{who}"))
+        res = store.forget("alice")
+        assert (res.templates, res.sessions, res.verdicts) == (1, 1, 1)
+        assert store.search(vecs[1], 1).enrolled[0].session_id == "s-bob"
+        with store.db.read() as conn:
+            left = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("templates", "sessions", "verdicts", "outbox")]
+        assert left == [1, 1, 1, 1]

@@ -18,7 +18,7 @@ from inference.quality import QualityConfig, QualityReport, assess_quality, cue_
 from inference.types import FaceAnalysis, HeadPose
 
 CFG = QualityConfig()
-CAM = CameraSettings(lens_sigma=0.4, ev_error=0.0, awb_strength=0.6, full_well=5000.0,
+CAM = CameraSettings(lens_sigma=0.4, ev_error=0.0, flare=0.01, awb_strength=0.6, full_well=5000.0,
                      read_noise=0.003, sharpen=0.2, jpeg_quality=90)
 
 
