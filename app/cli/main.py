@@ -12,7 +12,21 @@ from typing import Annotated
 import click
 import typer
 
-from app.cli import bench_cmd, check_cmd, data_cmd, demo_cmd, eval_cmd, models_cmd
+from app.cli import (
+    bench_cmd,
+    check_cmd,
+    credential_cmd,
+    data_cmd,
+    demo_cmd,
+    eval_cmd,
+    liveness_cmd,
+    models_cmd,
+    session_cmd,
+    sim_cmd,
+    store_cmd,
+    verdict_cmd,
+    workflow_cmd,
+)
 from app.cli.common import BadInputError
 from inference.model_store import ModelMissingError
 from inference.packages import FetchError
@@ -30,8 +44,16 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(workflow_cmd.app, name="workflow")
+app.add_typer(session_cmd.app, name="session")
+app.add_typer(verdict_cmd.app, name="verdict")
+app.add_typer(credential_cmd.app, name="credential")
+app.add_typer(liveness_cmd.app, name="liveness")
+app.add_typer(sim_cmd.app, name="sim")
 check_cmd.register(app)
 demo_cmd.register(app)
+store_cmd.register(app)
+verdict_cmd.attach_keys_show(store_cmd.keys_app)
 
 
 @app.callback()

@@ -24,10 +24,13 @@ def _cli(argv: list[str]) -> int:
         main.app.add_typer(verdict_cmd.app, name="verdict")
     if "credential" not in names:
         main.app.add_typer(credential_cmd.app, name="credential")
-    if "keys" not in names:
+    keys = next((g.typer_instance for g in main.app.registered_groups if g.name == "keys"),
+                None)
+    if keys is None:  # storage's store_cmd normally creates the group (`poh keys rotate`)
         keys = typer.Typer(no_args_is_help=True)
-        verdict_cmd.attach_keys_show(keys)
         main.app.add_typer(keys, name="keys")
+    if "show" not in {c.name for c in keys.registered_commands}:
+        verdict_cmd.attach_keys_show(keys)
     return main.run(argv)
 
 
