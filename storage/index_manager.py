@@ -100,6 +100,10 @@ class IndexManager:
                 if meta.count else None)
         index = self.indexes[kind]
         with self._db.read("loading the index delta") as conn:
+            if meta.watermark > template_store.id_watermark(conn):
+                # The database is older than the snapshot (restored from a backup): ids above
+                # its counter will be issued again, so the snapshot cannot be trusted.
+                raise _StaleSnapshot(f"watermark {meta.watermark} is ahead of the database")
             delta_ids, delta_vecs = template_store.load(conn, kind, generation, self._dim,
                                                         above=meta.watermark)
             alive = template_store.ids_of_kind(conn, kind, meta.watermark)

@@ -51,6 +51,9 @@ def index(
     m: Annotated[int | None, typer.Option("--m", help="HNSW M (default: configured).")] = None,
     ef_construction: Annotated[int | None, typer.Option(
         "--ef-construction", help="HNSW efConstruction (default: configured).")] = None,
+    spectrum: Annotated[str, typer.Option(
+        "--spectrum", help="Synthetic templates: face (like real embeddings) or isotropic.")
+    ] = "face",
     as_json: JsonOpt = False,
 ) -> None:
     """Face index at scale: build, memory, k=10 latency, recall@1 vs exact, churn, start-up."""
@@ -67,6 +70,9 @@ def index(
         raise BadInputError("--ef-search takes comma-separated integers") from None
     if not efs or min(efs) < 8:
         raise BadInputError("--ef-search values must be at least 8")
+    if spectrum not in ("face", "isotropic"):
+        raise BadInputError("--spectrum is face or isotropic")
     report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
-                             ef_construction=ef_construction, progress=progress)
+                             ef_construction=ef_construction, spectrum=spectrum,
+                             progress=progress)
     emit(report, as_json, format_report)

@@ -10,6 +10,7 @@ import typer
 from app.cli.common import JsonOpt, emit, progress
 from app.cli.sim_cmd import check_count
 from app.paths import data_dir
+from app.simulation.scene import sources
 from inference.passive import CALIBRATION_PATH
 
 app = typer.Typer(help="Liveness calibration.", no_args_is_help=True)
@@ -44,8 +45,8 @@ def calibrate_passive(
                             on_progress=lambda i, t: progress(f"analysed {i}/{t}"))
     doc = calibrate(obs, {"split": "tuning", "per_species": n, "seed": seed,
                           "simulator": "app.simulation (camera model shared by live and attacks)",
-                          "sources": "tuning portraits: obama.jpg, obama2.jpg, obama3.jpg, "
-                                     "astronaut.png"})
+                          "sources": [s.file for s in sources("tuning")],
+                          "identities": sorted({s.identity for s in sources("tuning")})})
     write_calibration(doc, out)
     summary = {"path": str(out), "operating_logit": doc["operating_logit"],
                "tuning_out_of_fold": doc["tuning_out_of_fold"], "data": doc["data"]}

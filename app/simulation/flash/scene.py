@@ -1,0 +1,251 @@
+"""Simulated active-liveness recordings: the 3D scan, lit by the room and the kiosk screen, and
+the attacks (print, passive screen replay, re-tinting replay with lag, photo moved to fake a turn).
+
+Everything passes through the same camera (auto exposure drift, white balance drift, noise,
+sRGB, 8 bit). Light is linear RGB; the screen drive (plan colours) becomes light with gamma 2.2.
+Blink and smile are not rendered (the scan has no eyelid or mouth rig): simulated ACTIVE_3D plans
+use TURN_LEFT, TURN_RIGHT and LOOK_UP only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.capture.plan import ChallengePlan, make_plan
+from app.capture.recording import Recording, plan_cues
+from app.simulation.flash.settings import SimSettings
+from app.simulation.render3d import (
+    Camera,
+    GBuffer,
+    Mesh,
+    directional,
+    linear_to_srgb,
+    load_face,
+    render,
+    rotation,
+    screen_irradiance,
+    sheet,
+)
+
+SPECIES_FLASH = ("print", "replay", "retint0", "retint2")
+SPECIES_ACTIVE = ("moved_photo",)
+SIM_ACTIONS = ("TURN_LEFT", "TURN_RIGHT", "LOOK_UP")
+FPS = 30.0
+SCREEN_W, SCREEN_H = 300.0, 200.0
+WALL_ALBEDO = np.array([0.45, 0.42, 0.38], np.float32)
+_LUT_IN = np.linspace(0.0, 1.0, 4096, dtype=np.float32)
+_LUT = np.round(linear_to_srgb(_LUT_IN) * 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A still G-buffer with its light maps: ambient (per pixel) and screen irradiance."""
+
+    g: GBuffer
+    ambient: np.ndarray
+    screen: np.ndarray
+
+
+class FaceScene:
+    """The james scan with a cache of lit renders by quantised pose (2 degree steps)."""
+
+    def __init__(self, face3d: Path, cam: Camera | None = None) -> None:
+        self.mesh: Mesh = load_face(face3d)
+        self.cam = cam or Camera()
+        self._cache: OrderedDict[tuple[int, int, float], Lit] = OrderedDict()
+
+    def lit(self, yaw: float, pitch: float, elev: float) -> Lit:
+        key = (int(round(yaw / 2)) * 2, int(round(pitch / 2)) * 2, round(elev, 0))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        g = render(self.mesh, rotation(key[0], key[1]), (0.0, 0.0, 0.0), self.cam)
+        out = light_maps(g, self.cam, key[2])
+        self._cache[key] = out
+        if len(self._cache) > 96:
+            self._cache.popitem(last=False)
+        return out
+
+
+def light_maps(g: GBuffer, cam: Camera, elev: float) -> Lit:
+    e = math.radians(elev)
+    amb = 0.35 + 0.65 * directional(g, (0.0, math.sin(e), math.cos(e)))
+    return Lit(g, amb.astype(np.float32), screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 3))
+
+
+def sim_plan(method: str, rng: np.random.Generator) -> ChallengePlan:
+    """A plan from a fresh nonce; ACTIVE_3D redrawn until its actions can be rendered."""
+    for _ in range(200):
+        plan = make_plan(method, rng.bytes(16))
+        if all(a.action in SIM_ACTIONS for a in plan.actions):
+            return plan
+    raise RuntimeError("no renderable ACTIVE_3D plan drawn")
+
+
+def _screen_light(times: np.ndarray, plan: ChallengePlan, t0: float, exposure: float
+                  ) -> np.ndarray:
+    """Per frame screen light (linear RGB), integrated over the exposure; neutral outside."""
+    cols, _ = plan_cues(plan, t0)
+    out = np.empty((len(times), 3), np.float32)
+    for i, t in enumerate(times):
+        acc = np.zeros(3)
+        for k in range(5):
+            ts = t - exposure / 2 + exposure * (k + 0.5) / 5
+            rgb = next((c.rgb for c in cols if c.t_start <= ts < c.t_end), (0.5, 0.5, 0.5))
+            acc += np.asarray(rgb) ** 2.2
+        out[i] = acc / 5
+    return out
+
+
+class _Camera:
+    """Auto exposure (drifting and partly chasing the frame's brightness), noise, sRGB."""
+
+    def __init__(self, s: SimSettings, rng: np.random.Generator) -> None:
+        self.s = s
+        self.rng = rng
+        self.log_gain = 0.0
+        self.wb = np.ones(3)
+        self.history: list[float] = []
+
+    def shoot(self, lin: np.ndarray) -> np.ndarray:
+        s = self.s
+        self.log_gain += float(self.rng.normal(0.0, s.ae_drift))
+        self.wb = self.wb * np.exp(self.rng.normal(0.0, s.ae_drift / 2, 3))
+        lum = float(lin.mean())
+        self.history.append(lum)
+        lagged = self.history[max(0, len(self.history) - 3)]
+        react = (np.mean(self.history) / max(lagged, 1e-4)) ** s.ae_react
+        img = lin * (math.exp(self.log_gain) * react) * self.wb.astype(np.float32)
+        noise_sd = np.sqrt(np.clip(img, 0, 1) / 4000.0 + s.noise ** 2).astype(np.float32)
+        img = img + self.rng.standard_normal(img.shape).astype(np.float32) * noise_sd
+        idx = np.clip(img * 4095.0, 0, 4095).astype(np.int32)
+        return np.ascontiguousarray(_LUT[idx][:, :, ::-1])
+
+
+def _compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | None = None,
+             shift: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Linear frame: surface (albedo x (ambient + screen)) over the wall, plus any emission."""
+    m = lit.g.mask
+    surf = lit.g.albedo * (s.ambient * lit.ambient[..., None]
+                           + s.screen * lit.screen[..., None] * light[None, None, :])
+    if emit is not None:
+        surf = surf + emit
+    wall = WALL_ALBEDO * (s.ambient * 0.8 + s.screen * 0.04 * light)
+    img = np.where(m[..., None], surf, wall[None, None, :]).astype(np.float32)
+    if shift != (0, 0):
+        mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
+        img = cv2.warpAffine(img, mat, img.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+    return cv2.GaussianBlur(img, (0, 0), 0.6)
+
+
+def _photo(scene: FaceScene, s: SimSettings, rng: np.random.Generator) -> np.ndarray:
+    """The attacker's photo of the person: the face under some other room light, on a wall."""
+    lit = scene.lit(float(rng.uniform(-4, 4)), float(rng.uniform(-3, 3)), 50.0)
+    img = _compose(lit, s, np.full(3, 0.2, np.float32))
+    return np.asarray(img / max(float(np.percentile(img, 99)), 1e-3), np.float32)
+
+
+def _sheet_lit(scene: FaceScene, image: np.ndarray, s: SimSettings, yaw: float, pitch: float,
+               bend: float) -> Lit:
+    cam = scene.cam
+    crop = image[8:248, 44:212]  # the head and a little wall: a hand-held print
+    depth = 90.0  # the sheet where the face would be
+    width = crop.shape[1] * (cam.distance - depth) / cam.focal  # life size
+    mesh = sheet(crop, width, bend)
+    g = render(mesh, rotation(yaw, pitch), (0.0, 0.0, depth), cam)
+    return light_maps(g, cam, s.ambient_elev)
+
+
+def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
+             rng: np.random.Generator) -> Recording:
+    """One recording: species 'live' or an attack; method FLASHING or ACTIVE_3D."""
+    plan = sim_plan(method, rng)
+    t0 = 0.3
+    times = np.arange(int((plan.duration + t0 + 0.2) * FPS)) / FPS + float(rng.uniform(0, 1))
+    start = float(times[0]) + t0
+    exposure = float(rng.uniform(0.5, 1.0)) / FPS
+    light = _screen_light(times + s.latency, plan, start, exposure)
+    cam = _Camera(s, rng)
+    _, acts = plan_cues(plan, start)
+    frames: list[np.ndarray] = []
+    pos = np.zeros(2)
+    if species == "live":
+        for i, t in enumerate(times):
+            yaw, pitch = 0.0, 0.0
+            for a in acts:
+                if a.t_start <= t < a.t_end:
+                    u = (t - a.t_start - 0.25) / (a.t_end - a.t_start - 0.5)
+                    amp = math.sin(math.pi * min(max(u, 0.0), 1.0)) * s.turn
+                    if a.action == "TURN_LEFT":
+                        yaw = amp
+                    elif a.action == "TURN_RIGHT":
+                        yaw = -amp
+                    else:
+                        pitch = amp * 0.7
+            pos += rng.normal(0.0, s.jitter, 2) * cam_px_per_mm(scene)
+            lit = scene.lit(yaw, pitch, s.ambient_elev)
+            frames.append(cam.shoot(_compose(lit, s, light[i],
+                                             shift=(int(round(pos[0])), int(round(pos[1]))))))
+    else:
+        photo = _photo(scene, s, rng)
+        flat = _sheet_lit(scene, photo, s, s.tilt, float(rng.uniform(-5, 5)),
+                          s.bend if species in ("print", "moved_photo") else 0.0)
+        mean_irr = float(flat.screen[flat.g.mask].mean()) if flat.g.mask.any() else 0.0
+        glare_map = _glare_map(flat.g.mask, rng)
+        lag = 2 if species == "retint2" else 0
+        for i, t in enumerate(times):
+            lit = flat
+            if species == "moved_photo":
+                yaw = 0.0
+                for a in acts:
+                    if a.t_start <= t < a.t_end:
+                        u = (t - a.t_start - 0.25) / (a.t_end - a.t_start - 0.5)
+                        yaw = math.sin(math.pi * min(max(u, 0.0), 1.0)) * s.turn * (
+                            1 if a.action == "TURN_LEFT" else -1)
+                if yaw != 0.0:
+                    lit = _sheet_lit(scene, photo, s, s.tilt + yaw, 0.0, s.bend)
+            emit = None
+            if species in ("replay", "retint0", "retint2"):
+                # The screen's own light replaces reflection of the room; its glass reflects a
+                # few percent of the flash, and mirrors the kiosk screen as a glare patch.
+                base = s.ambient * 0.9
+                tint = np.ones(3, np.float32)
+                if species != "replay":
+                    prev = light[max(0, i - lag)]
+                    tint = (base + s.screen * mean_irr * prev) / base
+                emit = lit.g.albedo * base * tint
+                refl = s.reflect + glare_map * (s.glare * 0.3)
+                emit = emit + (s.screen * refl)[..., None] * light[i][None, None, :]
+                lit = Lit(_dark(lit.g), lit.ambient, lit.screen)
+            pos += rng.normal(0.0, s.jitter, 2) * cam_px_per_mm(scene)
+            frames.append(cam.shoot(_compose(lit, s, light[i], emit,
+                                             shift=(int(round(pos[0])), int(round(pos[1]))))))
+    cols, acts = plan_cues(plan, start)
+    return Recording(method, plan.nonce, FPS, tuple(float(t) for t in times), tuple(frames),
+                     cols, acts)
+
+
+def cam_px_per_mm(scene: FaceScene) -> float:
+    return scene.cam.focal / scene.cam.distance
+
+
+def _dark(g: GBuffer) -> GBuffer:
+    """A screen's surface does not reflect the room diffusely: zero albedo, keep the mask."""
+    return GBuffer(np.zeros_like(g.albedo), g.normal, g.position, g.mask)
+
+
+def _glare_map(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    cy, cx = float(rng.choice(ys)), float(rng.choice(xs))
+    r = float(rng.uniform(15, 40))
+    yy, xx = np.mgrid[0:h, 0:w]
+    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r)).astype(np.float32)
+    return blob * mask

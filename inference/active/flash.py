@@ -1,0 +1,222 @@
+"""Flash challenge analysis: does the face answer the screen's colour sequence like a 3D skin
+surface, on time?
+
+Inputs are frames, their capture times, the colour cues shown, and face landmarks at a few
+keyframes (the caller tracks them; in between they are interpolated). Frames are aligned to the
+reference keyframe by a similarity fit of the mesh and cut to a small face crop. Per pixel, the
+linear-light response is regressed on the emitted light: I(t) = A + K e(t); A is the ambient
+image, K the flash response. Checks:
+- timing: the regression's fit (R^2) over trial delays; the best delay must be within a frame;
+- strength: flash response per unit ambient, too weak = a self-emissive screen;
+- relief: K / A per pixel cancels albedo and printed shading, leaving the surface's orientation
+  towards the screen; after removing a best-fit quadric (tilt and bend of a sheet) the residual
+  must correlate with the shading expected from the mesh normals. A print or relit replay is flat.
+Auto exposure and white balance drift are divided out with a background region's gain per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inference.types import FloatArray
+
+CROP = 64  # face crop side (pixels) for the per-pixel regression
+SCREEN_GAMMA = 2.2
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
+             109)
+_SRGB_LUT = np.array([(i / 255) / 12.92 if i / 255 <= 0.04045 else ((i / 255 + 0.055) / 1.055)
+                      ** 2.4 for i in range(256)], np.float32)
+
+
+@dataclass(frozen=True)
+class FlashThresholds:
+    min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
+    max_lag_frames: float = 0.75
+    min_strength: float = 0.04  # flash response per unit ambient (white, full screen)
+    min_relief: float = 0.35  # correlation of the residual with the expected shading
+
+
+@dataclass(frozen=True)
+class FlashFigures:
+    fit: float
+    lag_frames: float
+    strength: float
+    relief: float  # correlation of the flat-removed K/A with the expected shading
+    frames: int
+    relief_amp: float = 0.0  # std of the flat-removed K/A per its mean
+
+    def to_dict(self) -> dict[str, float]:
+        return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
+                "strength": round(self.strength, 4), "relief": round(self.relief, 4),
+                "relief_amp": round(self.relief_amp, 4), "flash_frames": self.frames}
+
+
+def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
+             exposure: float, shift: float = 0.0) -> FloatArray:
+    """Screen light (linear, per channel) averaged over each frame's exposure around t + shift."""
+    out = np.zeros((len(times), 3), np.float64)
+    t0s = np.array([c[0] for c in cues])
+    t1s = np.array([c[1] for c in cues])
+    rgb = np.array([c[2] for c in cues], np.float64) ** SCREEN_GAMMA
+    for i, t in enumerate(times):
+        a, b = t + shift - exposure / 2, t + shift + exposure / 2
+        ov = np.clip(np.minimum(t1s, b) - np.maximum(t0s, a), 0.0, None)
+        tot = ov.sum()
+        out[i] = (ov[:, None] * rgb).sum(0) / tot if tot > 0 else rgb[0] * 0 + rgb.mean(0)
+    return out
+
+
+def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
+                          ) -> list[FloatArray]:
+    kt = np.asarray(key_t)
+    kp = np.stack(key_pts)
+    out = []
+    for t in times:
+        j = int(np.clip(np.searchsorted(kt, t), 1, len(kt) - 1)) if len(kt) > 1 else 0
+        if len(kt) == 1:
+            out.append(kp[0])
+            continue
+        w = float(np.clip((t - kt[j - 1]) / max(kt[j] - kt[j - 1], 1e-9), 0.0, 1.0))
+        out.append((1 - w) * kp[j - 1] + w * kp[j])
+    return out
+
+
+def _crop_transform(ref: FloatArray) -> np.ndarray:
+    """Similarity from reference image pixels to the CROP x CROP face crop."""
+    xy = ref[:, :2]
+    lo, hi = xy.min(0), xy.max(0)
+    side = float((hi - lo).max()) * 1.05
+    c = (lo + hi) / 2
+    s = CROP / side
+    return np.array([[s, 0, CROP / 2 - s * c[0]], [0, s, CROP / 2 - s * c[1]]], np.float64)
+
+
+def _background_boxes(shape: tuple[int, ...], ref: FloatArray) -> list[tuple[int, int, int, int]]:
+    """Top corners of the frame left of and right of the face (the wall behind the person)."""
+    h, w = shape[:2]
+    x1, y1 = ref[:, :2].min(0)
+    x2, _ = ref[:, :2].max(0)
+    boxes = []
+    bh = max(4, int(0.35 * h))
+    if x1 > 0.1 * w:
+        boxes.append((0, 0, int(min(x1 - 0.03 * w, 0.25 * w)), bh))
+    if x2 < 0.9 * w:
+        boxes.append((int(max(x2 + 0.03 * w, 0.75 * w)), 0, w, bh))
+    return [b for b in boxes if b[2] - b[0] >= 4 and y1 > 0]
+
+
+def _expected_shading(pts: FloatArray) -> FloatArray:
+    """How much each mesh point faces the camera (and the screen around it): n . towards."""
+    p = pts[:, :3].astype(np.float64)
+    d2 = ((p[:, None, :2] - p[None, :, :2]) ** 2).sum(-1)
+    nn = np.argsort(d2, axis=1)[:, :10]
+    nb = p[nn]  # (N, 10, 3)
+    cen = nb - nb.mean(1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", cen, cen)
+    _, vecs = np.linalg.eigh(cov)
+    normal = vecs[:, :, 0]  # smallest eigenvalue
+    toward = -normal[:, 2]  # image z points away from the camera
+    return np.abs(toward) / np.maximum(np.linalg.norm(normal, axis=1), 1e-9)
+
+
+def _remove_quadric(x: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:
+    a = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], 1)
+    coef, *_ = np.linalg.lstsq(a, v, rcond=None)
+    return np.asarray(v - a @ coef)
+
+
+def _corr(a: FloatArray, b: FloatArray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 1e-12 else 0.0
+
+
+def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[FloatArray],
+                  cues: list[tuple[float, float, tuple[float, float, float]]], fps: float
+                  ) -> FlashFigures:
+    """frames: BGR uint8; landmarks: (478, 3) per frame (interpolated between keyframes)."""
+    n = len(frames)
+    ref = landmarks[n // 2]
+    to_crop = _crop_transform(ref)
+    bg_boxes = _background_boxes(frames[0].shape, ref)
+    crops = np.empty((n, CROP, CROP, 3), np.float32)
+    gains = np.ones((n, 3), np.float64)
+    bg = np.zeros((n, 3), np.float64)
+    for i, (frame, pts) in enumerate(zip(frames, landmarks, strict=True)):
+        m, _ = cv2.estimateAffinePartial2D(pts[:, :2].astype(np.float32),
+                                           ref[:, :2].astype(np.float32), method=cv2.LMEDS)
+        if m is None:
+            m = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+        full = np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([m, [0, 0, 1]])
+        crop8 = cv2.warpAffine(frame, full[:2], (CROP, CROP), flags=cv2.INTER_AREA)
+        crops[i] = _SRGB_LUT[crop8]
+        if bg_boxes:
+            vals = [_SRGB_LUT[frame[y1:y2, x1:x2]].reshape(-1, 3).mean(0)
+                    for x1, y1, x2, y2 in bg_boxes]
+            bg[i] = np.mean(vals, axis=0)
+    if bg_boxes:
+        gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
+        gains = np.where(gains > 1e-3, gains, 1.0)
+    crops /= gains[:, None, None, :].astype(np.float32)
+
+    oval = ref[list(FACE_OVAL), :2]
+    hull = cv2.transform(oval[None].astype(np.float64), to_crop)[0]
+    mask = np.zeros((CROP, CROP), np.uint8)
+    cv2.fillPoly(mask, [np.round(hull).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
+    if mask.sum() < 50:
+        return FlashFigures(0.0, 0.0, 0.0, 0.0, n)
+
+    # Timing: fit the face-mean answer at trial delays (response = emission shifted by -lag).
+    face = crops[:, mask].mean(1).astype(np.float64)  # (n, 3)
+    exposure = 1.0 / fps
+    best = (-np.inf, 0.0)
+    for lag in np.arange(-3.0, 3.01, 0.25):
+        e = emission(times, cues, exposure, shift=-lag / fps)
+        x = np.hstack([np.ones((n, 1)), e])
+        coef, *_ = np.linalg.lstsq(x, face, rcond=None)
+        resid = face - x @ coef
+        r2 = 1.0 - float((resid ** 2).sum() / max(((face - face.mean(0)) ** 2).sum(), 1e-12))
+        if r2 > best[0]:
+            best = (r2, float(lag))
+    fit, lag = best
+
+    # Per-pixel regression at zero delay: ambient image A and response to white K.
+    e = emission(times, cues, exposure)
+    x = np.hstack([np.ones((n, 1)), e])
+    y = crops.reshape(n, -1).astype(np.float64)
+    coef = np.linalg.pinv(x) @ y  # (4, CROP*CROP*3)
+    amb = coef[0].reshape(CROP, CROP, 3).sum(-1)
+    resp = coef[1:].sum(0).reshape(CROP, CROP, 3).sum(-1)
+    amb_s = cv2.GaussianBlur(amb.astype(np.float32), (0, 0), 1.0)
+    resp_s = cv2.GaussianBlur(resp.astype(np.float32), (0, 0), 1.0)
+    strength = float(np.median(resp_s[mask]) / max(float(np.median(amb_s[mask])), 1e-6))
+    ratio = resp_s / np.maximum(amb_s, 1e-4)
+
+    # Relief: residual of K/A at mesh points inside the face vs the expected orientation map.
+    pts_c = cv2.transform(ref[None, :468, :2].astype(np.float64), to_crop)[0]
+    xi = np.clip(np.round(pts_c[:, 0]).astype(int), 0, CROP - 1)
+    yi = np.clip(np.round(pts_c[:, 1]).astype(int), 0, CROP - 1)
+    inside = mask[yi, xi]
+    if inside.sum() < 30:
+        return FlashFigures(fit, lag, strength, 0.0, n)
+    meas = ratio[yi, xi][inside].astype(np.float64)
+    expect = _expected_shading(ref[:468])[inside]
+    xs = (pts_c[inside, 0] - CROP / 2) / CROP
+    ys = (pts_c[inside, 1] - CROP / 2) / CROP
+    resid = _remove_quadric(xs, ys, meas)
+    # Under room light from above, K/A is highest where the surface faces the screen but not
+    # the ceiling (under the brows, nose and lips): it runs against the frontal orientation.
+    shape_corr = -_corr(resid, _remove_quadric(xs, ys, expect))
+    amp = float(resid.std() / max(abs(float(meas.mean())), 1e-6))
+    return FlashFigures(fit, lag, strength, shape_corr, n, amp)
+
+
+def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:
+    return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
+            "strength": f.strength >= th.min_strength, "relief": f.relief >= th.min_relief}
