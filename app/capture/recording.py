@@ -147,9 +147,11 @@ def read_recording(folder: Path) -> Recording:
     cues = [_parse_cue(c, i) for i, c in enumerate(raw_cues)]
     colours = tuple(c for c in cues if isinstance(c, ColourCue))
     actions = tuple(c for c in cues if isinstance(c, ActionCue))
-    for kind in (colours, actions):
-        for a, b in zip(kind, kind[1:], strict=False):
-            if b.t_start < a.t_end - 1e-6:
+    spans: list[list[tuple[float, float]]] = [[(c.t_start, c.t_end) for c in colours],
+                                              [(a.t_start, a.t_end) for a in actions]]
+    for kind in spans:
+        for (_, end), (start, _) in zip(kind, kind[1:], strict=False):
+            if start < end - 1e-6:
                 raise RecordingError("cue times are out of order or overlap")
     if method != "PASSIVE" and not colours:
         raise RecordingError(f"a {method} recording needs colour cues")

@@ -76,3 +76,24 @@ def index(
                              ef_construction=ef_construction, spectrum=spectrum,
                              progress=progress)
     emit(report, as_json, format_report)
+
+
+@app.command("active")
+def active(
+    runs: Annotated[int, typer.Option("--runs", help="Timed analyses of the recording.")] = 15,
+    as_json: JsonOpt = False,
+) -> None:
+    """Median analysis time of a simulated 3-second FLASHING recording."""
+    from app.benchmarks.active_bench import format_report, run_active_bench
+    from app.datasets import face3d_dir
+    from app.runtime import build_pipeline
+    from inference.active.analyzer import ActiveLiveness
+
+    if runs < 1:
+        raise BadInputError("--runs must be at least 1")
+    folder = face3d_dir(data_dir())
+    if not (folder / "james.obj").is_file():
+        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    progress("simulating a FLASHING recording")
+    emit(run_active_bench(ActiveLiveness(build_pipeline()), folder, runs), as_json,
+         format_report)

@@ -56,13 +56,12 @@ def pad(
     from app.evaluation.pad_data import observe_folder
     from app.evaluation.pad_eval import evaluate, render
     from app.paths import data_dir
-    from app.runtime import build_pipeline
+    from app.runtime import build_passive_liveness, build_pipeline
     from app.simulation.dataset import write_set
-    from inference.passive import PassiveLiveness
 
     if (folder is None) == (not simulate):
         raise BadInputError("give either a folder or --simulate")
-    liveness = PassiveLiveness()
+    liveness = build_passive_liveness()  # the configured decline threshold
     pipeline = build_pipeline()
 
     def on_progress(i: int, total: int) -> None:
@@ -109,3 +108,31 @@ def dedup(
         on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
     )
     emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("active")
+def active(
+    trials: Annotated[int, typer.Option("--trials", help="Trials per species.")] = 50,
+    split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
+        "heldout"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Active liveness (FLASHING, ACTIVE_3D) on the 3D-scan simulator: BPCER, APCER/species."""
+    from app.cli.common import BadInputError
+    from app.datasets import face3d_dir
+    from app.evaluation.active_eval import evaluate_active, render
+    from app.paths import data_dir
+    from app.runtime import build_pipeline
+    from inference.active.analyzer import ActiveLiveness
+
+    if split not in ("heldout", "tuning"):
+        raise BadInputError("--split must be heldout or tuning")
+    if trials < 1:
+        raise BadInputError("--trials must be at least 1")
+    folder = face3d_dir(data_dir())
+    if not (folder / "james.obj").is_file():
+        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    doc = evaluate_active(ActiveLiveness(build_pipeline()), folder,
+                          "heldout" if split == "heldout" else "tuning", trials, seed, progress)
+    emit(doc, as_json, render)

@@ -51,3 +51,32 @@ def calibrate_passive(
     summary = {"path": str(out), "operating_logit": doc["operating_logit"],
                "tuning_out_of_fold": doc["tuning_out_of_fold"], "data": doc["data"]}
     emit(summary, as_json, _human)
+
+
+def _human_active(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['method']}: {doc['status']} (score {doc['score']})"]
+    if doc["warnings"]:
+        lines.append("warnings: " + ", ".join(w["code"] for w in doc["warnings"]))
+    for k, v in doc["figures"].items():
+        lines.append(f"  {k}: {v}")
+    return "\n".join(lines)
+
+
+@app.command("analyze")
+def analyze(
+    recording: Annotated[Path, typer.Argument(help="Capture recording folder (capture.json).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Active liveness (FLASHING, ACTIVE_3D) of a capture recording."""
+    from app.capture.analyze import analyze_recording
+    from app.capture.recording import RecordingError, read_recording
+    from app.cli.common import BadInputError
+    from app.runtime import build_pipeline
+    from inference.active.analyzer import ActiveLiveness
+
+    try:
+        rec = read_recording(recording)
+        result = analyze_recording(ActiveLiveness(build_pipeline()), rec)
+    except RecordingError as exc:
+        raise BadInputError(f"bad recording: {exc}") from exc
+    emit(result.to_dict(), as_json, _human_active)

@@ -117,7 +117,7 @@ def select_signals(x: np.ndarray, y: np.ndarray, folds: np.ndarray,
             idx = [SIGNALS.index(n) for n in names]
             trials[cand] = _criterion(_figures(_oof_logits(x[:, idx], y, folds, names), obs))
         cand, value = min(trials.items(), key=lambda kv: kv[1])
-        if best - value < MIN_GAIN:
+        if best - value <= MIN_GAIN:
             break
         chosen.append(cand)
         best = value

@@ -146,10 +146,10 @@ class ReplaySettings:
 
 def draw_camera(rng: np.random.Generator, split: Split) -> CameraSettings:
     return CameraSettings(
-        lens_sigma=u(rng, 0.3, 0.6), ev_error=u(rng, -0.35, 0.35), flare=u(rng, 0.003, 0.02),
+        lens_sigma=u(rng, 0.15, 0.7), ev_error=u(rng, -0.35, 0.35), flare=u(rng, 0.003, 0.02),
         awb_strength=u(rng, 0.4, 0.9),
         full_well=u(rng, 1500.0, 6000.0), read_noise=u(rng, 0.002, 0.008),
-        sharpen=u(rng, 0.0, 0.6), jpeg_quality=round(family(rng, "jpeg_quality", split)))
+        sharpen=u(rng, 0.0, 1.0), jpeg_quality=round(family(rng, "jpeg_quality", split)))
 
 
 def draw_framing(rng: np.random.Generator) -> Framing:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inference.types import FloatArray
+from inference.active.flash import FloatArray
 
 TURNS = ("TURN_LEFT", "TURN_RIGHT", "LOOK_UP")
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from inference.types import FloatArray
+FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
 
 CROP = 64  # face crop side (pixels) for the per-pixel regression
 SCREEN_GAMMA = 2.2
@@ -36,8 +37,8 @@ _SRGB_LUT = np.array([(i / 255) / 12.92 if i / 255 <= 0.04045 else ((i / 255 + 0
 class FlashThresholds:
     min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
     max_lag_frames: float = 0.75
-    min_strength: float = 0.04  # flash response per unit ambient (white, full screen)
-    min_relief: float = 0.35  # correlation of the residual with the expected shading
+    min_strength: float = 0.25  # flash response per unit ambient (white, full screen)
+    min_relief: float = 0.14  # robust spread of the flat-removed K/A per its level
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,14 @@ class FlashFigures:
     fit: float
     lag_frames: float
     strength: float
-    relief: float  # correlation of the flat-removed K/A with the expected shading
+    relief: float  # robust spread of K/A after removing a quadric, per its level
     frames: int
-    relief_amp: float = 0.0  # std of the flat-removed K/A per its mean
+    shape_corr: float = 0.0  # correlation of that residual with the mesh orientation map
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
                 "strength": round(self.strength, 4), "relief": round(self.relief, 4),
-                "relief_amp": round(self.relief_amp, 4), "flash_frames": self.frames}
+                "shape_corr": round(self.shape_corr, 4), "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -137,8 +138,8 @@ def _corr(a: FloatArray, b: FloatArray) -> float:
 
 
 def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[FloatArray],
-                  cues: list[tuple[float, float, tuple[float, float, float]]], fps: float
-                  ) -> FlashFigures:
+                  cues: list[tuple[float, float, tuple[float, float, float]]], fps: float,
+                  maps: dict[str, np.ndarray] | None = None) -> FlashFigures:
     """frames: BGR uint8; landmarks: (478, 3) per frame (interpolated between keyframes)."""
     n = len(frames)
     ref = landmarks[n // 2]
@@ -147,18 +148,35 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     crops = np.empty((n, CROP, CROP, 3), np.float32)
     gains = np.ones((n, 3), np.float64)
     bg = np.zeros((n, 3), np.float64)
+    fine = 2 * CROP  # warp at twice the crop size, then box-filter down (no aliasing)
+    to_fine = np.vstack([to_crop * 2.0, [0, 0, 1]])
+    mats: list[np.ndarray] = []
+    lin_frames: list[np.ndarray] = []
     for i, (frame, pts) in enumerate(zip(frames, landmarks, strict=True)):
         m, _ = cv2.estimateAffinePartial2D(pts[:, :2].astype(np.float32),
                                            ref[:, :2].astype(np.float32), method=cv2.LMEDS)
         if m is None:
             m = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
-        full = np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([m, [0, 0, 1]])
-        crop8 = cv2.warpAffine(frame, full[:2], (CROP, CROP), flags=cv2.INTER_AREA)
-        crops[i] = _SRGB_LUT[crop8]
+        mats.append(to_fine @ np.vstack([m, [0, 0, 1]]))
+        lin = _SRGB_LUT[frame]
+        lin_frames.append(lin)
         if bg_boxes:
-            vals = [_SRGB_LUT[frame[y1:y2, x1:x2]].reshape(-1, 3).mean(0)
-                    for x1, y1, x2, y2 in bg_boxes]
+            vals = [lin[y1:y2, x1:x2].reshape(-1, 3).mean(0) for x1, y1, x2, y2 in bg_boxes]
             bg[i] = np.mean(vals, axis=0)
+    # Sub-pixel refinement: interpolated keyframe meshes miss head sway between keyframes;
+    # phase correlation of each face crop against the reference crop finds the residual shift.
+    window = cv2.createHanningWindow((fine, fine), cv2.CV_32F)
+    ref_grey = cv2.warpAffine(lin_frames[n // 2], mats[n // 2][:2], (fine, fine),
+                              flags=cv2.INTER_LINEAR).sum(-1)
+    for i in range(n):
+        warped = cv2.warpAffine(lin_frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
+        if i != n // 2:
+            (dx, dy), _ = cv2.phaseCorrelate(ref_grey, warped.sum(-1), window)
+            if abs(dx) < fine / 8 and abs(dy) < fine / 8:
+                fix = np.array([[1, 0, -dx], [0, 1, -dy], [0, 0, 1]], np.float64)
+                warped = cv2.warpAffine(lin_frames[i], (fix @ mats[i])[:2], (fine, fine),
+                                        flags=cv2.INTER_LINEAR)
+        crops[i] = cv2.resize(warped, (CROP, CROP), interpolation=cv2.INTER_AREA)
     if bg_boxes:
         gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
         gains = np.where(gains > 1e-3, gains, 1.0)
@@ -197,24 +215,31 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     resp_s = cv2.GaussianBlur(resp.astype(np.float32), (0, 0), 1.0)
     strength = float(np.median(resp_s[mask]) / max(float(np.median(amb_s[mask])), 1e-6))
     ratio = resp_s / np.maximum(amb_s, 1e-4)
+    if maps is not None:  # for inspection: the maps behind the figures
+        maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
 
-    # Relief: residual of K/A at mesh points inside the face vs the expected orientation map.
+    # Relief: K/A over the bright enough face pixels (dark ones: quantisation and noise rule),
+    # minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
+    ok = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
+    yy, xx = np.nonzero(ok)
+    if len(yy) < 50:
+        return FlashFigures(fit, lag, strength, 0.0, n)
+    dense = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
+                            ratio[yy, xx].astype(np.float64))
+    level = max(abs(float(np.median(ratio[yy, xx]))), 1e-6)
+    relief = float(1.4826 * np.median(np.abs(dense - np.median(dense))) / level)
+    # Also reported: agreement with the orientation map of the mesh (sign depends on the room).
     pts_c = cv2.transform(ref[None, :468, :2].astype(np.float64), to_crop)[0]
     xi = np.clip(np.round(pts_c[:, 0]).astype(int), 0, CROP - 1)
     yi = np.clip(np.round(pts_c[:, 1]).astype(int), 0, CROP - 1)
-    inside = mask[yi, xi]
-    if inside.sum() < 30:
-        return FlashFigures(fit, lag, strength, 0.0, n)
-    meas = ratio[yi, xi][inside].astype(np.float64)
-    expect = _expected_shading(ref[:468])[inside]
-    xs = (pts_c[inside, 0] - CROP / 2) / CROP
-    ys = (pts_c[inside, 1] - CROP / 2) / CROP
-    resid = _remove_quadric(xs, ys, meas)
-    # Under room light from above, K/A is highest where the surface faces the screen but not
-    # the ceiling (under the brows, nose and lips): it runs against the frontal orientation.
-    shape_corr = -_corr(resid, _remove_quadric(xs, ys, expect))
-    amp = float(resid.std() / max(abs(float(meas.mean())), 1e-6))
-    return FlashFigures(fit, lag, strength, shape_corr, n, amp)
+    inside = ok[yi, xi]
+    shape_corr = 0.0
+    if inside.sum() >= 30:
+        xs = (pts_c[inside, 0] - CROP / 2) / CROP
+        ys = (pts_c[inside, 1] - CROP / 2) / CROP
+        shape_corr = _corr(_remove_quadric(xs, ys, ratio[yi, xi][inside].astype(np.float64)),
+                           _remove_quadric(xs, ys, _expected_shading(ref[:468])[inside]))
+    return FlashFigures(fit, lag, strength, relief, n, shape_corr)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:

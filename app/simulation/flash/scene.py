@@ -53,31 +53,37 @@ class Lit:
 
 
 class FaceScene:
-    """The james scan with a cache of lit renders by quantised pose (2 degree steps)."""
+    """The james scan with a cache of renders and screen irradiance by pose (2 degree steps);
+    the room light map, cheap, is made per call."""
 
     def __init__(self, face3d: Path, cam: Camera | None = None) -> None:
         self.mesh: Mesh = load_face(face3d)
         self.cam = cam or Camera()
-        self._cache: OrderedDict[tuple[int, int, float], Lit] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], tuple[GBuffer, np.ndarray]] = OrderedDict()
 
     def lit(self, yaw: float, pitch: float, elev: float) -> Lit:
-        key = (int(round(yaw / 2)) * 2, int(round(pitch / 2)) * 2, round(elev, 0))
+        key = (int(round(yaw / 2)) * 2, int(round(pitch / 2)) * 2)
         hit = self._cache.get(key)
-        if hit is not None:
+        if hit is None:
+            g = render(self.mesh, rotation(key[0], key[1]), (0.0, 0.0, 0.0), self.cam)
+            scr = screen_irradiance(g, self.cam, SCREEN_W, SCREEN_H, 3)
+            hit = (GBuffer(g.albedo, g.normal, np.zeros((1, 1, 3), np.float32), g.mask), scr)
+            self._cache[key] = hit
+            if len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        else:
             self._cache.move_to_end(key)
-            return hit
-        g = render(self.mesh, rotation(key[0], key[1]), (0.0, 0.0, 0.0), self.cam)
-        out = light_maps(g, self.cam, key[2])
-        self._cache[key] = out
-        if len(self._cache) > 96:
-            self._cache.popitem(last=False)
-        return out
+        g, scr = hit
+        return Lit(g, _ambient_map(g, elev), scr)
+
+
+def _ambient_map(g: GBuffer, elev: float) -> np.ndarray:
+    e = math.radians(elev)
+    return (0.35 + 0.65 * directional(g, (0.0, math.sin(e), math.cos(e)))).astype(np.float32)
 
 
 def light_maps(g: GBuffer, cam: Camera, elev: float) -> Lit:
-    e = math.radians(elev)
-    amb = 0.35 + 0.65 * directional(g, (0.0, math.sin(e), math.cos(e)))
-    return Lit(g, amb.astype(np.float32), screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 3))
+    return Lit(g, _ambient_map(g, elev), screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 3))
 
 
 def sim_plan(method: str, rng: np.random.Generator) -> ChallengePlan:
@@ -124,7 +130,7 @@ class _Camera:
         react = (np.mean(self.history) / max(lagged, 1e-4)) ** s.ae_react
         img = lin * (math.exp(self.log_gain) * react) * self.wb.astype(np.float32)
         noise_sd = np.sqrt(np.clip(img, 0, 1) / 4000.0 + s.noise ** 2).astype(np.float32)
-        img = img + self.rng.standard_normal(img.shape).astype(np.float32) * noise_sd
+        img = img + self.rng.standard_normal(img.shape, dtype=np.float32) * noise_sd
         idx = np.clip(img * 4095.0, 0, 4095).astype(np.int32)
         return np.ascontiguousarray(_LUT[idx][:, :, ::-1])
 
@@ -138,7 +144,7 @@ def _compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | Non
     if emit is not None:
         surf = surf + emit
     wall = WALL_ALBEDO * (s.ambient * 0.8 + s.screen * 0.04 * light)
-    img = np.where(m[..., None], surf, wall[None, None, :]).astype(np.float32)
+    img: np.ndarray = np.where(m[..., None], surf, wall[None, None, :]).astype(np.float32)
     if shift != (0, 0):
         mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
         img = cv2.warpAffine(img, mat, img.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
@@ -160,7 +166,8 @@ def _sheet_lit(scene: FaceScene, image: np.ndarray, s: SimSettings, yaw: float, 
     width = crop.shape[1] * (cam.distance - depth) / cam.focal  # life size
     mesh = sheet(crop, width, bend)
     g = render(mesh, rotation(yaw, pitch), (0.0, 0.0, depth), cam)
-    return light_maps(g, cam, s.ambient_elev)
+    return Lit(g, _ambient_map(g, s.ambient_elev),
+               screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 2))
 
 
 def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
@@ -199,6 +206,7 @@ def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
                           s.bend if species in ("print", "moved_photo") else 0.0)
         mean_irr = float(flat.screen[flat.g.mask].mean()) if flat.g.mask.any() else 0.0
         glare_map = _glare_map(flat.g.mask, rng)
+        turned: dict[int, Lit] = {}
         lag = 2 if species == "retint2" else 0
         for i, t in enumerate(times):
             lit = flat
@@ -209,8 +217,11 @@ def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
                         u = (t - a.t_start - 0.25) / (a.t_end - a.t_start - 0.5)
                         yaw = math.sin(math.pi * min(max(u, 0.0), 1.0)) * s.turn * (
                             1 if a.action == "TURN_LEFT" else -1)
-                if yaw != 0.0:
-                    lit = _sheet_lit(scene, photo, s, s.tilt + yaw, 0.0, s.bend)
+                key = int(round(yaw / 3.0)) * 3
+                if key != 0:
+                    if key not in turned:
+                        turned[key] = _sheet_lit(scene, photo, s, s.tilt + key, 0.0, s.bend)
+                    lit = turned[key]
             emit = None
             if species in ("replay", "retint0", "retint2"):
                 # The screen's own light replaces reflection of the room; its glass reflects a
