@@ -30,20 +30,34 @@ def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials
     t_start = time.perf_counter()
     for method, sp in plan:
         errors = 0
+        seen: dict[str, list[float]] = {}
         for i in range(trials):
             s = draw_settings(split, rng)
             rec = simulate(scene, sp, method, s, rng)
             res = analyze_recording(liveness, rec)
             accepted = res.status == "Approved"
+            for k, v in res.figures.get("flash", {}).items():
+                seen.setdefault(k, []).append(float(v))
+            for a in res.figures.get("actions", []):
+                if a.get("parallax") is not None:
+                    seen.setdefault("parallax", []).append(float(a["parallax"]))
+                seen.setdefault("action_peak", []).append(float(a["peak"]))
             errors += int(accepted != (sp == "live"))
             if on_progress is not None and (i + 1) % 5 == 0:
                 on_progress(f"{method} {sp}: {i + 1}/{trials}")
         key = f"{method}/{sp}"
         metric = "bpcer" if sp == "live" else "apcer"
         rows[key] = {"method": method, "species": sp, "metric": metric, "errors": errors,
-                     "trials": trials, "rate": errors / trials}
+                     "trials": trials, "rate": errors / trials,
+                     "figures": {k: _spread(v) for k, v in seen.items() if k != "flash_frames"}}
     return {"split": split, "seed": seed, "trials_per_species": trials, "results": rows,
             "seconds": round(time.perf_counter() - t_start, 1)}
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values)
+    return {"min": round(float(a.min()), 4), "median": round(float(np.median(a)), 4),
+            "max": round(float(a.max()), 4)}
 
 
 def render(doc: dict[str, Any]) -> str:

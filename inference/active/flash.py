@@ -26,6 +26,7 @@ FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32
 
 CROP = 64  # face crop side (pixels) for the per-pixel regression
 SCREEN_GAMMA = 2.2
+EDGE_KEEP_PERCENT = 40.0
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
              109)
@@ -38,7 +39,7 @@ class FlashThresholds:
     min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
     max_lag_frames: float = 0.75
     min_strength: float = 0.25  # flash response per unit ambient (white, full screen)
-    min_relief: float = 0.14  # robust spread of the flat-removed K/A per its level
+    min_relief: float = 0.12  # robust spread of the flat-removed K/A per its level
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,14 @@ class FlashFigures:
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
              exposure: float, shift: float = 0.0) -> FloatArray:
     """Screen light (linear, per channel) averaged over each frame's exposure around t + shift."""
-    out = np.zeros((len(times), 3), np.float64)
-    t0s = np.array([c[0] for c in cues])
-    t1s = np.array([c[1] for c in cues])
+    t = np.asarray(times, np.float64)[:, None] + shift
+    t0s = np.array([c[0] for c in cues])[None, :]
+    t1s = np.array([c[1] for c in cues])[None, :]
     rgb = np.array([c[2] for c in cues], np.float64) ** SCREEN_GAMMA
-    for i, t in enumerate(times):
-        a, b = t + shift - exposure / 2, t + shift + exposure / 2
-        ov = np.clip(np.minimum(t1s, b) - np.maximum(t0s, a), 0.0, None)
-        tot = ov.sum()
-        out[i] = (ov[:, None] * rgb).sum(0) / tot if tot > 0 else rgb[0] * 0 + rgb.mean(0)
-    return out
+    ov = np.clip(np.minimum(t1s, t + exposure / 2) - np.maximum(t0s, t - exposure / 2), 0.0, None)
+    tot = ov.sum(1, keepdims=True)
+    # Outside every cue (should not happen inside the flash window) the screen mean is assumed.
+    return np.where(tot > 0, (ov @ rgb) / np.maximum(tot, 1e-12), rgb.mean(0)[None, :])
 
 
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
@@ -84,6 +83,21 @@ def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[F
         w = float(np.clip((t - kt[j - 1]) / max(kt[j] - kt[j - 1], 1e-9), 0.0, 1.0))
         out.append((1 - w) * kp[j - 1] + w * kp[j])
     return out
+
+
+def _similarity(src: FloatArray, dst: FloatArray) -> np.ndarray:
+    """2x3 least-squares similarity (Umeyama) taking src points onto dst points."""
+    a = np.asarray(src, np.float64)
+    b = np.asarray(dst, np.float64)
+    ma, mb = a.mean(0), b.mean(0)
+    a0, b0 = a - ma, b - mb
+    cov = b0.T @ a0 / len(a)
+    u, sv, vt = np.linalg.svd(cov)
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rot = u @ d @ vt
+    scale = float(np.trace(np.diag(sv) @ d) / max(float((a0 ** 2).sum() / len(a)), 1e-12))
+    t = mb - scale * rot @ ma
+    return np.hstack([scale * rot, t[:, None]])
 
 
 def _crop_transform(ref: FloatArray) -> np.ndarray:
@@ -114,7 +128,7 @@ def _expected_shading(pts: FloatArray) -> FloatArray:
     """How much each mesh point faces the camera (and the screen around it): n . towards."""
     p = pts[:, :3].astype(np.float64)
     d2 = ((p[:, None, :2] - p[None, :, :2]) ** 2).sum(-1)
-    nn = np.argsort(d2, axis=1)[:, :10]
+    nn = np.argpartition(d2, 10, axis=1)[:, :10]
     nb = p[nn]  # (N, 10, 3)
     cen = nb - nb.mean(1, keepdims=True)
     cov = np.einsum("nki,nkj->nij", cen, cen)
@@ -150,33 +164,38 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     bg = np.zeros((n, 3), np.float64)
     fine = 2 * CROP  # warp at twice the crop size, then box-filter down (no aliasing)
     to_fine = np.vstack([to_crop * 2.0, [0, 0, 1]])
+    sims = [_similarity(pts[:468:4, :2], ref[:468:4, :2]) for pts in landmarks]
+    # A still head mostly sways: when no frame turns or scales noticeably, keep only the
+    # translation, so that landmark jitter does not wobble the crop (phase correlation below
+    # refines the translation to a fraction of a pixel).
+    still = all(abs(np.linalg.det(m[:, :2]) - 1.0) < 0.04 and abs(m[1, 0]) < 0.035 for m in sims)
     mats: list[np.ndarray] = []
-    lin_frames: list[np.ndarray] = []
-    for i, (frame, pts) in enumerate(zip(frames, landmarks, strict=True)):
-        m, _ = cv2.estimateAffinePartial2D(pts[:, :2].astype(np.float32),
-                                           ref[:, :2].astype(np.float32), method=cv2.LMEDS)
-        if m is None:
-            m = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+    for i, frame in enumerate(frames):
+        m = sims[i].copy()
+        if still:
+            m[:, :2] = np.eye(2)
         mats.append(to_fine @ np.vstack([m, [0, 0, 1]]))
-        lin = _SRGB_LUT[frame]
-        lin_frames.append(lin)
         if bg_boxes:
-            vals = [lin[y1:y2, x1:x2].reshape(-1, 3).mean(0) for x1, y1, x2, y2 in bg_boxes]
+            vals = [_SRGB_LUT[frame[y1:y2:2, x1:x2:2]].reshape(-1, 3).mean(0)
+                    for x1, y1, x2, y2 in bg_boxes]
             bg[i] = np.mean(vals, axis=0)
     # Sub-pixel refinement: interpolated keyframe meshes miss head sway between keyframes;
     # phase correlation of each face crop against the reference crop finds the residual shift.
+    # Warping 8-bit frames then linearising the small crop is much cheaper than the reverse.
     window = cv2.createHanningWindow((fine, fine), cv2.CV_32F)
-    ref_grey = cv2.warpAffine(lin_frames[n // 2], mats[n // 2][:2], (fine, fine),
-                              flags=cv2.INTER_LINEAR).sum(-1)
+    ref_grey = cv2.warpAffine(frames[n // 2], mats[n // 2][:2], (fine, fine),
+                              flags=cv2.INTER_LINEAR)
+    ref_grey = cv2.cvtColor(ref_grey, cv2.COLOR_BGR2GRAY).astype(np.float32)
     for i in range(n):
-        warped = cv2.warpAffine(lin_frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
+        warped = cv2.warpAffine(frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
         if i != n // 2:
-            (dx, dy), _ = cv2.phaseCorrelate(ref_grey, warped.sum(-1), window)
+            grey = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
+            (dx, dy), _ = cv2.phaseCorrelate(ref_grey, grey, window)
             if abs(dx) < fine / 8 and abs(dy) < fine / 8:
                 fix = np.array([[1, 0, -dx], [0, 1, -dy], [0, 0, 1]], np.float64)
-                warped = cv2.warpAffine(lin_frames[i], (fix @ mats[i])[:2], (fine, fine),
+                warped = cv2.warpAffine(frames[i], (fix @ mats[i])[:2], (fine, fine),
                                         flags=cv2.INTER_LINEAR)
-        crops[i] = cv2.resize(warped, (CROP, CROP), interpolation=cv2.INTER_AREA)
+        crops[i] = cv2.resize(_SRGB_LUT[warped], (CROP, CROP), interpolation=cv2.INTER_AREA)
     if bg_boxes:
         gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
         gains = np.where(gains > 1e-3, gains, 1.0)
@@ -221,6 +240,12 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # Relief: K/A over the bright enough face pixels (dark ones: quantisation and noise rule),
     # minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
     ok = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
+    # Pixels on strong albedo edges (eyes, brows, lips) carry registration error, not shape:
+    # keep the smoother half of the face, where relief shows as shading.
+    log_a = np.log(np.maximum(amb_s, 1e-4))
+    edge = np.hypot(cv2.Sobel(log_a, cv2.CV_32F, 1, 0), cv2.Sobel(log_a, cv2.CV_32F, 0, 1))
+    if ok.sum() >= 100:
+        ok &= edge <= float(np.percentile(edge[ok], EDGE_KEEP_PERCENT))
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
         return FlashFigures(fit, lag, strength, 0.0, n)

@@ -1,0 +1,62 @@
+"""`poh liveness analyze`, `poh eval active`, `poh bench active`: exit codes and JSON shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.capture.recording import write_recording
+from app.cli.main import run
+from app.datasets import face3d_dir
+from app.simulation.flash.scene import FaceScene, simulate
+from app.simulation.flash.settings import draw_settings
+
+
+@pytest.fixture(scope="module")
+def live_recording(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    rng = np.random.default_rng(5)
+    rec = simulate(FaceScene(face3d_dir(data_dir)), "live", "FLASHING",
+                   draw_settings("tuning", rng), rng)
+    return write_recording(tmp_path_factory.mktemp("rec") / "live", rec)
+
+
+def test_analyze_live_recording_json(live_recording: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["liveness", "analyze", str(live_recording), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"] == "FLASHING" and doc["status"] == "Approved"
+    assert 0 <= doc["score"] <= 100 and doc["warnings"] == []
+    assert set(doc["figures"]["flash"]) >= {"fit_r2", "lag_frames", "strength", "relief"}
+
+
+def test_analyze_bad_recordings_exit_2(tmp_path: Path, live_recording: Path) -> None:
+    assert run(["liveness", "analyze", str(tmp_path / "nowhere")]) == 2
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    doc = json.loads((live_recording / "capture.json").read_text())
+    doc["frames"].append({"file": "999999.png", "t": doc["frames"][-1]["t"] + 1})
+    (broken / "capture.json").write_text(json.dumps(doc))
+    assert run(["liveness", "analyze", str(broken), "--json"]) == 2
+    (broken / "capture.json").write_text(json.dumps({**doc, "method": "WINK"}))
+    assert run(["liveness", "analyze", str(broken)]) == 2
+
+
+def test_eval_and_bench_bad_options_exit_2() -> None:
+    assert run(["eval", "active", "--trials", "0"]) == 2
+    assert run(["eval", "active", "--split", "sideways"]) == 2
+    assert run(["bench", "active", "--runs", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_eval_active_heldout_meets_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["eval", "active", "--trials", "50", "--split", "heldout", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for row in doc["results"].values():
+        assert row["trials"] == 50
+        if row["metric"] == "apcer":
+            assert row["errors"] == 0, row
+        else:
+            assert row["rate"] <= 0.02, row
