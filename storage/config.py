@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +59,11 @@ class StorageConfig(BaseModel):
         description="folder of the encrypted face-index snapshots (default: HOME/index)",
     )
     index: IndexConfig = IndexConfig()
+    integrity_check: Literal["auto", "open", "background"] = Field(
+        default="auto",
+        description="authenticate every database page before open returns, or on a thread "
+        "after it (fail closed once a bad page is found); auto: at open up to 256 MB",
+    )
 
     def paths(self, default_home: Path) -> StoragePaths:
         home = (self.home or default_home).expanduser().absolute()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import sqlcipher3
 
@@ -74,23 +75,75 @@ def _statements(script: str) -> Iterator[str]:
         raise StorageError("a migration ends in an incomplete statement")
 
 
+IntegrityCheck = Literal["auto", "open", "background"]
+AUTO_CHECK_LIMIT = 256 * 1024 * 1024  # "auto": check at open up to this size, else background
+
+
 class Database:
     """One connection to the encrypted database, shared by threads under a lock.
 
     Transactions are explicit (`with db.transaction() as conn:`); writes are serialised by the
     lock, and SQLCipher's WAL lets a second connection (the index rebuild) read meanwhile.
+
+    Every page is authenticated when it is read. The full check of every page (about 30 s per
+    GB on this CPU) runs before open returns ("open"), or on a thread after it ("background",
+    so a large gallery starts in seconds); once it finds a bad page every later read or write
+    raises DatabaseCorruptError (fail closed). "auto": open up to 256 MB, background above.
     """
 
-    def __init__(self, path: Path, key: bytes, create: bool = True) -> None:
+    def __init__(self, path: Path, key: bytes, create: bool = True,
+                 integrity_check: IntegrityCheck = "auto") -> None:
         self.path = path
         self._key = key
         self.lock = threading.RLock()
-        self.conn = connect(path, key, create=create)
+        size = path.stat().st_size if path.is_file() else 0
+        background = integrity_check == "background" or (
+            integrity_check == "auto" and size > AUTO_CHECK_LIMIT)
+        self.conn = connect(path, key, create=create, check=not background)
+        self.integrity = "unchecked" if background else "ok"
+        self._integrity_error: DatabaseCorruptError | None = None
+        self._checker: threading.Thread | None = None
+        self._checker_conn: Connection | None = None
         try:
             self.schema_version = _migrate(self.conn, path)
         except BaseException:
             self.conn.close()
             raise
+        if background and size:
+            self._checker_conn = self.reader()
+            self._checker = threading.Thread(target=self._check_in_background,
+                                             name="poh-db-integrity", daemon=True)
+            self._checker.start()
+
+    def _check_in_background(self) -> None:
+        conn = self._checker_conn
+        if conn is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            _check_pages(conn, self.path)
+            self.integrity = "ok"
+            log.info("database %s: every page authenticated (%.1f s)", self.path,
+                     time.perf_counter() - t0)
+        except DatabaseCorruptError as exc:
+            self._integrity_error = exc
+            self.integrity = "corrupt"
+            log.error("%s; refusing further reads and writes", exc)
+        except sqlcipher3.Error as exc:  # interrupted by close()
+            self.integrity = "unchecked"
+            log.debug("background integrity check stopped: %s", exc)
+        finally:
+            conn.close()
+
+    def wait_integrity(self) -> str:
+        """Block until the background check (if any) has finished; return its state."""
+        if self._checker is not None:
+            self._checker.join()
+        return self.integrity
+
+    def _fail_if_corrupt(self) -> None:
+        if self._integrity_error is not None:
+            raise self._integrity_error
 
     def reader(self) -> Connection:
         """A second connection for another thread (e.g. the background index rebuild)."""
@@ -99,6 +152,7 @@ class Database:
     @contextmanager
     def transaction(self, what: str = "database write") -> Iterator[Connection]:
         """BEGIN IMMEDIATE ... COMMIT; any failure rolls back and raises a typed error."""
+        self._fail_if_corrupt()
         with self.lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -122,6 +176,7 @@ class Database:
 
     @contextmanager
     def read(self, what: str = "database read") -> Iterator[Connection]:
+        self._fail_if_corrupt()
         with self.lock:
             try:
                 yield self.conn
@@ -129,12 +184,19 @@ class Database:
                 raise translate_error(exc, what) from None
 
     def close(self) -> None:
+        checker, conn = self._checker, self._checker_conn
+        if checker is not None and checker.is_alive() and conn is not None:
+            conn.interrupt()
+            checker.join()
         with self.lock:
             self.conn.close()
 
 
-def connect(path: Path, key: bytes, create: bool) -> Connection:
-    """Open, key and verify the database; raise DatabaseOpenError without touching the file."""
+def connect(path: Path, key: bytes, create: bool, check: bool = False) -> Connection:
+    """Open, key and verify the database; raise DatabaseOpenError without touching the file.
+
+    check: authenticate every page now (else only page 1 and the pages read later).
+    """
     exists = path.exists()
     if exists and not path.is_file():
         raise DatabaseOpenError(f"{path} is not a regular file")
@@ -158,7 +220,7 @@ def connect(path: Path, key: bytes, create: bool) -> Connection:
                 f"cannot open database {path}: wrong key, or the file is corrupt or not a "
                 "poh database"
             ) from None
-        if exists:
+        if exists and check:
             _check_pages(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")

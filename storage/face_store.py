@@ -114,7 +114,7 @@ class FaceStore:
         paths = cfg.paths(default_home)
         db_exists = paths.db.exists()
         key = load_db_key(paths.key_file, db_exists)
-        db = Database(paths.db, key, create=True)
+        db = Database(paths.db, key, create=True, integrity_check=cfg.integrity_check)
         try:
             store = cls(db, key, paths, cfg, background_rebuild)
             store._indexes.open()

@@ -132,13 +132,16 @@ cfg = StorageConfig.model_validate_json(sys.argv[2])
 paths = cfg.paths(home)
 t0 = time.perf_counter()
 key = load_db_key(paths.key_file, True)
-db = Database(paths.db, key)
+db = Database(paths.db, key, integrity_check=cfg.integrity_check)
 t1 = time.perf_counter()
 store = FaceStore.attach(db, key, cfg, home, background_rebuild=False)
 t2 = time.perf_counter()
 rss = _rss_mb()
 st = store.stats()
+integrity = db.wait_integrity()
+t3 = time.perf_counter()
 print(json.dumps({"startup_s": t2 - t0, "db_open_s": t1 - t0, "index_load_s": t2 - t1,
+                  "integrity": integrity, "integrity_done_s": t3 - t0,
                   "rss_before_mb": base, "rss_after_mb": rss,
                   "index_start": st.index_start["enrolled"],
                   "graph_size": st.index["enrolled"].graph_size}))
@@ -227,6 +230,9 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
         report["startup_s"] = round(child["startup_s"], 2)
         report["startup_db_check_s"] = round(child["db_open_s"], 2)
         report["startup_index_load_s"] = round(child["index_load_s"], 2)
+        report["integrity_check"] = {"result": child["integrity"],
+                                     "done_after_s": round(child["integrity_done_s"], 2),
+                                     "mode": cfg.integrity_check}
         report["startup_from"] = child["index_start"]
         report["index_memory_mb"] = round(child["rss_after_mb"] - child["rss_before_mb"], 1)
     report["load_average"] = {"start": [round(x, 2) for x in load_start],
@@ -307,6 +313,13 @@ def _churn(store: FaceStore, faces: SyntheticFaces, identities: int, churn: int
             "churn_visibility_failures": missed}
 
 
+def _check_text(r: dict[str, Any]) -> str:
+    c = r.get("integrity_check")
+    if not c:
+        return "at open"
+    return f"{c['mode']}: {c['result']} {c['done_after_s']} s after start"
+
+
 def format_report(r: dict[str, Any]) -> str:
     q = r["query_k10"]
     t = r["targets"]
@@ -335,7 +348,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"(database open + check {r.get('startup_db_check_s')} s, index "
         f"{r.get('startup_index_load_s')} s; target <= {t['startup_s']}), "
         f"index memory {r['index_memory_mb']} MB "
-        f"(target <= {t['memory_mb']})",
+        f"(target <= {t['memory_mb']}); page check {_check_text(r)}",
         "efSearch sweep:",
     ]
     for s in r["ef_sweep"]:

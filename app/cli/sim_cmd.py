@@ -49,3 +49,43 @@ def pad(
     counts = write_set(outdir, data_dir(), sp, n, seed)
     emit({"outdir": str(outdir), "split": sp, "seed": seed, "counts": counts}, as_json,
          lambda o: "\n".join(f"{k:<7} {v} frames in {outdir / k}" for k, v in o["counts"].items()))
+
+
+@app.command("active")
+def active(
+    out: Annotated[Path, typer.Argument(help="Recording folder to write (capture.json + PNGs).")],
+    species: Annotated[str, typer.Option(
+        "--species", help="live, print, replay, retint0, retint2 or moved_photo.")] = "live",
+    method: Annotated[str, typer.Option("--method", help="FLASHING or ACTIVE_3D.")] = "FLASHING",
+    split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
+        "heldout"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one simulated active-liveness capture recording (synthetic face images)."""
+    import numpy as np
+
+    from app.capture.recording import write_recording
+    from app.datasets import face3d_dir
+    from app.simulation.flash.scene import SPECIES_ACTIVE, SPECIES_FLASH, FaceScene, simulate
+    from app.simulation.flash.settings import draw_settings
+
+    if method not in ("FLASHING", "ACTIVE_3D"):
+        raise BadInputError("--method must be FLASHING or ACTIVE_3D")
+    allowed = ("live", *SPECIES_FLASH) if method == "FLASHING" else ("live", *SPECIES_ACTIVE)
+    if species not in allowed:
+        raise BadInputError(f"--species for {method} must be one of {', '.join(allowed)}")
+    if split not in ("heldout", "tuning"):
+        raise BadInputError("--split must be heldout or tuning")
+    folder = face3d_dir(data_dir())
+    if not (folder / "james.obj").is_file():
+        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    if out.exists() and any(out.iterdir()):
+        raise BadInputError(f"{out} exists and is not empty")
+    rng = np.random.default_rng(seed)
+    rec = simulate(FaceScene(folder), species, method,
+                   draw_settings("heldout" if split == "heldout" else "tuning", rng), rng)
+    write_recording(out, rec)
+    emit({"path": str(out), "method": method, "species": species, "frames": len(rec.frames),
+          "nonce": rec.nonce.hex()}, as_json,
+         lambda d: f"wrote {d['frames']} frames ({d['method']}, {d['species']}) to {d['path']}")

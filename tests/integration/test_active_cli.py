@@ -60,3 +60,16 @@ def test_eval_active_heldout_meets_targets(capsys: pytest.CaptureFixture[str]) -
             assert row["errors"] == 0, row
         else:
             assert row["rate"] <= 0.02, row
+
+
+def test_sim_active_writes_a_readable_recording(tmp_path: Path) -> None:
+    from app.capture.recording import read_recording
+
+    out = tmp_path / "print"
+    assert run(["sim", "active", str(out), "--species", "print", "--split", "tuning",
+                "--seed", "2", "--json"]) == 0
+    rec = read_recording(out)
+    assert rec.method == "FLASHING" and len(rec.frames) == len(rec.times) > 30
+    assert run(["sim", "active", str(out)]) == 2  # not empty
+    assert run(["sim", "active", str(tmp_path / "x"), "--species", "moved_photo"]) == 2
+    assert run(["sim", "active", str(tmp_path / "y"), "--method", "PASSIVE"]) == 2

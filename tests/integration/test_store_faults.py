@@ -90,3 +90,30 @@ def test_cli_maps_open_failures_to_bad_input(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("POH_DB_KEY", os.urandom(32).hex())
     with pytest.raises(BadInputError, match="wrong key"):
         store_cmd.db_stats(as_json=True)
+
+
+def test_background_check_fails_closed_on_a_corrupt_page(tmp_path: Path) -> None:
+    """A large gallery checks its pages on a thread; a bad page then stops reads and writes."""
+    _populated(tmp_path, n=400)
+    db = tmp_path / "poh.db"
+    data = bytearray(db.read_bytes())
+    data[3 * 16384 + 500] ^= 0xFF
+    db.write_bytes(bytes(data))
+    before = disk_state(tmp_path)
+    cfg = small_config(tmp_path).model_copy(update={"integrity_check": "background"})
+    with pytest.raises(DatabaseCorruptError):
+        store = FaceStore.open(cfg, tmp_path)
+        try:
+            assert store.db.wait_integrity() == "corrupt"
+            store.search(unit_vectors(1, seed=11)[0], 1)
+        finally:
+            store.close()
+    assert disk_state(tmp_path) == before
+
+
+def test_background_check_passes_a_sound_database(tmp_path: Path) -> None:
+    _populated(tmp_path, n=200)
+    cfg = small_config(tmp_path).model_copy(update={"integrity_check": "background"})
+    with FaceStore.open(cfg, tmp_path) as store:
+        assert store.db.wait_integrity() == "ok"
+        assert store.search(unit_vectors(1, seed=11)[0], 1).enrolled[0].vendor_data == "p0"
