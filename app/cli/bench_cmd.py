@@ -52,8 +52,8 @@ def index(
     ef_construction: Annotated[int | None, typer.Option(
         "--ef-construction", help="HNSW efConstruction (default: configured).")] = None,
     spectrum: Annotated[str, typer.Option(
-        "--spectrum", help="Synthetic templates: face (like real embeddings) or isotropic.")
-    ] = "face",
+        "--spectrum", help="Synthetic spread: moderate, crowded (ORL-like) or isotropic.")
+    ] = "moderate",
     as_json: JsonOpt = False,
 ) -> None:
     """Face index at scale: build, memory, k=10 latency, recall@1 vs exact, churn, start-up."""
@@ -70,8 +70,8 @@ def index(
         raise BadInputError("--ef-search takes comma-separated integers") from None
     if not efs or min(efs) < 8:
         raise BadInputError("--ef-search values must be at least 8")
-    if spectrum not in ("face", "isotropic"):
-        raise BadInputError("--spectrum is face or isotropic")
+    if spectrum not in ("moderate", "crowded", "isotropic"):
+        raise BadInputError("--spectrum is moderate, crowded or isotropic")
     report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
                              ef_construction=ef_construction, spectrum=spectrum,
                              progress=progress)

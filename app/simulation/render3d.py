@@ -1,9 +1,10 @@
 """A small numpy renderer for the menpo3d face scan and for flat sheets (prints, screens).
 
-Surfaces are clouds of dense surface samples (position, normal, linear albedo): each triangle of
-the scan is sampled on a barycentric grid, so at kiosk resolution every pixel gets several
-samples and a per-pixel z-buffer (lexsort by pixel then depth) leaves no holes. The output is a
-G-buffer (albedo, normal, mask); lighting is applied afterwards (flash/scene.py), which lets a
+Textured triangle meshes: back faces are culled, the rest painted far to near as triangle ids
+(cv2.fillConvexPoly with sub-pixel vertices, about 6k calls at 256 px), then normals, positions
+and texture coordinates are interpolated per pixel with barycentric weights (vectorised). The
+output is a G-buffer (albedo, normal, position, mask); lighting is applied afterwards
+(flash/scene.py: Lambertian room light plus the kiosk screen as an area light), which lets a
 still head be rendered once and lit for every frame of a flash sequence.
 """
 

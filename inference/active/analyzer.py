@@ -128,7 +128,8 @@ class ActiveLiveness:
         m = min(_margin(f.fit, th.min_fit, 0.08),
                 _margin(-abs(f.lag_frames), -th.max_lag_frames, 0.25),
                 _margin(math.log(max(f.strength, 1e-6)), math.log(th.min_strength), 0.3),
-                _margin(math.log(max(f.relief, 1e-6)), math.log(th.min_relief), 0.12))
+                _margin(math.log(max(f.relief, 1e-6)), math.log(th.min_relief), 0.12),
+                _margin(-math.log(max(f.tint, 1e-6)), -math.log(th.max_tint), 0.3))
         return 100.0 * m
 
     def _actions(self, inp: ActiveInput, times: np.ndarray, base: FaceAnalysis

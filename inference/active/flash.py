@@ -38,7 +38,8 @@ _SRGB_LUT = np.array([(i / 255) / 12.92 if i / 255 <= 0.04045 else ((i / 255 + 0
 class FlashThresholds:
     min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
     max_lag_frames: float = 0.75
-    min_strength: float = 0.25  # flash response per unit ambient (white, full screen)
+    min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
+    max_tint: float = 0.5  # spread of K/A across colour channels: mirrored screen light
     min_relief: float = 0.12  # robust spread of the flat-removed K/A per its level
 
 
@@ -50,11 +51,13 @@ class FlashFigures:
     relief: float  # robust spread of K/A after removing a quadric, per its level
     frames: int
     shape_corr: float = 0.0  # correlation of that residual with the mesh orientation map
+    tint: float = 0.0  # spread of K/A across colour channels (p90 over the face)
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
                 "strength": round(self.strength, 4), "relief": round(self.relief, 4),
-                "shape_corr": round(self.shape_corr, 4), "flash_frames": self.frames}
+                "shape_corr": round(self.shape_corr, 4), "tint": round(self.tint, 4),
+                "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -232,7 +235,18 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     resp = coef[1:].sum(0).reshape(CROP, CROP, 3).sum(-1)
     amb_s = cv2.GaussianBlur(amb.astype(np.float32), (0, 0), 1.0)
     resp_s = cv2.GaussianBlur(resp.astype(np.float32), (0, 0), 1.0)
-    strength = float(np.median(resp_s[mask]) / max(float(np.median(amb_s[mask])), 1e-6))
+    # Skin answers everywhere on the face; a glare patch on glass only where it sits: take a
+    # low quantile of the per-pixel answer, not its mean.
+    strength = float(np.percentile(resp_s[mask] / np.maximum(amb_s[mask], 1e-4), 25))
+    # Colour: diffuse skin answers in its own colour (K_c / A_c equal across channels up to
+    # one illuminant factor per channel); glass mirrors the screen's colour whatever the face.
+    amb_c = cv2.GaussianBlur(coef[0].reshape(CROP, CROP, 3).astype(np.float32), (0, 0), 1.0)
+    resp_c = cv2.GaussianBlur(coef[1:].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
+                              (0, 0), 1.0)
+    bright = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
+    r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
+    rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
+    tint = float(np.percentile(rho.std(axis=1), 90)) if len(rho) >= 50 else 1.0
     ratio = resp_s / np.maximum(amb_s, 1e-4)
     if maps is not None:  # for inspection: the maps behind the figures
         maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
@@ -248,7 +262,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         ok &= edge <= float(np.percentile(edge[ok], EDGE_KEEP_PERCENT))
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
-        return FlashFigures(fit, lag, strength, 0.0, n)
+        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
     dense = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
                             ratio[yy, xx].astype(np.float64))
     level = max(abs(float(np.median(ratio[yy, xx]))), 1e-6)
@@ -264,9 +278,10 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         ys = (pts_c[inside, 1] - CROP / 2) / CROP
         shape_corr = _corr(_remove_quadric(xs, ys, ratio[yi, xi][inside].astype(np.float64)),
                            _remove_quadric(xs, ys, _expected_shading(ref[:468])[inside]))
-    return FlashFigures(fit, lag, strength, relief, n, shape_corr)
+    return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:
     return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
-            "strength": f.strength >= th.min_strength, "relief": f.relief >= th.min_relief}
+            "strength": f.strength >= th.min_strength, "relief": f.relief >= th.min_relief,
+            "colour": f.tint <= th.max_tint}

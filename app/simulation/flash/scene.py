@@ -82,10 +82,6 @@ def _ambient_map(g: GBuffer, elev: float) -> np.ndarray:
     return (0.35 + 0.65 * directional(g, (0.0, math.sin(e), math.cos(e)))).astype(np.float32)
 
 
-def light_maps(g: GBuffer, cam: Camera, elev: float) -> Lit:
-    return Lit(g, _ambient_map(g, elev), screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 3))
-
-
 def sim_plan(method: str, rng: np.random.Generator) -> ChallengePlan:
     """A plan from a fresh nonce; ACTIVE_3D redrawn until its actions can be rendered."""
     for _ in range(200):
