@@ -177,7 +177,7 @@ class SessionRunner:
             "session_id": engine.session_id, "vendor_data": engine.vendor_data,
             "status": decision.status, "workflow_id": wf.workflow_id,
             "workflow_version": wf.version, "liveness": decision.liveness,
-            "face_search": decision.face_search, "age": decision.age,
+            "face": decision.face_search, "age": decision.age,
             "warnings": decision.warnings, "reason": decision.reason,
             "created_at": iso_utc(engine.created_at), "decided_at": iso_utc(engine.decided_at),
             "device_id": key.device_id,

@@ -51,7 +51,7 @@ def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
             v = result.verdict
             verdict_file = out_dir / f"verdict-{clip}.json"
             verdict_file.write_bytes(result.verdict_bytes)
-            matches = v.face_search.matches if v.face_search else ()
+            matches = v.face.matches if v.face else ()
             rows.append({
                 "clip": str(clips[clip]), "vendor_data": vendor, "expected": expected,
                 "status": v.status.value, "sequence": v.sequence,

@@ -66,7 +66,7 @@ class VerdictBody(WireModel):
     workflow_id: str
     workflow_version: int = Field(ge=1)
     liveness: LivenessReport
-    face_search: FaceSearchReport | None
+    face: FaceSearchReport | None  # Didit names the face-search block "face"
     age: AgeReport | None
     warnings: tuple[WarningCode, ...]
     reason: str | None

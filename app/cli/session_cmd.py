@@ -34,9 +34,9 @@ def _human(o: dict[str, Any]) -> str:
     if v["liveness"]["score"] is not None:
         lines.append(f"liveness {v['liveness']['method']} {v['liveness']['status']} "
                      f"score {v['liveness']['score']}")
-    if v["face_search"] and v["face_search"]["matches"]:
-        best = v["face_search"]["matches"][0]
-        lines.append(f"face search {v['face_search']['status']}: {best['vendor_data']} "
+    if v["face"] and v["face"]["matches"]:
+        best = v["face"]["matches"][0]
+        lines.append(f"face search {v['face']['status']}: {best['vendor_data']} "
                      f"{best['similarity_score']}")
     if v["age"] and v["age"]["age_estimation"] is not None:
         lines.append(f"age {v['age']['age_estimation']} ({v['age']['status']})")

@@ -65,7 +65,7 @@ def test_live_then_duplicate_then_print(parts: RunnerParts, clips: dict[str, Pat
     again = SessionRunner(parts, wf).run(open_source(str(clips["again"])), "alice-again")
     assert again.verdict.status is S.IN_REVIEW, again.verdict.reason
     assert W.POSSIBLE_DUPLICATED_FACE in again.verdict.warnings
-    fs = again.verdict.face_search
+    fs = again.verdict.face
     assert fs is not None and fs.matches[0].vendor_data == "alice"
     assert not again.enrolled and again.credential is None
 

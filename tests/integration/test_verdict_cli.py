@@ -39,7 +39,7 @@ def _verdict(key: DeviceKey) -> bytes:
         session_id="s", vendor_data="v", status=SessionStatus.APPROVED, workflow_id="w",
         workflow_version=1, liveness=LivenessReport(status=FeatureStatus.APPROVED,
                                                     method=LivenessMethod.PASSIVE, score=90.0),
-        face_search=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
+        face=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
         decided_at=iso_utc(1.7e9), device_id=key.device_id, sequence=1,
         idempotency_key=idempotency_key(key.device_id, "s"),
         challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16))

@@ -35,7 +35,7 @@ def _builder(key: DeviceKey, session_id: str):  # type: ignore[no-untyped-def]
             workflow_id="w", workflow_version=1,
             liveness=LivenessReport(status=FeatureStatus.DECLINED,
                                     method=LivenessMethod.PASSIVE, score=3.0),
-            face_search=None, age=None, warnings=(), reason="test",
+            face=None, age=None, warnings=(), reason="test",
             created_at=iso_utc(1.7e9), decided_at=iso_utc(1.7e9 + 1), device_id=key.device_id,
             sequence=seq, idempotency_key=idempotency_key(key.device_id, session_id),
             challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="aa" * 16))

@@ -27,7 +27,7 @@ def _body(key: DeviceKey, seq: int = 7) -> VerdictBody:
         status=SessionStatus.IN_REVIEW, workflow_id="poh-default", workflow_version=1,
         liveness=LivenessReport(status=FeatureStatus.APPROVED, method=LivenessMethod.PASSIVE,
                                 score=87.25),
-        face_search=FaceSearchReport(
+        face=FaceSearchReport(
             status=FeatureStatus.IN_REVIEW,
             matches=(FaceMatch(vendor_data="voter-0007", similarity_score=0.8123),),
             warnings=(WarningItem(code=WarningCode.POSSIBLE_DUPLICATED_FACE),)),
