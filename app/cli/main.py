@@ -77,12 +77,16 @@ def run(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="poh", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         return _fail(1, "aborted")
-    except click.ClickException as exc:
-        return _fail(2, exc.format_message())
+    except (typer.TyperException, click.ClickException) as exc:
+        # typer vendors its own click: usage errors arrive as TyperException subclasses
+        if getattr(exc, "__class__", type(exc)).__name__ == "NoArgsIsHelpError":
+            return 2
+        fmt = getattr(exc, "format_message", None)
+        return _fail(2, fmt() if callable(fmt) else str(exc))
     except BadInputError as exc:
         return _fail(2, str(exc))
     except (ModelMissingError, FetchError) as exc:

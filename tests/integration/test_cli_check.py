@@ -98,3 +98,10 @@ def test_greyscale_and_alpha_images_are_accepted(data_dir: Path, tmp_path: Path,
         code, r, _ = _check(capsys, str(p))
         assert code == 0 and r is not None
         assert r["faces_detected"] == 1
+
+
+def test_usage_errors_are_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["no-such-command"], ["check"], ["check", "x.jpg", "--no-such-option"]):
+        assert run(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("poh: error:") and err.count("\n") == 1, (argv, err)
