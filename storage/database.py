@@ -7,6 +7,7 @@ header or a file that is not a database leaves the disk exactly as it was.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -209,6 +210,9 @@ def connect(path: Path, key: bytes, create: bool, check: bool = False) -> Connec
                                   timeout=10.0)
     except sqlcipher3.Error as exc:
         raise DatabaseOpenError(f"cannot open database {path}: {exc}") from None
+    if not exists and path.exists():
+        # Owner only (SQLite gives its -wal and -shm files the same mode).
+        os.chmod(path, 0o600)
     try:
         # Raw 256-bit key: no passphrase KDF, the key file already holds full entropy.
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")

@@ -111,6 +111,7 @@ def test_no_plaintext_template_on_disk_and_key_file_private(tmp_path: Path) -> N
         assert needle not in blobs
     key_file = tmp_path / "keys" / "db.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "poh.db").stat().st_mode) == 0o600
     with pytest.raises(sqlite3.DatabaseError):  # plain SQLite cannot read it
         sqlite3.connect(tmp_path / "poh.db").execute("SELECT * FROM sqlite_master").fetchall()
 

@@ -10,13 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.cli import main, store_cmd
+from app.cli import main
 
 
 def _poh(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    # Until app/cli/main.py registers the store commands itself.
-    if "enroll" not in {c.name for c in main.app.registered_commands}:
-        store_cmd.register(main.app)
     code = main.run([*args, "--json"])
     out, err = capsys.readouterr()
     return code, (json.loads(out) if code == 0 and out.strip() else None), err
