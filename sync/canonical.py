@@ -8,6 +8,7 @@ changed and the signature fails.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import rfc8785
@@ -25,13 +26,24 @@ def canonical_bytes(obj: Any) -> bytes:
         raise CanonicalError(f"cannot canonicalise: {exc}") from exc
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise CanonicalError(f"key {key!r} appears twice")
-        out[key] = value
-    return out
+ObjectHook = Callable[[list[tuple[str, Any]]], dict[str, Any]]
+
+
+def strict_object_hook(on_duplicate: Callable[[str], Exception]) -> ObjectHook:
+    """A json `object_pairs_hook` refusing a key seen twice in one object (json keeps the last)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise on_duplicate(key)
+            out[key] = value
+        return out
+
+    return hook
+
+
+_no_duplicates = strict_object_hook(lambda key: CanonicalError(f"key {key!r} appears twice"))
 
 
 def _no_constants(name: str) -> Any:

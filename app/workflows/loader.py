@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.workflows.model import Workflow
+from sync.canonical import strict_object_hook
 
 MAX_BYTES = 256 * 1024  # a workflow is a few hundred bytes; refuse anything absurd early
 
@@ -51,13 +52,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     return line.replace("\n", " ")
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise WorkflowError(f"{key}: key appears twice in one object")
-        out[key] = value
-    return out
+_no_duplicate_keys = strict_object_hook(
+    lambda key: WorkflowError(f"{key}: key appears twice in one object")
+)
 
 
 def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
