@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from app.capture.recording import Recording
 from app.session.inputs import LivenessInput
 from app.session_services import BgrImage
 from inference.passive.liveness import PassiveLiveness
@@ -41,7 +42,9 @@ class PassiveSessionLiveness:
         self._analyzer = analyzer
 
     def analyze(self, frames: Sequence[BgrImage], analyses: Sequence[FrameAnalysis],
-                nonce: bytes) -> LivenessInput:
+                nonce: bytes, response: Recording | None = None) -> LivenessInput:
+        if response is not None:
+            raise ValueError("passive liveness takes no challenge recording")
         if not frames or len(frames) != len(analyses):
             raise ValueError("liveness needs the accepted frames and their analyses, paired")
         results = [self._analyzer.assess(f, a.faces) for f, a in zip(frames, analyses,

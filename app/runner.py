@@ -7,6 +7,12 @@ log and the outbox in one transaction before anything is returned; then, on Appr
 credential is issued. An Approved person was enrolled just before the verdict was written: a
 crash in between leaves a template without a verdict, which can only make the next attempt of
 that person a duplicate for review, never let a second registration through.
+
+Active methods (FLASHING, ACTIVE_3D) start with the challenge: the plan is derived from the
+session's nonce and handed to the challenge camera (the kiosk screen and camera, the simulator,
+or a stored recording); the recording it returns is the session's frame source, and at the
+liveness step the same recording is checked against the plan and analysed. A recording that
+answers another nonce is declined, with the reason, before any analysis.
 """
 
 from __future__ import annotations
@@ -15,9 +21,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from app.capture.challenge import ChallengeCamera, RecordingSource
+from app.capture.plan import make_plan
+from app.capture.recording import Recording, RecordingError
 from app.faults import maybe_crash
 from app.frames import Frame, FrameSource
+from app.liveness_active import ChallengeRefused
 from app.session import (
     AttemptCounts,
     CredentialInput,
@@ -45,9 +56,15 @@ from sync.verdict import (
     iso_utc,
     sign_verdict,
 )
-from sync.vocabulary import SessionStatus
+from sync.vocabulary import LivenessMethod, SessionStatus
 
 log = logging.getLogger(__name__)
+
+
+class EvidenceSink(Protocol):
+    """Keeps a session's challenge recording (app.capture.evidence.EvidenceStore fits)."""
+
+    def keep(self, session_id: str, recording: Recording) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class RunnerParts:
     search: FaceSearchService | None
     sessions: SessionLog
     key: DeviceKey
+    evidence: EvidenceSink | None = None  # keeps challenge recordings, encrypted, if asked
 
 
 @dataclass(frozen=True)
@@ -79,15 +97,25 @@ class SessionRunner:
         self.parts = parts
         self.workflow = workflow
         self._crash = crash
+        self._response: Recording | None = None  # the challenge recording of the running session
         if parts.liveness.method is not workflow.method:
             # refuse before a session starts: this analyzer cannot answer this workflow
             raise ValueError(f"workflow {workflow.ref} asks for {workflow.method} liveness; "
                              f"this runner has {parts.liveness.method}")
 
-    def run(self, source: FrameSource, vendor_data: str,
+    @property
+    def active(self) -> bool:
+        return self.workflow.method is not LivenessMethod.PASSIVE
+
+    def run(self, source: FrameSource | ChallengeCamera, vendor_data: str,
             credential: Credential | None = None) -> SessionResult:
+        """A FrameSource for PASSIVE workflows, a ChallengeCamera for FLASHING / ACTIVE_3D."""
         wf, parts = self.workflow, self.parts
-        clock: Clock = SystemClock() if source.live else ManualClock()
+        if self.active == isinstance(source, FrameSource):
+            raise ValueError(f"workflow {wf.ref} ({wf.method}) needs "
+                             f"{'a challenge camera' if self.active else 'a frame source'}")
+        clock: Clock = (SystemClock() if isinstance(source, FrameSource) and source.live
+                        else ManualClock())
         session_id = str(uuid.uuid4())
         since = clock.wall() - wf.attempt_limits.window_seconds
         person, device = parts.sessions.count_attempts(vendor_data, since)
@@ -102,9 +130,32 @@ class SessionRunner:
         if credential is not None and not engine.finished:
             engine.accept_credential(credential_input(credential))
         source_end: str | None = None
+        frames_read = 0
         if not engine.finished:
-            source_end = self._drive(engine, source, clock)
-        return self._finish(engine, source.frames_read, source_end, counts)
+            if isinstance(source, FrameSource):
+                source_end = self._drive(engine, source, clock)
+                frames_read = source.frames_read
+            else:
+                source_end, frames_read = self._challenge(engine, source, clock)
+        return self._finish(engine, frames_read, source_end, counts)
+
+    def _challenge(self, engine: SessionEngine, camera: ChallengeCamera, clock: Clock
+                   ) -> tuple[str | None, int]:
+        plan = make_plan(self.workflow.method.value, engine.nonce)
+        try:
+            rec = camera.capture(plan)
+        except (RecordingError, OSError, RuntimeError) as exc:
+            log.warning("challenge capture failed: %s", exc)
+            engine.on_source_ended(f"challenge capture failed: {exc}")
+            return f"challenge capture failed: {exc}", 0
+        self._response = rec
+        if self.workflow.liveness.config.retain_evidence and self.parts.evidence is not None:
+            self.parts.evidence.keep(engine.session_id, rec)
+        source = RecordingSource(rec, camera.description)
+        try:
+            return self._drive(engine, source, clock), source.frames_read
+        finally:
+            self._response = None
 
     # ---- the frame loop ----------------------------------------------------------------------
     def _drive(self, engine: SessionEngine, source: FrameSource, clock: Clock) -> str | None:
@@ -140,7 +191,12 @@ class SessionRunner:
             kept.clear()  # the frames are not needed after this; do not keep faces around
             try:
                 result = parts.liveness.analyze([c[0] for c in chosen],
-                                                [c[1] for c in chosen], engine.nonce)
+                                                [c[1] for c in chosen], engine.nonce,
+                                                self._response)
+            except ChallengeRefused as exc:
+                log.warning("challenge response refused: %s", exc)
+                engine.step_failed(f"challenge response refused: {exc}")
+                return
             except (ValueError, RuntimeError) as exc:  # fail closed: declined, with the reason
                 log.warning("liveness analysis failed: %s", exc)
                 engine.step_failed(f"liveness analysis failed: {exc}")

@@ -13,15 +13,19 @@ import json
 import logging
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.capture.challenge import ChallengeCamera, StoredRecordingCamera
+from app.capture.plan import make_plan
+from app.capture.recording import write_recording
 from app.demo_clips import make_demo_clips
-from app.frames import open_source
+from app.frames import FrameSource, open_source
 from app.runner import SessionRunner
 from app.session_runtime import open_storage, runner_parts
-from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow
+from app.simulation.flash.challenge_camera import SimulatedChallengeCamera
+from app.workflows import DEFAULT_WORKFLOW, FLASHING_WORKFLOW, Workflow, load_workflow
 from sync.device_key import DeviceKey
 
 log = logging.getLogger(__name__)
@@ -31,30 +35,65 @@ CASES = (("live", "demo-person-1", "Approved"),
          ("print", "demo-attacker", "Declined"))
 
 
+Source = FrameSource | ChallengeCamera
+
+
 def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
                  workflow: Workflow | None = None) -> list[dict[str, Any]]:
     wf = workflow or load_workflow(DEFAULT_WORKFLOW)
     say("making sample clips from real portraits (live, same person again, simulated print)")
     clips = make_demo_clips(colour_dir, out_dir / "clips")
+    cases = [(clip, lambda c=clip: open_source(str(clips[c])), vendor, expected)
+             for clip, vendor, expected in CASES]
+    return _run_cases(out_dir, wf, cases, say)
+
+
+def active_session_demo(face3d: Path, out_dir: Path, say: Callable[[str], None]
+                        ) -> list[dict[str, Any]]:
+    """FLASHING sessions: the simulator answers each session's own challenge; a recording made
+    for another challenge is replayed last."""
+    wf = load_workflow(FLASHING_WORKFLOW)
+    replay = out_dir / "old-recording"
+    shutil.rmtree(replay, ignore_errors=True)
+    old = SimulatedChallengeCamera(face3d, "live", seed=11).capture(
+        make_plan("FLASHING", secrets.token_bytes(16)))
+    write_recording(replay, old)
+    cases: list[tuple[str, Callable[[], Source], str, str]] = [
+        ("sim:live", lambda: SimulatedChallengeCamera(face3d, "live", seed=1), "demo-james",
+         "Approved"),
+        ("sim:print", lambda: SimulatedChallengeCamera(face3d, "print", seed=2),
+         "demo-print", "Declined"),
+        ("sim:retint0", lambda: SimulatedChallengeCamera(face3d, "retint0", seed=3),
+         "demo-replay", "Declined"),
+        ("replayed", lambda: StoredRecordingCamera(replay), "demo-replayed", "Declined"),
+    ]
+    return _run_cases(out_dir, wf, cases, say)
+
+
+def _run_cases(out_dir: Path, wf: Workflow,
+               cases: Sequence[tuple[str, Callable[[], Source], str, str]],
+               say: Callable[[str], None]) -> list[dict[str, Any]]:
     scratch = out_dir / "scratch"
     shutil.rmtree(scratch, ignore_errors=True)  # our own demo folder: a fresh gallery each run
     scratch.mkdir(parents=True)
     storage = open_storage(scratch, secrets.token_bytes(32))
     key = DeviceKey.generate(device_id="poh-demo")
     (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
-    parts = runner_parts(storage, wf, key)
+    parts = runner_parts(storage, wf, key, scratch)
     rows: list[dict[str, Any]] = []
     try:
-        for clip, vendor, expected in CASES:
-            say(f"session on {clips[clip].name} for {vendor} (expected {expected})")
-            result = SessionRunner(parts, wf).run(open_source(str(clips[clip])), vendor)
+        for label, make_source, vendor, expected in cases:
+            source = make_source()
+            say(f"session on {source.description} for {vendor} (expected {expected})")
+            result = SessionRunner(parts, wf).run(source, vendor)
             v = result.verdict
-            verdict_file = out_dir / f"verdict-{clip}.json"
+            verdict_file = out_dir / f"verdict-{label.replace(':', '-')}.json"
             verdict_file.write_bytes(result.verdict_bytes)
             matches = v.face.matches if v.face else ()
             rows.append({
-                "clip": str(clips[clip]), "vendor_data": vendor, "expected": expected,
+                "clip": label, "vendor_data": vendor, "expected": expected,
                 "status": v.status.value, "sequence": v.sequence,
+                "liveness_method": v.liveness.method.value,
                 "liveness_score": v.liveness.score,
                 "best_match": ({"vendor_data": matches[0].vendor_data,
                                 "similarity_score": matches[0].similarity_score}
@@ -70,12 +109,12 @@ def session_demo(colour_dir: Path, out_dir: Path, say: Callable[[str], None],
 
 
 def render_session_rows(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'clip':<10} {'expected':<10} {'status':<10} {'seq':>3} {'live':>5} "
+    lines = [f"{'clip':<11} {'expected':<10} {'status':<10} {'seq':>3} {'live':>5} "
              f"{'match':>6}  warnings"]
     for r in rows:
         score = f"{r['liveness_score']:.0f}" if r["liveness_score"] is not None else "-"
         match = f"{r['best_match']['similarity_score']:.2f}" if r["best_match"] else "-"
-        lines.append(f"{Path(r['clip']).name:<10} {r['expected']:<10} {r['status']:<10} "
+        lines.append(f"{Path(r['clip']).name:<11} {r['expected']:<10} {r['status']:<10} "
                      f"{r['sequence']:>3} {score:>5} {match:>6}  "
                      f"{','.join(r['warnings']) or '-'}")
     cred = next((r["credential"] for r in rows if r["credential"]), None)

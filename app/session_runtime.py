@@ -101,19 +101,36 @@ def device_key() -> DeviceKey:
     return load_device_key(s.db, s.key)
 
 
-def runner_parts(storage: Storage, workflow: Workflow, key: DeviceKey) -> RunnerParts:
+def runner_parts(storage: Storage, workflow: Workflow, key: DeviceKey,
+                 evidence_home: Path | None = None) -> RunnerParts:
+    from app.capture.evidence import EvidenceStore
+    from app.liveness_active import ActiveSessionLiveness
     from app.liveness_passive import PassiveSessionLiveness
     from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
+    from app.session_services import LivenessAnalyzer
+    from inference.active.analyzer import ActiveLiveness
+    from sync.vocabulary import LivenessMethod
 
+    pipeline = build_pipeline()
+    liveness: LivenessAnalyzer
+    if workflow.method is LivenessMethod.PASSIVE:
+        liveness = PassiveSessionLiveness(
+            build_passive_liveness(workflow.face_liveness_score_decline_threshold))
+    else:
+        liveness = ActiveSessionLiveness(workflow.method, ActiveLiveness(pipeline), pipeline)
     return RunnerParts(
-        pipeline=build_pipeline(),
+        pipeline=pipeline,
         quality=build_quality_config(),
-        liveness=PassiveSessionLiveness(
-            build_passive_liveness(workflow.face_liveness_score_decline_threshold)),
+        liveness=liveness,
         search=StoreFaceSearch(storage.faces),
         sessions=VerdictStore(storage.db),
         key=key,
+        evidence=EvidenceStore(evidence_dir(evidence_home or poh_home()), storage.key),
     )
+
+
+def evidence_dir(home: Path) -> Path:
+    return home / "evidence"
 
 
 def build_runner_parts(workflow: Workflow) -> RunnerParts:

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from app.capture.recording import Recording
 from app.session.inputs import LivenessInput, SearchInput
 from inference.types import FrameAnalysis
 from sync.verdict import SignedVerdict
@@ -26,8 +27,9 @@ class LivenessAnalyzer(Protocol):
     method: LivenessMethod
 
     def analyze(self, frames: Sequence[BgrImage], analyses: Sequence[FrameAnalysis],
-                nonce: bytes) -> LivenessInput:
-        """One liveness result over the session's accepted frames, bound to the nonce."""
+                nonce: bytes, response: Recording | None = None) -> LivenessInput:
+        """One liveness result over the session's accepted frames (and, for an active method,
+        the recording that answered the challenge), bound to the nonce."""
         ...
 
 

@@ -63,6 +63,7 @@ class ForgetResult:
     templates: int
     sessions: int
     verdicts: int
+    session_ids: tuple[str, ...] = ()  # for the caller to erase what it keeps per session
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class FaceStore:
                     self._indexes.indexes[kind].remove(ids)
         self._maybe_rebuild()
         return ForgetResult(vendor_data, len(erased.template_ids), erased.sessions,
-                            erased.verdicts)
+                            erased.verdicts, erased.session_ids)
 
     def rotate_keys(self) -> int:
         """Re-key every template (R' R^T t) in one transaction, then rebuild the index.

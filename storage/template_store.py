@@ -117,6 +117,7 @@ class Erased:
     kinds: tuple[str, ...]
     sessions: int
     verdicts: int
+    session_ids: tuple[str, ...] = ()
 
 
 def erase_person(conn: Connection, vendor_data: str) -> Erased:
@@ -127,10 +128,12 @@ def erase_person(conn: Connection, vendor_data: str) -> Erased:
         "SELECT count(*) FROM verdicts WHERE session_id IN "
         "(SELECT id FROM sessions WHERE vendor_data = ?)", (vendor_data,)
     ).fetchone()[0]
+    session_ids = tuple(str(r[0]) for r in conn.execute(
+        "SELECT id FROM sessions WHERE vendor_data = ?", (vendor_data,)).fetchall())
     conn.execute("DELETE FROM templates WHERE vendor_data = ?", (vendor_data,))
     sessions = conn.execute("DELETE FROM sessions WHERE vendor_data = ?", (vendor_data,)).rowcount
     return Erased(tuple(int(r[0]) for r in rows), tuple(str(r[1]) for r in rows),
-                  int(sessions), int(verdicts))
+                  int(sessions), int(verdicts), session_ids)
 
 
 def rekey(conn: Connection, old: TemplateProtector, new: TemplateProtector, dim: int,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,23 +48,34 @@ def plan_cues(plan: ChallengePlan, t0: float) -> tuple[tuple[ColourCue, ...],
     return cols, acts
 
 
-def write_recording(folder: Path, rec: Recording) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+def recording_files(rec: Recording) -> Iterator[tuple[str, bytes]]:
+    """The files of a recording folder, frames first, capture.json last."""
     entries = []
     for i, (t, frame) in enumerate(zip(rec.times, rec.frames, strict=True), start=1):
         name = f"{i:06d}.png"
-        if not cv2.imwrite(str(folder / name), frame):
-            raise OSError(f"cannot write {folder / name}")
+        ok, png = cv2.imencode(".png", frame)
+        if not ok:
+            raise OSError(f"cannot encode frame {i} as PNG")
         entries.append({"file": name, "t": round(float(t), 6)})
+        yield name, png.tobytes()
     cues: list[dict[str, Any]] = [
         {"t_start": c.t_start, "t_end": c.t_end, "rgb": list(c.rgb)} for c in rec.colours]
     cues += [{"t_start": a.t_start, "t_end": a.t_end, "action": a.action} for a in rec.actions]
     cues.sort(key=lambda c: float(c["t_start"]))
     doc = {"version": VERSION, "method": rec.method, "nonce": rec.nonce.hex(), "fps": rec.fps,
            "frames": entries, "cues": cues}
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, folder / MANIFEST)
+    yield MANIFEST, json.dumps(doc, indent=1).encode()
+
+
+def write_recording(folder: Path, rec: Recording) -> Path:
+    """Frames, then capture.json by rename: a folder with a manifest is complete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in recording_files(rec):
+        target = folder / name
+        tmp = folder / (name + ".tmp") if name == MANIFEST else target
+        tmp.write_bytes(data)
+        if tmp != target:
+            os.replace(tmp, target)
     return folder
 
 

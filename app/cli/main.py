@@ -19,6 +19,7 @@ from app.cli import (
     data_cmd,
     demo_cmd,
     eval_cmd,
+    evidence_cmd,
     liveness_cmd,
     models_cmd,
     session_cmd,
@@ -50,6 +51,7 @@ app.add_typer(verdict_cmd.app, name="verdict")
 app.add_typer(credential_cmd.app, name="credential")
 app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(sim_cmd.app, name="sim")
+app.add_typer(evidence_cmd.app, name="evidence")
 check_cmd.register(app)
 demo_cmd.register(app)
 store_cmd.register(app)

@@ -11,6 +11,7 @@ from app.cli.common import BadInputError, JsonOpt, emit, progress
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.paths import data_dir
+from sync.vocabulary import LivenessMethod
 
 app = typer.Typer(help="Run sessions headless and make demo clips.", no_args_is_help=True)
 
@@ -55,8 +56,10 @@ def _human(o: dict[str, Any]) -> str:
 @app.command("run")
 def run(
     workflow: Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")],
-    camera: Annotated[str, typer.Option("--camera",
-                                        help="Video file, still image, or camera index.")],
+    camera: Annotated[str, typer.Option(
+        "--camera", help="Video file, still image, or camera index; for FLASHING / ACTIVE_3D "
+                         "workflows sim:SPECIES (the 3D-scan simulator) or a capture recording "
+                         "folder.")],
     vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
     credential: Annotated[str | None, typer.Option(
         "--credential", help="A reusable credential (token or file) instead of a new check.")
@@ -74,7 +77,7 @@ def run(
     """Run one session and print its signed verdict (+ credential on Approved)."""
     wf = load_or_bad_input(workflow)  # a malformed workflow never starts a session
     vendor = _check_vendor_data(vendor_data)
-    from app.frames import open_source
+    from app.frames import FrameSource, open_source
     from app.runner import SessionRunner
     from app.session_runtime import build_runner_parts, device_key
 
@@ -89,7 +92,8 @@ def run(
         refusal = credential_refusal(wf, credential_input(cred))
         if refusal is not None:
             raise BadInputError(f"credential refused: {refusal}")
-    source = open_source(camera)
+    source = (open_source(camera) if wf.method is LivenessMethod.PASSIVE
+              else open_challenge_camera(camera, wf.method))
     try:
         with storage_errors():
             parts = build_runner_parts(wf)
@@ -100,7 +104,8 @@ def run(
         progress(f"session on {source.description} with workflow {wf.ref}")
         result = runner.run(source, vendor, cred)
     finally:
-        source.close()
+        if isinstance(source, FrameSource):
+            source.close()
     if verdict_out is not None:
         verdict_out.write_bytes(result.verdict_bytes)
     if qr_png_out is not None and result.credential:
@@ -112,6 +117,36 @@ def run(
            "frames_read": result.frames_read, "source_end": result.source_end,
            "events": result.events}
     emit(out, as_json, _human)
+
+
+def open_challenge_camera(spec: str, method: LivenessMethod) -> Any:
+    """sim:SPECIES[:SEED] renders the 3D face scan answering the plan; a folder is a stored
+    capture recording (it answers an old nonce: the session declines it as a replay)."""
+    if spec.startswith("sim:"):
+        from app.datasets import face3d_dir
+        from app.simulation.flash.challenge_camera import SPECIES, SimulatedChallengeCamera
+
+        species, _, seed = spec[4:].partition(":")
+        if species not in SPECIES:
+            raise BadInputError(f"--camera sim:{species}: species must be one of "
+                                f"{', '.join(SPECIES)}")
+        if seed and not seed.isdigit():
+            raise BadInputError("--camera sim:SPECIES:SEED needs a whole number seed")
+        folder = face3d_dir(data_dir())
+        if not (folder / "james.obj").is_file():
+            raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+        return SimulatedChallengeCamera(folder, species, seed=int(seed) if seed else None)
+    path = Path(spec)
+    if path.is_dir():
+        from app.capture.challenge import StoredRecordingCamera
+        from app.capture.recording import RecordingError
+
+        try:
+            return StoredRecordingCamera(path)
+        except RecordingError as exc:
+            raise BadInputError(f"{path}: {exc}") from exc
+    raise BadInputError(f"a {method} session needs the kiosk screen to show its challenge: "
+                        f"headless, give --camera sim:SPECIES or a capture recording folder")
 
 
 def _verified_credential(token: str, issuer_keys: Path | None, revocations: Path | None,

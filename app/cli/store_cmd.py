@@ -172,13 +172,22 @@ def forget(
     vendor_data: Annotated[str, typer.Option("--vendor-data", help="The person to erase.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Right to erasure: the person's templates, index entries and sessions (with verdicts)."""
+    """Right to erasure: the person's templates, index entries, sessions (with verdicts) and
+    kept challenge recordings."""
+    from app.capture.evidence import EvidenceStore
+    from app.paths import poh_home
+    from app.session_runtime import db_key, evidence_dir
+
     vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     with _store() as store:
         res = store.forget(vendor_data)
-    emit(asdict(res), as_json, lambda o: (
+        evidence = EvidenceStore(evidence_dir(poh_home()), db_key())
+        recordings = sum(evidence.delete(sid) for sid in res.session_ids)
+    out = {k: v for k, v in asdict(res).items() if k != "session_ids"} | {
+        "recordings": recordings}
+    emit(out, as_json, lambda o: (
         f"erased {o['vendor_data']}: {o['templates']} templates, {o['sessions']} sessions, "
-        f"{o['verdicts']} verdicts"))
+        f"{o['verdicts']} verdicts, {o['recordings']} kept recordings"))
 
 
 @blocklist_app.command("add")

@@ -113,13 +113,33 @@ def _vertex_normals(v: F32, f: np.ndarray) -> tuple[F32, F32]:
     return vn, fn
 
 
+def _raw_landmarks(folder: Path) -> F32:
+    return np.asarray(json.loads((folder / "james.ljson").read_text())
+                      ["groups"]["LJSON"]["landmarks"]["points"], np.float64)
+
+
+@lru_cache(maxsize=2)
+def load_landmarks(folder: Path) -> F32:
+    """james.ljson's 68 landmarks in the canonical frame of load_face (mm). Their order is the
+    file's own, not iBUG's: eyes are 17-22 and 23-28 (corner, two upper lid points, corner,
+    two lower lid points), mouth 48-67 with the corners at 48 (image left) and 54."""
+    lm = _raw_landmarks(folder)
+    rot, centre = _canonical_frame(lm)
+    return ((lm - centre) @ rot.T).astype(np.float32)
+
+
+def with_vertices(mesh: Mesh, verts: F32) -> Mesh:
+    """The mesh with moved vertices (same faces and texture), its normals recomputed."""
+    vn, fn = _vertex_normals(verts.astype(np.float64), mesh.faces)
+    return Mesh(verts.astype(np.float32), vn.astype(np.float32), mesh.faces,
+                fn.astype(np.float32), mesh.uv, mesh.texture)
+
+
 @lru_cache(maxsize=2)
 def load_face(folder: Path) -> Mesh:
     """The james scan, upright and centred on the neck pivot (mm), with its linear texture."""
     v, vt, fv, ft = _parse_obj(folder / "james.obj")
-    lm = np.asarray(json.loads((folder / "james.ljson").read_text())
-                    ["groups"]["LJSON"]["landmarks"]["points"], np.float64)
-    rot, centre = _canonical_frame(lm)
+    rot, centre = _canonical_frame(_raw_landmarks(folder))
     v = (v - centre) @ rot.T
     vn, fn = _vertex_normals(v, fv)
     tex = cv2.imread(str(folder / "james.jpg"), cv2.IMREAD_COLOR)

@@ -1,7 +1,9 @@
 """Workflows: which checks a session runs and the thresholds that decide it."""
 
 from app.workflows.loader import (
+    ACTIVE_3D_WORKFLOW,
     DEFAULT_WORKFLOW,
+    FLASHING_WORKFLOW,
     WorkflowError,
     describe_validation_error,
     load_workflow,
@@ -15,7 +17,9 @@ from app.workflows.model import (
 )
 
 __all__ = [
+    "ACTIVE_3D_WORKFLOW",
     "DEFAULT_WORKFLOW",
+    "FLASHING_WORKFLOW",
     "AgeFeature",
     "FaceSearchFeature",
     "LivenessFeature",

@@ -13,7 +13,10 @@ from sync.canonical import strict_object_hook
 
 MAX_BYTES = 256 * 1024  # a workflow is a few hundred bytes; refuse anything absurd early
 
-DEFAULT_WORKFLOW = Path(__file__).resolve().parents[2] / "assets" / "workflows" / "default.json"
+WORKFLOWS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+DEFAULT_WORKFLOW = WORKFLOWS / "default.json"
+FLASHING_WORKFLOW = WORKFLOWS / "flashing.json"
+ACTIVE_3D_WORKFLOW = WORKFLOWS / "active_3d.json"
 
 
 class WorkflowError(ValueError):

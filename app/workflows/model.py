@@ -19,6 +19,15 @@ class _Strict(BaseModel):
 
 class LivenessConfig(_Strict):
     method: LivenessMethod = LivenessMethod.PASSIVE
+    # Keep the challenge recording (face images) encrypted on the kiosk for later review;
+    # active methods only, off unless the deployment asks for it.
+    retain_evidence: bool = False
+
+    @model_validator(mode="after")
+    def _evidence_needs_a_challenge(self) -> LivenessConfig:
+        if self.retain_evidence and self.method is LivenessMethod.PASSIVE:
+            raise ValueError("retain_evidence applies to FLASHING and ACTIVE_3D recordings only")
+        return self
 
 
 class LivenessFeature(_Strict):

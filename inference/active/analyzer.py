@@ -70,12 +70,13 @@ def _margin(value: float, threshold: float, scale: float) -> float:
 class ActiveLiveness:
     def __init__(self, pipeline: FacePipeline, flash: FlashThresholds | None = None,
                  actions: ActionThresholds | None = None, flash_keyframes: int = 3,
-                 action_rate_hz: float = 6.0) -> None:
+                 action_rate_hz: float = 6.0, blink_rate_hz: float = 15.0) -> None:
         self.fp = pipeline
         self.flash_th = flash or FlashThresholds()
         self.action_th = actions or ActionThresholds()
         self.flash_keyframes = flash_keyframes
         self.action_rate_hz = action_rate_hz
+        self.blink_rate_hz = blink_rate_hz
 
     def analyze(self, inp: ActiveInput) -> ActiveResult:
         t_start = time.perf_counter()
@@ -135,9 +136,11 @@ class ActiveLiveness:
     def _actions(self, inp: ActiveInput, times: np.ndarray, base: FaceAnalysis
                  ) -> ActionsResult:
         baseline = _sample(float("nan"), base)
-        stride = max(1, int(round(inp.fps / self.action_rate_hz)))
         samples: list[ActionSample] = []
-        for t0, t1, _ in inp.actions:
+        for t0, t1, action in inp.actions:
+            # a blink closes the eye for 50-200 ms: sampled at 6 Hz it can fall between samples
+            rate = self.blink_rate_hz if action == "BLINK" else self.action_rate_hz
+            stride = max(1, int(round(inp.fps / rate)))
             idx = np.nonzero((times >= t0) & (times <= t1))[0][::stride]
             for i in idx:
                 face, _n = _face(self.fp, inp.frames[i])

@@ -9,9 +9,13 @@ image, K the flash response. Checks:
 - timing: the regression's fit (R^2) over trial delays; the best delay must be within a frame;
 - strength: flash response per unit ambient, too weak = a self-emissive screen;
 - relief: K / A per pixel cancels albedo and printed shading, leaving the surface's orientation
-  towards the screen; after removing a best-fit quadric (tilt and bend of a sheet) the residual
-  must correlate with the shading expected from the mesh normals. A print or relit replay is flat.
-Auto exposure and white balance drift are divided out with a background region's gain per frame.
+  towards the screen; only the diffuse part of K counts (a window's slope of K_c against A_c:
+  glass mirrors the screen's light in every channel alike, skin answers in its own colour), and
+  after removing a best-fit quadric (tilt and bend of a sheet) its spread must be that of a face.
+  A print or relit replay is flat; a glare spot on a replay's glass is specular.
+Auto exposure and white balance drift are divided out with a background region's gain per frame;
+head sway left over by the registration is removed by Lucas-Kanade steps against the ambient
+image (with a gain and offset per channel, so the flash's colour is not read as motion).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32
 CROP = 64  # face crop side (pixels) for the per-pixel regression
 SCREEN_GAMMA = 2.2
 EDGE_KEEP_PERCENT = 40.0
+SHIFT_PASSES = 2  # Lucas-Kanade corrections of the residual head sway
+SLOPE_WINDOW = 5  # pixels pooled per local diffuse/specular split
+CLIP_LEVEL = 0.95  # linear level at which a crop pixel is taken as clipped
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
              109)
@@ -40,7 +47,7 @@ class FlashThresholds:
     max_lag_frames: float = 0.75
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     max_tint: float = 0.5  # spread of K/A across colour channels: mirrored screen light
-    min_relief: float = 0.12  # robust spread of the flat-removed K/A per its level
+    min_relief: float = 0.075  # robust spread of the flat-removed diffuse K/A per its level
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,62 @@ def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, floa
     tot = ov.sum(1, keepdims=True)
     # Outside every cue (should not happen inside the flash window) the screen mean is assumed.
     return np.where(tot > 0, (ov @ rgb) / np.maximum(tot, 1e-12), rgb.mean(0)[None, :])
+
+
+def _smooth_shifts(shifts: FloatArray, half: int = 2) -> FloatArray:
+    """Running median over 2*half+1 frames, failed estimates (NaN) filled from their
+    neighbours. Sway is slow; a single frame whose estimate jumps (the flash changed what the
+    correlation saw) is an error, and a frame left unregistered by a pixel shows up as relief."""
+    n = len(shifts)
+    out = np.zeros_like(shifts)
+    for i in range(n):
+        win = shifts[max(0, i - half):i + half + 1]
+        good = win[~np.isnan(win).any(axis=1)]
+        out[i] = np.median(good, axis=0) if len(good) else np.nan
+    missing = np.isnan(out).any(axis=1)
+    if missing.all():
+        return np.zeros_like(shifts)
+    idx = np.arange(n)
+    for k in range(2):
+        out[missing, k] = np.interp(idx[missing], idx[~missing], out[~missing, k])
+    return out
+
+
+def _undo_residual_shifts(y: FloatArray, amb: FloatArray, mask: np.ndarray) -> FloatArray:
+    """First-order correction of what registration left (Lucas-Kanade against the ambient
+    image): each frame is modelled as a gain and offset per channel of the ambient image plus
+    its gradient times a shift, so the flash's change of colour does not read as motion."""
+    a = amb.reshape(CROP, CROP, 3).astype(np.float32)
+    gx = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    sel = np.repeat(mask.reshape(-1), 3)
+    chan = np.tile(np.eye(3), (CROP * CROP, 1))  # (P*3, 3) which channel each entry is
+    g = np.stack([gx.reshape(-1), gy.reshape(-1)], 1).astype(np.float64)  # (P*3, 2)
+    design = np.hstack([chan * a.reshape(-1, 1), chan, g])[sel]
+    sol, *_ = np.linalg.lstsq(design, y[:, sel].T, rcond=None)  # (8, n)
+    return np.asarray(y - sol[6:].T @ g.T)
+
+
+def diffuse_ratio(amb_c: FloatArray, resp_c: FloatArray, mask: np.ndarray) -> FloatArray:
+    """Flash response per unit ambient light of the diffuse part alone (dichromatic model).
+
+    Skin answers in its own colour (K_c = s A_c), glass mirrors the screen's light equally in
+    every channel (K_c += g): over a small window, the slope of K_c against A_c across pixels
+    and channels is s, the specular offset g falls into the intercept. K/A itself would read a
+    glare spot, or the glass's uniform reflection divided by the albedo, as relief."""
+    m = mask.astype(np.float32)[..., None]
+
+    def pooled(v: FloatArray) -> np.ndarray:
+        return cv2.boxFilter((v * m).sum(-1).astype(np.float32), -1,
+                             (SLOPE_WINDOW, SLOPE_WINDOW), normalize=False)
+
+    a = amb_c.astype(np.float64)
+    k = resp_c.astype(np.float64)
+    cnt = np.maximum(pooled(np.ones_like(a)), 1.0)
+    sa, sk = pooled(a), pooled(k)
+    var = pooled(a * a) - sa * sa / cnt
+    cov = pooled(a * k) - sa * sk / cnt
+    return np.asarray(cov / np.maximum(var, 1e-12), np.float32)
 
 
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
@@ -183,22 +246,30 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
                     for x1, y1, x2, y2 in bg_boxes]
             bg[i] = np.mean(vals, axis=0)
     # Sub-pixel refinement: interpolated keyframe meshes miss head sway between keyframes;
-    # phase correlation of each face crop against the reference crop finds the residual shift.
+    # phase correlation of each face crop against the reference crop finds the residual shift,
+    # then a running median over frames drops the estimates a flash colour threw off.
     # Warping 8-bit frames then linearising the small crop is much cheaper than the reverse.
     window = cv2.createHanningWindow((fine, fine), cv2.CV_32F)
     ref_grey = cv2.warpAffine(frames[n // 2], mats[n // 2][:2], (fine, fine),
                               flags=cv2.INTER_LINEAR)
     ref_grey = cv2.cvtColor(ref_grey, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    shifts = np.full((n, 2), np.nan)
+    shifts[n // 2] = 0.0
     for i in range(n):
-        warped = cv2.warpAffine(frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
         if i != n // 2:
+            warped = cv2.warpAffine(frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
             grey = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
             (dx, dy), _ = cv2.phaseCorrelate(ref_grey, grey, window)
             if abs(dx) < fine / 8 and abs(dy) < fine / 8:
-                fix = np.array([[1, 0, -dx], [0, 1, -dy], [0, 0, 1]], np.float64)
-                warped = cv2.warpAffine(frames[i], (fix @ mats[i])[:2], (fine, fine),
-                                        flags=cv2.INTER_LINEAR)
+                shifts[i] = (dx, dy)
+    shifts = _smooth_shifts(shifts)
+    for i in range(n):
+        fix = np.array([[1, 0, -shifts[i, 0]], [0, 1, -shifts[i, 1]], [0, 0, 1]], np.float64)
+        warped = cv2.warpAffine(frames[i], (fix @ mats[i])[:2], (fine, fine),
+                                flags=cv2.INTER_LINEAR)
         crops[i] = cv2.resize(_SRGB_LUT[warped], (CROP, CROP), interpolation=cv2.INTER_AREA)
+    # Pixels the camera clipped at some frame do not answer the flash linearly.
+    clipped = (crops.max(axis=(0, 3)) >= CLIP_LEVEL).astype(np.uint8)
     if bg_boxes:
         gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
         gains = np.where(gains > 1e-3, gains, 1.0)
@@ -229,8 +300,12 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # Per-pixel regression at zero delay: ambient image A and response to white K.
     e = emission(times, cues, exposure)
     x = np.hstack([np.ones((n, 1)), e])
-    y = crops.reshape(n, -1).astype(np.float64)
-    coef = np.linalg.pinv(x) @ y  # (4, CROP*CROP*3)
+    y: FloatArray = crops.reshape(n, -1).astype(np.float64)
+    pinv = np.linalg.pinv(x)
+    coef = pinv @ y  # (4, CROP*CROP*3)
+    for _ in range(SHIFT_PASSES):
+        y = _undo_residual_shifts(y, coef[0], mask)
+        coef = pinv @ y
     amb = coef[0].reshape(CROP, CROP, 3).sum(-1)
     resp = coef[1:].sum(0).reshape(CROP, CROP, 3).sum(-1)
     amb_s = cv2.GaussianBlur(amb.astype(np.float32), (0, 0), 1.0)
@@ -247,13 +322,14 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
     rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
     tint = float(np.percentile(rho.std(axis=1), 90)) if len(rho) >= 50 else 1.0
-    ratio = resp_s / np.maximum(amb_s, 1e-4)
+    ratio = diffuse_ratio(amb_c, resp_c, mask)
     if maps is not None:  # for inspection: the maps behind the figures
         maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
 
-    # Relief: K/A over the bright enough face pixels (dark ones: quantisation and noise rule),
-    # minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
+    # Relief: diffuse K/A over the bright enough face pixels (dark ones: quantisation and noise
+    # rule), minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
     ok = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
+    ok &= cv2.dilate(clipped, np.ones((SLOPE_WINDOW, SLOPE_WINDOW), np.uint8)) == 0
     # Pixels on strong albedo edges (eyes, brows, lips) carry registration error, not shape:
     # keep the smoother half of the face, where relief shows as shading.
     log_a = np.log(np.maximum(amb_s, 1e-4))

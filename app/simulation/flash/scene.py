@@ -3,8 +3,10 @@ the attacks (print, passive screen replay, re-tinting replay with lag, photo mov
 
 Everything passes through the same camera (auto exposure drift, white balance drift, noise,
 sRGB, 8 bit). Light is linear RGB; the screen drive (plan colours) becomes light with gamma 2.2.
-Blink and smile are not rendered (the scan has no eyelid or mouth rig): simulated ACTIVE_3D plans
-use TURN_LEFT, TURN_RIGHT and LOOK_UP only.
+The live person performs all five ACTIVE_3D actions: head turns and looking up by rotating the
+scan, blink and smile as expressions (flash/expressions.py: upper lids painted over the eyes, the
+mesh deformed around the mouth). The moved photo only turns: asked to blink or smile it stays
+still, and fails that action.
 """
 
 from __future__ import annotations
@@ -17,8 +19,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.capture.plan import ChallengePlan, make_plan
+from app.capture.plan import ACTIONS, ActionCue, ChallengePlan, make_plan
 from app.capture.recording import Recording, plan_cues
+from app.simulation.flash.expressions import (
+    BLINK_STEPS,
+    SMILE_STEPS,
+    SMILE_STRENGTH,
+    Blink,
+    blink_closure,
+    draw_blinks,
+    face_rig,
+    paint_blink,
+    quantise,
+    ramp,
+    smile_vertices,
+)
 from app.simulation.flash.settings import SimSettings
 from app.simulation.render3d import (
     Camera,
@@ -27,15 +42,18 @@ from app.simulation.render3d import (
     directional,
     linear_to_srgb,
     load_face,
+    load_landmarks,
     render,
     rotation,
     screen_irradiance,
     sheet,
+    with_vertices,
 )
 
 SPECIES_FLASH = ("print", "replay", "retint0", "retint2")
 SPECIES_ACTIVE = ("moved_photo",)
-SIM_ACTIONS = ("TURN_LEFT", "TURN_RIGHT", "LOOK_UP")
+SIM_ACTIONS = ACTIONS  # every action is rendered for the live person
+CACHE_SIZE = 128  # renders kept: turn poses, the attack photo poses, expression levels
 FPS = 30.0
 SCREEN_W, SCREEN_H = 300.0, 200.0
 WALL_ALBEDO = np.array([0.45, 0.42, 0.38], np.float32)
@@ -53,28 +71,47 @@ class Lit:
 
 
 class FaceScene:
-    """The james scan with a cache of renders and screen irradiance by pose (2 degree steps);
-    the room light map, cheap, is made per call."""
+    """The james scan with a cache of renders and screen irradiance by pose (2 degree steps) and
+    expression (blink closure in quarters, smile in tenths); the room light map, cheap, is made
+    per call."""
 
     def __init__(self, face3d: Path, cam: Camera | None = None) -> None:
         self.mesh: Mesh = load_face(face3d)
+        self.rig = face_rig(load_landmarks(face3d), self.mesh.verts)
         self.cam = cam or Camera()
-        self._cache: OrderedDict[tuple[int, int], tuple[GBuffer, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int, int, int], tuple[GBuffer, np.ndarray]] = (
+            OrderedDict())
+        self._smiles: dict[int, Mesh] = {}
 
-    def lit(self, yaw: float, pitch: float, elev: float) -> Lit:
-        key = (int(round(yaw / 2)) * 2, int(round(pitch / 2)) * 2)
+    def lit(self, yaw: float, pitch: float, elev: float, blink: float = 0.0,
+            smile: float = 0.0) -> Lit:
+        """blink: eyelid closure 0..1; smile: 0..1 of a full smile."""
+        key = (int(round(yaw / 2)) * 2, int(round(pitch / 2)) * 2,
+               round(quantise(blink, BLINK_STEPS) * BLINK_STEPS),
+               round(quantise(smile, SMILE_STEPS) * SMILE_STEPS))
         hit = self._cache.get(key)
         if hit is None:
-            g = render(self.mesh, rotation(key[0], key[1]), (0.0, 0.0, 0.0), self.cam)
+            rot = rotation(key[0], key[1])
+            g = render(self._smile_mesh(key[3]), rot, (0.0, 0.0, 0.0), self.cam)
+            albedo = paint_blink(g, rot, self.cam, self.rig, key[2] / BLINK_STEPS)
             scr = screen_irradiance(g, self.cam, SCREEN_W, SCREEN_H, 3)
-            hit = (GBuffer(g.albedo, g.normal, np.zeros((1, 1, 3), np.float32), g.mask), scr)
+            hit = (GBuffer(albedo, g.normal, np.zeros((1, 1, 3), np.float32), g.mask), scr)
             self._cache[key] = hit
-            if len(self._cache) > 64:
+            if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
         g, scr = hit
         return Lit(g, _ambient_map(g, elev), scr)
+
+    def _smile_mesh(self, level: int) -> Mesh:
+        if level == 0:
+            return self.mesh
+        mesh = self._smiles.get(level)
+        if mesh is None:
+            verts = smile_vertices(self.mesh.verts, self.rig, level / SMILE_STEPS)
+            mesh = self._smiles[level] = with_vertices(self.mesh, verts)
+        return mesh
 
 
 def _ambient_map(g: GBuffer, elev: float) -> np.ndarray:
@@ -83,12 +120,36 @@ def _ambient_map(g: GBuffer, elev: float) -> np.ndarray:
 
 
 def sim_plan(method: str, rng: np.random.Generator) -> ChallengePlan:
-    """A plan from a fresh nonce; ACTIVE_3D redrawn until its actions can be rendered."""
-    for _ in range(200):
-        plan = make_plan(method, rng.bytes(16))
-        if all(a.action in SIM_ACTIONS for a in plan.actions):
-            return plan
-    raise RuntimeError("no renderable ACTIVE_3D plan drawn")
+    """A plan from a fresh nonce (every ACTIVE_3D action can be rendered)."""
+    plan = make_plan(method, rng.bytes(16))
+    if not all(a.action in SIM_ACTIONS for a in plan.actions):
+        raise RuntimeError(f"the simulator cannot render the plan's actions {plan.actions}")
+    return plan
+
+
+@dataclass(frozen=True)
+class _Performance:
+    """How the live person performs the expression actions of a plan (drawn once per trial)."""
+
+    blinks: tuple[Blink, ...]
+    smiles: tuple[tuple[ActionCue, float], ...]  # window and strength
+
+    @staticmethod
+    def draw(acts: tuple[ActionCue, ...], rng: np.random.Generator) -> _Performance:
+        blinks: list[Blink] = []
+        smiles: list[tuple[ActionCue, float]] = []
+        for a in acts:
+            if a.action == "BLINK":
+                blinks.extend(draw_blinks(rng, a.t_start, a.t_end))
+            elif a.action == "SMILE":
+                smiles.append((a, float(rng.uniform(*SMILE_STRENGTH))))
+        return _Performance(tuple(blinks), tuple(smiles))
+
+    def at(self, t: float, exposure: float) -> tuple[float, float]:
+        """(blink closure, smile amount) of the frame at t."""
+        blink = blink_closure(self.blinks, t, exposure) if self.blinks else 0.0
+        smile = max((ramp(t, a.t_start, a.t_end) * k for a, k in self.smiles), default=0.0)
+        return blink, smile
 
 
 def _screen_light(times: np.ndarray, plan: ChallengePlan, t0: float, exposure: float
@@ -167,9 +228,13 @@ def _sheet_lit(scene: FaceScene, image: np.ndarray, s: SimSettings, yaw: float, 
 
 
 def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
-             rng: np.random.Generator) -> Recording:
-    """One recording: species 'live' or an attack; method FLASHING or ACTIVE_3D."""
-    plan = sim_plan(method, rng)
+             rng: np.random.Generator, plan: ChallengePlan | None = None) -> Recording:
+    """One recording: species 'live' or an attack; method FLASHING or ACTIVE_3D. plan: the
+    challenge to answer (a kiosk session's), or None to draw one from rng."""
+    if plan is None:
+        plan = sim_plan(method, rng)
+    elif plan.method != method or not all(a.action in SIM_ACTIONS for a in plan.actions):
+        raise ValueError(f"cannot simulate a {plan.method} plan as {method}")
     t0 = 0.3
     times = np.arange(int((plan.duration + t0 + 0.2) * FPS)) / FPS + float(rng.uniform(0, 1))
     start = float(times[0]) + t0
@@ -180,20 +245,22 @@ def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
     frames: list[np.ndarray] = []
     pos = np.zeros(2)
     if species == "live":
+        perf = _Performance.draw(acts, rng) if any(
+            a.action in ("BLINK", "SMILE") for a in acts) else None
         for i, t in enumerate(times):
             yaw, pitch = 0.0, 0.0
             for a in acts:
                 if a.t_start <= t < a.t_end:
-                    u = (t - a.t_start - 0.25) / (a.t_end - a.t_start - 0.5)
-                    amp = math.sin(math.pi * min(max(u, 0.0), 1.0)) * s.turn
+                    amp = ramp(t, a.t_start, a.t_end) * s.turn
                     if a.action == "TURN_LEFT":
                         yaw = amp
                     elif a.action == "TURN_RIGHT":
                         yaw = -amp
-                    else:
+                    elif a.action == "LOOK_UP":
                         pitch = amp * 0.7
+            blink, smile = perf.at(float(t), exposure) if perf is not None else (0.0, 0.0)
             pos += rng.normal(0.0, s.jitter, 2) * cam_px_per_mm(scene)
-            lit = scene.lit(yaw, pitch, s.ambient_elev)
+            lit = scene.lit(yaw, pitch, s.ambient_elev, blink, smile)
             frames.append(cam.shoot(_compose(lit, s, light[i],
                                              shift=(int(round(pos[0])), int(round(pos[1]))))))
     else:
@@ -207,11 +274,12 @@ def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
         for i, t in enumerate(times):
             lit = flat
             if species == "moved_photo":
+                # The photo is swung about its vertical axis for the turns (and for LOOK_UP,
+                # the other way); asked to blink or smile it is held still: a photo cannot.
                 yaw = 0.0
                 for a in acts:
-                    if a.t_start <= t < a.t_end:
-                        u = (t - a.t_start - 0.25) / (a.t_end - a.t_start - 0.5)
-                        yaw = math.sin(math.pi * min(max(u, 0.0), 1.0)) * s.turn * (
+                    if a.t_start <= t < a.t_end and a.action not in ("BLINK", "SMILE"):
+                        yaw = ramp(t, a.t_start, a.t_end) * s.turn * (
                             1 if a.action == "TURN_LEFT" else -1)
                 key = int(round(yaw / 3.0)) * 3
                 if key != 0:

@@ -1,0 +1,73 @@
+"""`poh evidence`: challenge recordings kept (encrypted) by workflows with retain_evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.capture.evidence import EvidenceStore
+from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.verdict_cmd import storage_errors
+
+app = typer.Typer(help="Encrypted challenge recordings kept for review.", no_args_is_help=True)
+
+
+@contextmanager
+def _store() -> Iterator[EvidenceStore]:
+    from app.capture.evidence import EvidenceError
+    from app.capture.recording import RecordingError
+    from app.paths import poh_home
+    from app.session_runtime import db_key, evidence_dir
+    from storage.sealed_file import SealedFileError
+
+    with storage_errors():
+        key = db_key()
+    try:
+        yield EvidenceStore(evidence_dir(poh_home()), key)
+    except (EvidenceError, SealedFileError, RecordingError) as exc:
+        raise BadInputError(str(exc)) from None
+
+
+@app.command("list")
+def list_cmd(as_json: JsonOpt = False) -> None:
+    """Sessions whose challenge recording is kept."""
+    with _store() as store:
+        rows = [{"session_id": e.session_id, "bytes": e.bytes,
+                 "kept_at": datetime.fromtimestamp(e.modified, UTC).isoformat(timespec="seconds")}
+                for e in store.entries()]
+    emit({"evidence": rows}, as_json, lambda d: "\n".join(
+        f"{r['session_id']}  {r['bytes']:>10} bytes  {r['kept_at']}" for r in d["evidence"])
+        or "no evidence kept")
+
+
+@app.command("export")
+def export_cmd(
+    session_id: Annotated[str, typer.Argument(help="The session's id (from its verdict).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the plain capture recording.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Decrypt one recording into a capture-recording folder (plain face images: handle with
+    care; `poh liveness analyze OUT` re-runs the analysis)."""
+    with _store() as store:
+        rec = store.export(session_id, out)
+    emit({"path": str(out), "method": rec.method, "frames": len(rec.frames),
+          "nonce": rec.nonce.hex()}, as_json,
+         lambda d: f"wrote {d['frames']} frames ({d['method']}) to {d['path']}")
+
+
+@app.command("delete")
+def delete_cmd(
+    session_id: Annotated[str, typer.Argument(help="The session's id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase one kept recording."""
+    with _store() as store:
+        gone = store.delete(session_id)
+    if not gone:
+        raise BadInputError(f"no evidence kept for session {session_id}")
+    emit({"deleted": session_id}, as_json, lambda d: f"deleted evidence of {d['deleted']}")

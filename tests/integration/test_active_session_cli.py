@@ -1,0 +1,73 @@
+"""`poh session run` on FLASHING workflows, `poh evidence`, and `poh forget` erasing evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli.main import run
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+
+
+def _poh(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    code = run([*args, "--json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else {}), err
+
+
+@pytest.fixture()
+def keeping_workflow(tmp_path: Path) -> Path:
+    doc = json.loads((ASSETS / "flashing.json").read_text())
+    doc["features"][0]["config"]["retain_evidence"] = True
+    path = tmp_path / "keep.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_flash_session_keeps_evidence_until_forgotten(
+        capsys: pytest.CaptureFixture[str], keeping_workflow: Path, tmp_path: Path,
+        data_dir: Path) -> None:
+    code, out, err = _poh(capsys, "session", "run", "--workflow", str(keeping_workflow),
+                          "--camera", "sim:live:3", "--vendor-data", "james")
+    assert code == 0, err
+    v = out["verdict"]
+    assert out["status"] == "Approved", v["reason"]
+    assert v["liveness"]["method"] == "FLASHING"
+    assert v["challenge"]["response_digest"]
+
+    code, listed, _ = _poh(capsys, "evidence", "list")
+    assert [e["session_id"] for e in listed["evidence"]] == [v["session_id"]]
+    exported = tmp_path / "exported"
+    code, ex, _ = _poh(capsys, "evidence", "export", v["session_id"], str(exported))
+    assert code == 0 and ex["nonce"] == v["challenge"]["nonce"]
+    code, res, _ = _poh(capsys, "liveness", "analyze", str(exported))
+    assert code == 0 and res["status"] == "Approved"
+    # the stored recording answers an old nonce: a new session declines it as a replay
+    code, out2, _ = _poh(capsys, "session", "run", "--workflow", str(keeping_workflow),
+                         "--camera", str(exported), "--vendor-data", "replayer")
+    assert code == 0 and out2["status"] == "Declined"
+    assert "replay" in out2["verdict"]["reason"]
+    assert _poh(capsys, "evidence", "export", v["session_id"], str(exported))[0] == 2
+
+    kept = [e["session_id"] for e in _poh(capsys, "evidence", "list")[1]["evidence"]]
+    assert v["session_id"] in kept and out2["verdict"]["session_id"] in kept  # attacks too
+
+    code, gone, _ = _poh(capsys, "forget", "--vendor-data", "james")
+    assert code == 0 and gone["recordings"] == 1
+    left = [e["session_id"] for e in _poh(capsys, "evidence", "list")[1]["evidence"]]
+    assert left == [out2["verdict"]["session_id"]]
+
+
+def test_bad_cameras_for_active_workflows_exit_2(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    wf = str(ASSETS / "flashing.json")
+    for camera in ("0", "sim:ghost", "sim:live:x", str(tmp_path)):
+        code, _, err = _poh(capsys, "session", "run", "--workflow", wf, "--camera", camera,
+                            "--vendor-data", "x")
+        assert code == 2, camera
+        assert len(err.strip().splitlines()) == 1, err
+    assert _poh(capsys, "evidence", "export", "not-a-session", str(tmp_path / "o"))[0] == 2
+    assert _poh(capsys, "evidence", "delete", "3f1c1e4e-1111-4222-8333-944444444444")[0] == 2
