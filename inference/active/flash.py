@@ -80,16 +80,22 @@ def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, floa
     return np.where(tot > 0, (ov @ rgb) / np.maximum(tot, 1e-12), rgb.mean(0)[None, :])
 
 
-def _smooth_shifts(shifts: FloatArray, half: int = 2) -> FloatArray:
-    """Running median over 2*half+1 frames, failed estimates (NaN) filled from their
-    neighbours. Sway is slow; a single frame whose estimate jumps (the flash changed what the
-    correlation saw) is an error, and a frame left unregistered by a pixel shows up as relief."""
+def _smooth_shifts(shifts: FloatArray, half: int = 2, jump: float = 1.0) -> FloatArray:
+    """Replace the estimates that jump away from their neighbours (Hampel filter: more than
+    `jump` fine pixels from the running median over 2*half+1 frames), and fill failed ones
+    (NaN) from their neighbours. Sway moves a head a fraction of a pixel per frame and is
+    kept; a single estimate the flash colour threw off is not, and a frame left unregistered
+    by a pixel shows up as relief."""
     n = len(shifts)
-    out = np.zeros_like(shifts)
+    out = shifts.copy()
     for i in range(n):
         win = shifts[max(0, i - half):i + half + 1]
         good = win[~np.isnan(win).any(axis=1)]
-        out[i] = np.median(good, axis=0) if len(good) else np.nan
+        if not len(good):
+            continue
+        med = np.median(good, axis=0)
+        if np.isnan(shifts[i]).any() or float(np.abs(shifts[i] - med).max()) > jump:
+            out[i] = med
     missing = np.isnan(out).any(axis=1)
     if missing.all():
         return np.zeros_like(shifts)
@@ -269,7 +275,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
                                 flags=cv2.INTER_LINEAR)
         crops[i] = cv2.resize(_SRGB_LUT[warped], (CROP, CROP), interpolation=cv2.INTER_AREA)
     # Pixels the camera clipped at some frame do not answer the flash linearly.
-    clipped = (crops.max(axis=(0, 3)) >= CLIP_LEVEL).astype(np.uint8)
+    clipped = crops.max(axis=(0, 3)) >= CLIP_LEVEL
     if bg_boxes:
         gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
         gains = np.where(gains > 1e-3, gains, 1.0)
@@ -329,7 +335,8 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # Relief: diffuse K/A over the bright enough face pixels (dark ones: quantisation and noise
     # rule), minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
     ok = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
-    ok &= cv2.dilate(clipped, np.ones((SLOPE_WINDOW, SLOPE_WINDOW), np.uint8)) == 0
+    ok &= cv2.dilate(clipped.astype(np.uint8),
+                     np.ones((SLOPE_WINDOW, SLOPE_WINDOW), np.uint8)) == 0
     # Pixels on strong albedo edges (eyes, brows, lips) carry registration error, not shape:
     # keep the smoother half of the face, where relief shows as shading.
     log_a = np.log(np.maximum(amb_s, 1e-4))
