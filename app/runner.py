@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.capture.challenge import ChallengeCamera, RecordingSource
-from app.capture.plan import make_plan
+from app.capture.plan import make_plan, new_nonce
 from app.capture.recording import Recording, RecordingError
 from app.faults import maybe_crash
 from app.frames import Frame, FrameSource
@@ -93,9 +93,11 @@ class SessionResult:
 
 class SessionRunner:
     def __init__(self, parts: RunnerParts, workflow: Workflow,
-                 crash: Callable[[str], None] = maybe_crash) -> None:
+                 crash: Callable[[str], None] = maybe_crash,
+                 nonce: Callable[[], bytes] = new_nonce) -> None:
         self.parts = parts
         self.workflow = workflow
+        self._nonce = nonce  # a fresh CSPRNG nonce per session; tests inject a fixed one
         self._crash = crash
         self._response: Recording | None = None  # the challenge recording of the running session
         if parts.liveness.method is not workflow.method:
@@ -120,7 +122,8 @@ class SessionRunner:
         since = clock.wall() - wf.attempt_limits.window_seconds
         person, device = parts.sessions.count_attempts(vendor_data, since)
         engine = SessionEngine(wf, session_id=session_id, vendor_data=vendor_data, clock=clock,
-                               attempts=AttemptCounts(person=person, device=device))
+                               attempts=AttemptCounts(person=person, device=device),
+                               nonce=self._nonce())
         counts: dict[str, int] = {}
         engine.subscribe(lambda e: counts.__setitem__(type(e).__name__,
                                                       counts.get(type(e).__name__, 0) + 1))

@@ -116,7 +116,8 @@ def render_session_rows(rows: list[dict[str, Any]]) -> str:
         match = f"{r['best_match']['similarity_score']:.2f}" if r["best_match"] else "-"
         lines.append(f"{Path(r['clip']).name:<11} {r['expected']:<10} {r['status']:<10} "
                      f"{r['sequence']:>3} {score:>5} {match:>6}  "
-                     f"{','.join(r['warnings']) or '-'}")
+                     f"{','.join(r['warnings']) or '-'}"
+                     + (f" ({r['reason']})" if "CHECK_NOT_COMPLETED" in r["warnings"] else ""))
     cred = next((r["credential"] for r in rows if r["credential"]), None)
     if cred:
         lines.append(f"credential issued on Approved ({len(cred)} characters): {cred[:48]}...")

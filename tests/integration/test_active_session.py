@@ -73,8 +73,8 @@ def face3d() -> Path:
 def test_live_flash_session_is_approved_and_bound_to_its_recording(
         parts: RunnerParts, face3d: Path, home: Path) -> None:
     wf = _workflow("flashing.json", retain_evidence=True)
-    cam = _Recorder(SimulatedChallengeCamera(face3d, "live", seed=3))
-    result = SessionRunner(parts, wf).run(cam, "james")
+    cam = _Recorder(SimulatedChallengeCamera(face3d, "live", split="tuning", seed=3))
+    result = SessionRunner(parts, wf, nonce=lambda: bytes(range(16))).run(cam, "james")
     v = result.verdict
     assert v.status is S.APPROVED, v.reason
     assert v.liveness.method.value == "FLASHING"
@@ -91,8 +91,8 @@ def test_live_flash_session_is_approved_and_bound_to_its_recording(
 
 def test_print_attack_is_declined(parts: RunnerParts, face3d: Path) -> None:
     wf = _workflow("flashing.json")
-    result = SessionRunner(parts, wf).run(SimulatedChallengeCamera(face3d, "print", seed=4),
-                                          "mallory")
+    result = SessionRunner(parts, wf, nonce=lambda: bytes(range(1, 17))).run(
+        SimulatedChallengeCamera(face3d, "print", split="tuning", seed=4), "mallory")
     assert result.verdict.status is S.DECLINED, result.verdict.reason
     assert W.LIVENESS_FACE_ATTACK in result.verdict.warnings
     assert not result.enrolled and result.credential is None
@@ -101,7 +101,7 @@ def test_print_attack_is_declined(parts: RunnerParts, face3d: Path) -> None:
 def test_stored_recording_is_refused_as_a_replay(parts: RunnerParts, face3d: Path,
                                                  tmp_path: Path) -> None:
     wf = _workflow("flashing.json")
-    cam = _Recorder(SimulatedChallengeCamera(face3d, "live", seed=5))
+    cam = _Recorder(SimulatedChallengeCamera(face3d, "live", split="tuning", seed=5))
     from app.capture.plan import make_plan
     write_recording(tmp_path / "old", cam.capture(make_plan("FLASHING", bytes(16))))
     result = SessionRunner(parts, wf).run(StoredRecordingCamera(tmp_path / "old"), "replayer")
@@ -119,7 +119,7 @@ def test_another_face_before_the_flash_is_refused(parts: RunnerParts, face3d: Pa
     box = build_pipeline().analyze(portrait).faces[0].detection.box
     cx, cy, half = (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2, 0.85 * (box.x2 - box.x1)
     other = portrait[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
-    inner = SimulatedChallengeCamera(face3d, "live", seed=6)
+    inner = SimulatedChallengeCamera(face3d, "live", split="tuning", seed=6)
 
     class Spliced(_Recorder):
         def capture(self, plan: ChallengePlan) -> Recording:
@@ -132,10 +132,30 @@ def test_another_face_before_the_flash_is_refused(parts: RunnerParts, face3d: Pa
             return Recording(rec.method, rec.nonce, rec.fps, rec.times, frames, rec.colours,
                              rec.actions)
 
-    result = SessionRunner(parts, _workflow("flashing.json")).run(Spliced(inner), "swapper")
+    result = SessionRunner(parts, _workflow("flashing.json"),
+                           nonce=lambda: bytes(range(2, 18))).run(Spliced(inner), "swapper")
     v = result.verdict
     assert v.status is S.DECLINED
     assert v.reason is not None and "not the captured face" in v.reason
+
+
+def test_live_active_3d_session_is_approved(face3d: Path, tmp_path: Path) -> None:
+    """Two actions (here TURN_RIGHT then BLINK, from this nonce) and the flash, all rendered;
+    on an empty gallery (the module's gallery already holds this face)."""
+    from app.capture.plan import make_plan
+
+    nonce = (7).to_bytes(16, "big")
+    assert [a.action for a in make_plan("ACTIVE_3D", nonce).actions] == ["TURN_RIGHT", "BLINK"]
+    wf = _workflow("active_3d.json")
+    storage = open_storage(tmp_path, bytes(range(32)))
+    try:
+        active = runner_parts(storage, wf, DeviceKey.generate(), tmp_path)
+        result = SessionRunner(active, wf, nonce=lambda: nonce).run(
+            SimulatedChallengeCamera(face3d, "live", split="tuning", seed=8), "james-3d")
+    finally:
+        storage.close()
+    assert result.verdict.status is S.APPROVED, result.verdict.reason
+    assert result.verdict.liveness.method.value == "ACTIVE_3D"
 
 
 class _NoFrames(FrameSource):

@@ -18,7 +18,7 @@ SPECIES = ("live", *SPECIES_FLASH, *SPECIES_ACTIVE)
 
 
 class SimulatedChallengeCamera:
-    def __init__(self, face3d: Path, species: str = "live", split: Split = "heldout",
+    def __init__(self, face3d: Path, species: str = "live", split: Split = "tuning",
                  seed: int | None = None) -> None:
         if species not in SPECIES:
             raise ValueError(f"unknown species {species!r}; one of {', '.join(SPECIES)}")
