@@ -142,6 +142,14 @@ def diffuse_ratio(amb_c: FloatArray, resp_c: FloatArray, mask: np.ndarray) -> Fl
     return np.asarray(cov / np.maximum(var, 1e-12), np.float32)
 
 
+def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
+    coef = np.linalg.pinv(x) @ y
+    amb_c = cv2.GaussianBlur(coef[0].reshape(CROP, CROP, 3).astype(np.float32), (0, 0), 1.0)
+    resp_c = cv2.GaussianBlur(coef[1:].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
+                              (0, 0), 1.0)
+    return diffuse_ratio(amb_c, resp_c, mask)
+
+
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
                           ) -> list[FloatArray]:
     kt = np.asarray(key_t)
@@ -346,10 +354,19 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
         return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
-    dense = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
-                            ratio[yy, xx].astype(np.float64))
     level = max(abs(float(np.median(ratio[yy, xx]))), 1e-6)
-    relief = float(1.4826 * np.median(np.abs(dense - np.median(dense))) / level)
+
+    def spread(v: FloatArray) -> float:
+        flat = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
+                               v[yy, xx].astype(np.float64))
+        return float(1.4826 * np.median(np.abs(flat - np.median(flat))) / level)
+
+    # The camera's noise spreads K/A too, the more so the weaker the screen: half the difference
+    # of the maps from even and from odd frames has the noise of the full map and no relief;
+    # only the spread above it counts.
+    halves = [_diffuse_ratio_of(x[k::2], y[k::2], mask) for k in (0, 1)]
+    noise = spread((halves[0] - halves[1]) / 2)
+    relief = float(np.sqrt(max(spread(ratio) ** 2 - noise ** 2, 0.0)))
     # Also reported: agreement with the orientation map of the mesh (sign depends on the room).
     pts_c = cv2.transform(ref[None, :468, :2].astype(np.float64), to_crop)[0]
     xi = np.clip(np.round(pts_c[:, 0]).astype(int), 0, CROP - 1)
