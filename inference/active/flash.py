@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.align import similarity_transform
+
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
 
 CROP = 64  # face crop side (pixels) for the per-pixel regression
@@ -142,12 +144,17 @@ def diffuse_ratio(amb_c: FloatArray, resp_c: FloatArray, mask: np.ndarray) -> Fl
     return np.asarray(cov / np.maximum(var, 1e-12), np.float32)
 
 
-def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
-    coef = np.linalg.pinv(x) @ y
+def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
+    """Ambient image A_c and response to white K_c per channel from the per-pixel regression's
+    coefficients (constant, then one per screen channel), lightly blurred."""
     amb_c = cv2.GaussianBlur(coef[0].reshape(CROP, CROP, 3).astype(np.float32), (0, 0), 1.0)
     resp_c = cv2.GaussianBlur(coef[1:].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
                               (0, 0), 1.0)
-    return diffuse_ratio(amb_c, resp_c, mask)
+    return amb_c, resp_c
+
+
+def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
+    return diffuse_ratio(*_smoothed_maps(np.linalg.pinv(x) @ y), mask)
 
 
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
@@ -163,21 +170,6 @@ def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[F
         w = float(np.clip((t - kt[j - 1]) / max(kt[j] - kt[j - 1], 1e-9), 0.0, 1.0))
         out.append((1 - w) * kp[j - 1] + w * kp[j])
     return out
-
-
-def _similarity(src: FloatArray, dst: FloatArray) -> np.ndarray:
-    """2x3 least-squares similarity (Umeyama) taking src points onto dst points."""
-    a = np.asarray(src, np.float64)
-    b = np.asarray(dst, np.float64)
-    ma, mb = a.mean(0), b.mean(0)
-    a0, b0 = a - ma, b - mb
-    cov = b0.T @ a0 / len(a)
-    u, sv, vt = np.linalg.svd(cov)
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rot = u @ d @ vt
-    scale = float(np.trace(np.diag(sv) @ d) / max(float((a0 ** 2).sum() / len(a)), 1e-12))
-    t = mb - scale * rot @ ma
-    return np.hstack([scale * rot, t[:, None]])
 
 
 def _crop_transform(ref: FloatArray) -> np.ndarray:
@@ -244,7 +236,8 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     bg = np.zeros((n, 3), np.float64)
     fine = 2 * CROP  # warp at twice the crop size, then box-filter down (no aliasing)
     to_fine = np.vstack([to_crop * 2.0, [0, 0, 1]])
-    sims = [_similarity(pts[:468:4, :2], ref[:468:4, :2]) for pts in landmarks]
+    sims = [similarity_transform(pts[:468:4, :2], ref[:468:4, :2]).astype(np.float64)
+            for pts in landmarks]
     # A still head mostly sways: when no frame turns or scales noticeably, keep only the
     # translation, so that landmark jitter does not wobble the crop (phase correlation below
     # refines the translation to a fraction of a pixel).
@@ -261,7 +254,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
             bg[i] = np.mean(vals, axis=0)
     # Sub-pixel refinement: interpolated keyframe meshes miss head sway between keyframes;
     # phase correlation of each face crop against the reference crop finds the residual shift,
-    # then a running median over frames drops the estimates a flash colour threw off.
+    # then a Hampel filter over frames drops the estimates a flash colour threw off.
     # Warping 8-bit frames then linearising the small crop is much cheaper than the reverse.
     window = cv2.createHanningWindow((fine, fine), cv2.CV_32F)
     ref_grey = cv2.warpAffine(frames[n // 2], mats[n // 2][:2], (fine, fine),
@@ -320,18 +313,13 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     for _ in range(SHIFT_PASSES):
         y = _undo_residual_shifts(y, coef[0], mask)
         coef = pinv @ y
-    amb = coef[0].reshape(CROP, CROP, 3).sum(-1)
-    resp = coef[1:].sum(0).reshape(CROP, CROP, 3).sum(-1)
-    amb_s = cv2.GaussianBlur(amb.astype(np.float32), (0, 0), 1.0)
-    resp_s = cv2.GaussianBlur(resp.astype(np.float32), (0, 0), 1.0)
+    amb_c, resp_c = _smoothed_maps(coef)
+    amb_s, resp_s = amb_c.sum(-1), resp_c.sum(-1)  # blurring is linear: blur of the sums
     # Skin answers everywhere on the face; a glare patch on glass only where it sits: take a
     # low quantile of the per-pixel answer, not its mean.
     strength = float(np.percentile(resp_s[mask] / np.maximum(amb_s[mask], 1e-4), 25))
     # Colour: diffuse skin answers in its own colour (K_c / A_c equal across channels up to
     # one illuminant factor per channel); glass mirrors the screen's colour whatever the face.
-    amb_c = cv2.GaussianBlur(coef[0].reshape(CROP, CROP, 3).astype(np.float32), (0, 0), 1.0)
-    resp_c = cv2.GaussianBlur(coef[1:].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
-                              (0, 0), 1.0)
     bright = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
     r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
     rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
@@ -342,7 +330,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
 
     # Relief: diffuse K/A over the bright enough face pixels (dark ones: quantisation and noise
     # rule), minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
-    ok = mask & (amb_s > 0.35 * float(np.median(amb_s[mask])))
+    ok = bright.copy()
     ok &= cv2.dilate(clipped.astype(np.uint8),
                      np.ones((SLOPE_WINDOW, SLOPE_WINDOW), np.uint8)) == 0
     # Pixels on strong albedo edges (eyes, brows, lips) carry registration error, not shape:
