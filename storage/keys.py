@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from storage.durable import fsync_dir, write_all
 from storage.errors import KeyMaterialError
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def _create_key_file(path: Path) -> bytes:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, (key.hex() + "\n").encode("ascii"))
+        write_all(fd, (key.hex() + "\n").encode("ascii"))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -72,11 +73,7 @@ def _create_key_file(path: Path) -> bytes:
         return _read_key_file(path)
     finally:
         tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
     log.info("created a new database key file at %s", path)
     return key
 

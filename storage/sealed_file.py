@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.durable import fsync_dir, write_all
 from storage.errors import StorageError
 from storage.keys import derive_key
 
@@ -42,18 +43,12 @@ def seal_file(path: Path, db_key: bytes, purpose: str, plaintext: bytes) -> None
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, blob)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    fsync_dir(path.parent)
 
 
 def open_sealed_file(path: Path, db_key: bytes, purpose: str) -> bytes:

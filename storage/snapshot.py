@@ -23,6 +23,7 @@ import numpy.typing as npt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.durable import fsync_dir, write_all
 from storage.errors import SnapshotError, StorageError, StorageFullError
 from storage.faults import fault_point
 
@@ -94,22 +95,22 @@ def write_snapshot(path: Path, key: bytes, meta: SnapshotMeta, ids: npt.NDArray[
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            _write_all(fd, MAGIC + struct.pack(">I", len(header)) + header)
+            write_all(fd, MAGIC + struct.pack(">I", len(header)) + header)
             fault_point("snapshot-write")
             chunks = _plain_chunks(ids, graph_fd, meta.graph_bytes, chunk)
             current = next(chunks)
             index = 0
             for following in chunks:
-                _write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
+                write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
                                            _aad(header, index, False)))
                 current, index = following, index + 1
-            _write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
+            write_all(fd, aes.encrypt(prefix + struct.pack(">I", index), current,
                                        _aad(header, index, True)))
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         if exc.errno in _FULL_ERRNOS:
@@ -118,21 +119,6 @@ def write_snapshot(path: Path, key: bytes, meta: SnapshotMeta, ids: npt.NDArray[
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    dfd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def remove_stale_temp_files(path: Path) -> None:
