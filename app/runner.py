@@ -99,7 +99,6 @@ class SessionRunner:
         self.workflow = workflow
         self._nonce = nonce  # a fresh CSPRNG nonce per session; tests inject a fixed one
         self._crash = crash
-        self._response: Recording | None = None  # the challenge recording of the running session
         if parts.liveness.method is not workflow.method:
             # refuse before a session starts: this analyzer cannot answer this workflow
             raise ValueError(f"workflow {workflow.ref} asks for {workflow.method} liveness; "
@@ -151,17 +150,16 @@ class SessionRunner:
             log.warning("challenge capture failed: %s", exc)
             engine.on_source_ended(f"challenge capture failed: {exc}")
             return f"challenge capture failed: {exc}", 0
-        self._response = rec
         if self.workflow.liveness.config.retain_evidence and self.parts.evidence is not None:
             self.parts.evidence.keep(engine.session_id, rec)
         source = RecordingSource(rec, camera.description)
-        try:
-            return self._drive(engine, source, clock), source.frames_read
-        finally:
-            self._response = None
+        return self._drive(engine, source, clock, rec), source.frames_read
 
     # ---- the frame loop ----------------------------------------------------------------------
-    def _drive(self, engine: SessionEngine, source: FrameSource, clock: Clock) -> str | None:
+    def _drive(self, engine: SessionEngine, source: FrameSource, clock: Clock,
+               response: Recording | None = None) -> str | None:
+        """Feed the source's frames; `response` is the challenge recording of an active
+        session (its frames are the source), handed to the liveness analyzer."""
         kept: dict[int, tuple[BgrImage, FrameAnalysis]] = {}
         last_t = 0.0
         try:
@@ -169,7 +167,7 @@ class SessionRunner:
                 if isinstance(clock, ManualClock):
                     clock.advance(max(0.0, frame.t - last_t))
                     last_t = frame.t
-                self._on_frame(engine, frame, kept)
+                self._on_frame(engine, frame, kept, response)
                 if engine.finished:
                     return None
         finally:
@@ -178,7 +176,8 @@ class SessionRunner:
         return source.end_reason
 
     def _on_frame(self, engine: SessionEngine, frame: Frame,
-                  kept: dict[int, tuple[BgrImage, FrameAnalysis]]) -> None:
+                  kept: dict[int, tuple[BgrImage, FrameAnalysis]],
+                  response: Recording | None) -> None:
         parts = self.parts
         analysis = parts.pipeline.analyze(frame.image)
         faces = analysis.faces
@@ -195,7 +194,7 @@ class SessionRunner:
             try:
                 result = parts.liveness.analyze([c[0] for c in chosen],
                                                 [c[1] for c in chosen], engine.nonce,
-                                                self._response)
+                                                response)
             except ChallengeRefused as exc:
                 log.warning("challenge response refused: %s", exc)
                 engine.step_failed(f"challenge response refused: {exc}")

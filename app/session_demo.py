@@ -79,7 +79,7 @@ def _run_cases(out_dir: Path, wf: Workflow,
     storage = open_storage(scratch, secrets.token_bytes(32))
     key = DeviceKey.generate(device_id="poh-demo")
     (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
-    parts = runner_parts(storage, wf, key, scratch)
+    parts = runner_parts(storage, wf, key)
     rows: list[dict[str, Any]] = []
     try:
         for label, make_source, vendor, expected in cases:
@@ -114,7 +114,7 @@ def render_session_rows(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         score = f"{r['liveness_score']:.0f}" if r["liveness_score"] is not None else "-"
         match = f"{r['best_match']['similarity_score']:.2f}" if r["best_match"] else "-"
-        lines.append(f"{Path(r['clip']).name:<11} {r['expected']:<10} {r['status']:<10} "
+        lines.append(f"{r['clip']:<11} {r['expected']:<10} {r['status']:<10} "
                      f"{r['sequence']:>3} {score:>5} {match:>6}  "
                      f"{','.join(r['warnings']) or '-'}"
                      + (f" ({r['reason']})" if "CHECK_NOT_COMPLETED" in r["warnings"] else ""))

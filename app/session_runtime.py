@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.capture.evidence import EvidenceStore
 from app.face_registry import StoreFaceSearch
 from app.paths import poh_home
 from app.runner import RunnerParts
@@ -56,11 +57,16 @@ def open_database(path: Path | None = None, key: bytes | None = None) -> Databas
 
 @dataclass(frozen=True)
 class Storage:
-    """The open database, its key and the face store attached to it."""
+    """The open database, its key and the face store attached to it, under one data folder."""
 
     db: Database
     key: bytes
     faces: FaceStore
+    home: Path
+
+    def evidence(self) -> EvidenceStore:
+        """Sealed challenge recordings kept next to this database, under the same key."""
+        return EvidenceStore(evidence_dir(self.home), self.key)
 
     def close(self) -> None:
         self.faces.close()
@@ -79,7 +85,7 @@ def open_storage(home: Path, key: bytes | None = None,
     except BaseException:
         db.close()
         raise
-    return Storage(db, key, faces)
+    return Storage(db, key, faces, home)
 
 
 @functools.cache
@@ -101,9 +107,7 @@ def device_key() -> DeviceKey:
     return load_device_key(s.db, s.key)
 
 
-def runner_parts(storage: Storage, workflow: Workflow, key: DeviceKey,
-                 evidence_home: Path | None = None) -> RunnerParts:
-    from app.capture.evidence import EvidenceStore
+def runner_parts(storage: Storage, workflow: Workflow, key: DeviceKey) -> RunnerParts:
     from app.liveness_active import ActiveSessionLiveness
     from app.liveness_passive import PassiveSessionLiveness
     from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
@@ -125,12 +129,17 @@ def runner_parts(storage: Storage, workflow: Workflow, key: DeviceKey,
         search=StoreFaceSearch(storage.faces),
         sessions=VerdictStore(storage.db),
         key=key,
-        evidence=EvidenceStore(evidence_dir(evidence_home or poh_home()), storage.key),
+        evidence=storage.evidence(),
     )
 
 
 def evidence_dir(home: Path) -> Path:
     return home / "evidence"
+
+
+def kiosk_evidence() -> EvidenceStore:
+    """This kiosk's kept recordings, without opening the database (the key alone opens them)."""
+    return EvidenceStore(evidence_dir(poh_home()), db_key())
 
 
 def build_runner_parts(workflow: Workflow) -> RunnerParts:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit, progress
+from app.cli.common import BadInputError, JsonOpt, emit, face_scan_folder, progress
 from app.paths import data_dir, models_dir
 
 app = typer.Typer(help="Benchmarks that print medians and ratios.", no_args_is_help=True)
@@ -85,15 +85,12 @@ def active(
 ) -> None:
     """Median analysis time of a simulated 3-second FLASHING recording."""
     from app.benchmarks.active_bench import format_report, run_active_bench
-    from app.datasets import face3d_dir
     from app.runtime import build_pipeline
     from inference.active.analyzer import ActiveLiveness
 
     if runs < 1:
         raise BadInputError("--runs must be at least 1")
-    folder = face3d_dir(data_dir())
-    if not (folder / "james.obj").is_file():
-        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    folder = face_scan_folder()
     progress("simulating a FLASHING recording")
     emit(run_active_bench(ActiveLiveness(build_pipeline()), folder, runs), as_json,
          format_report)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit, face_scan_folder, progress
 
 app = typer.Typer(help="Accuracy evaluations that print error rates with trial counts.",
                   no_args_is_help=True)
@@ -120,9 +120,7 @@ def active(
 ) -> None:
     """Active liveness (FLASHING, ACTIVE_3D) on the 3D-scan simulator: BPCER, APCER/species."""
     from app.cli.common import BadInputError
-    from app.datasets import face3d_dir
     from app.evaluation.active_eval import evaluate_active, render
-    from app.paths import data_dir
     from app.runtime import build_pipeline
     from inference.active.analyzer import ActiveLiveness
 
@@ -130,9 +128,7 @@ def active(
         raise BadInputError("--split must be heldout or tuning")
     if trials < 1:
         raise BadInputError("--trials must be at least 1")
-    folder = face3d_dir(data_dir())
-    if not (folder / "james.obj").is_file():
-        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    folder = face_scan_folder()
     doc = evaluate_active(ActiveLiveness(build_pipeline()), folder,
                           "heldout" if split == "heldout" else "tuning", trials, seed, progress)
     emit(doc, as_json, render)

@@ -21,14 +21,13 @@ app = typer.Typer(help="Encrypted challenge recordings kept for review.", no_arg
 def _store() -> Iterator[EvidenceStore]:
     from app.capture.evidence import EvidenceError
     from app.capture.recording import RecordingError
-    from app.paths import poh_home
-    from app.session_runtime import db_key, evidence_dir
+    from app.session_runtime import kiosk_evidence
     from storage.sealed_file import SealedFileError
 
     with storage_errors():
-        key = db_key()
+        store = kiosk_evidence()
     try:
-        yield EvidenceStore(evidence_dir(poh_home()), key)
+        yield store
     except (EvidenceError, SealedFileError, RecordingError) as exc:
         raise BadInputError(str(exc)) from None
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit, progress
+from app.cli.common import BadInputError, JsonOpt, emit, face_scan_folder, progress
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.paths import data_dir
@@ -123,7 +123,6 @@ def open_challenge_camera(spec: str, method: LivenessMethod) -> Any:
     """sim:SPECIES[:SEED] renders the 3D face scan answering the plan; a folder is a stored
     capture recording (it answers an old nonce: the session declines it as a replay)."""
     if spec.startswith("sim:"):
-        from app.datasets import face3d_dir
         from app.simulation.flash.challenge_camera import SPECIES, SimulatedChallengeCamera
 
         species, _, seed = spec[4:].partition(":")
@@ -132,10 +131,8 @@ def open_challenge_camera(spec: str, method: LivenessMethod) -> Any:
                                 f"{', '.join(SPECIES)}")
         if seed and not seed.isdigit():
             raise BadInputError("--camera sim:SPECIES:SEED needs a whole number seed")
-        folder = face3d_dir(data_dir())
-        if not (folder / "james.obj").is_file():
-            raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
-        return SimulatedChallengeCamera(folder, species, seed=int(seed) if seed else None)
+        return SimulatedChallengeCamera(face_scan_folder(), species,
+                                        seed=int(seed) if seed else None)
     path = Path(spec)
     if path.is_dir():
         from app.capture.challenge import StoredRecordingCamera

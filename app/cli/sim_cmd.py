@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit, progress
+from app.cli.common import BadInputError, JsonOpt, emit, face_scan_folder, progress
 from app.paths import data_dir
 from app.simulation.settings import SPLITS, Split
 
@@ -66,7 +66,6 @@ def active(
     import numpy as np
 
     from app.capture.recording import write_recording
-    from app.datasets import face3d_dir
     from app.simulation.flash.scene import SPECIES_ACTIVE, SPECIES_FLASH, FaceScene, simulate
     from app.simulation.flash.settings import draw_settings
 
@@ -77,9 +76,7 @@ def active(
         raise BadInputError(f"--species for {method} must be one of {', '.join(allowed)}")
     if split not in ("heldout", "tuning"):
         raise BadInputError("--split must be heldout or tuning")
-    folder = face3d_dir(data_dir())
-    if not (folder / "james.obj").is_file():
-        raise BadInputError(f"no 3D face scan in {folder}: run `poh data fetch`")
+    folder = face_scan_folder()
     if out.exists() and any(out.iterdir()):
         raise BadInputError(f"{out} exists and is not empty")
     rng = np.random.default_rng(seed)

@@ -174,14 +174,12 @@ def forget(
 ) -> None:
     """Right to erasure: the person's templates, index entries, sessions (with verdicts) and
     kept challenge recordings."""
-    from app.capture.evidence import EvidenceStore
-    from app.paths import poh_home
-    from app.session_runtime import db_key, evidence_dir
+    from app.session_runtime import kiosk_evidence
 
     vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     with _store() as store:
         res = store.forget(vendor_data)
-        evidence = EvidenceStore(evidence_dir(poh_home()), db_key())
+        evidence = kiosk_evidence()
         recordings = sum(evidence.delete(sid) for sid in res.session_ids)
     out = {k: v for k, v in asdict(res).items() if k != "session_ids"} | {
         "recordings": recordings}

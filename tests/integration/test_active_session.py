@@ -57,7 +57,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def parts(home: Path) -> Iterator[RunnerParts]:
     storage = open_storage(home, bytes(range(32)))
-    yield runner_parts(storage, _workflow("flashing.json"), DeviceKey.generate(), home)
+    yield runner_parts(storage, _workflow("flashing.json"), DeviceKey.generate())
     storage.close()
 
 
@@ -149,7 +149,7 @@ def test_live_active_3d_session_is_approved(face3d: Path, tmp_path: Path) -> Non
     wf = _workflow("active_3d.json")
     storage = open_storage(tmp_path, bytes(range(32)))
     try:
-        active = runner_parts(storage, wf, DeviceKey.generate(), tmp_path)
+        active = runner_parts(storage, wf, DeviceKey.generate())
         result = SessionRunner(active, wf, nonce=lambda: nonce).run(
             SimulatedChallengeCamera(face3d, "live", split="tuning", seed=8), "james-3d")
     finally:
