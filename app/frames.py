@@ -7,6 +7,7 @@ clock. A source that stops delivering frames just ends; the caller decides what 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -91,6 +92,13 @@ class _StillSource(FrameSource):
             self.frames_read += 1
             yield Frame(i, i / self.fps, self._image)
         self.end_reason = f"still image ended after {self._count} frames"
+
+
+def frame_digest(image: BgrImage) -> bytes:
+    h = hashlib.sha256()
+    h.update(repr((image.shape, str(image.dtype))).encode("ascii"))
+    h.update(np.ascontiguousarray(image).tobytes())
+    return h.digest()
 
 
 def _as_bgr(img: np.ndarray) -> BgrImage:

@@ -7,13 +7,13 @@ as one. The challenge-response digest binds the session nonce to the exact pixel
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from app.capture.recording import Recording
+from app.frames import frame_digest
 from app.session.inputs import LivenessInput
 from app.session_services import BgrImage
 from inference.passive.liveness import PassiveLiveness
@@ -26,13 +26,6 @@ log = logging.getLogger(__name__)
 W = WarningCode
 _SCORE_CODES = {"LIVENESS_FACE_ATTACK", "LOW_LIVENESS_SCORE"}
 _KNOWN = {c.value for c in WarningCode}
-
-
-def frame_digest(image: BgrImage) -> bytes:
-    h = hashlib.sha256()
-    h.update(repr((image.shape, str(image.dtype))).encode("ascii"))
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.digest()
 
 
 class PassiveSessionLiveness:

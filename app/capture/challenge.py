@@ -9,7 +9,6 @@ one: it is refused as a replay, which is exactly what must happen to a recorded 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Protocol
 
 from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording, read_recording
-from app.frames import Frame, FrameSource
+from app.frames import Frame, FrameSource, frame_digest
 from sync.verdict import response_digest
 
 log = logging.getLogger(__name__)
@@ -78,9 +77,7 @@ def digest_of(rec: Recording) -> str:
                        "fps": rec.fps}, separators=(",", ":")).encode("ascii")
     parts = [cues]
     for t, frame in zip(rec.times, rec.frames, strict=True):
-        h = hashlib.sha256(repr((round(float(t), 6), frame.shape)).encode("ascii"))
-        h.update(frame.tobytes())
-        parts.append(h.digest())
+        parts.append(f"{float(t):.6f}".encode("ascii") + frame_digest(frame))
     return response_digest(rec.nonce, parts)
 
 
