@@ -36,6 +36,7 @@ EDGE_KEEP_PERCENT = 40.0
 SHIFT_PASSES = 2  # Lucas-Kanade corrections of the residual head sway
 SLOPE_WINDOW = 5  # pixels pooled per local diffuse/specular split
 CLIP_LEVEL = 0.95  # linear level at which a crop pixel is taken as clipped
+MIN_DIFFUSE_LEVEL = 0.05  # median diffuse K/A below which a face does not answer diffusely
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
              109)
@@ -80,6 +81,16 @@ def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, floa
     tot = ov.sum(1, keepdims=True)
     # Outside every cue (should not happen inside the flash window) the screen mean is assumed.
     return np.where(tot > 0, (ov @ rgb) / np.maximum(tot, 1e-12), rgb.mean(0)[None, :])
+
+
+def phase_shift(ref: np.ndarray, img: np.ndarray, window: np.ndarray
+                ) -> tuple[tuple[float, float], float]:
+    """cv2.phaseCorrelate on copies: OpenCV 5.0 multiplies its inputs by the window in place,
+    so a reference reused over a recording would shrink to its centre, call after call, and
+    the late frames' shifts would come out wrong (measured: wrong by 5-15 pixels from about
+    the 80th call)."""
+    (dx, dy), response = cv2.phaseCorrelate(ref.copy(), img.copy(), window)
+    return (float(dx), float(dy)), float(response)
 
 
 def _smooth_shifts(shifts: FloatArray, half: int = 2, jump: float = 1.0) -> FloatArray:
@@ -266,7 +277,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         if i != n // 2:
             warped = cv2.warpAffine(frames[i], mats[i][:2], (fine, fine), flags=cv2.INTER_LINEAR)
             grey = cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY).astype(np.float32)
-            (dx, dy), _ = cv2.phaseCorrelate(ref_grey, grey, window)
+            (dx, dy), _ = phase_shift(ref_grey, grey, window)
             if abs(dx) < fine / 8 and abs(dy) < fine / 8:
                 shifts[i] = (dx, dy)
     shifts = _smooth_shifts(shifts)
@@ -342,7 +353,9 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
         return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
-    level = max(abs(float(np.median(ratio[yy, xx]))), 1e-6)
+    level = float(np.median(ratio[yy, xx]))
+    if level < MIN_DIFFUSE_LEVEL:  # no diffuse answer at all (a screen): no relief to speak of
+        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
 
     def spread(v: FloatArray) -> float:
         flat = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
