@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.capture.evidence import EvidenceConfig
 from app.cli.common import BadInputError
 from app.paths import models_dir, poh_home
 from inference.passive.liveness import PassiveLivenessConfig
@@ -29,6 +30,7 @@ class KioskConfig(BaseModel):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     passive_liveness: PassiveLivenessConfig = Field(default_factory=PassiveLivenessConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.capture.evidence import EvidenceStore
+from app.capture.evidence import EvidenceConfig, EvidenceStore
 from app.face_registry import StoreFaceSearch
 from app.paths import poh_home
 from app.runner import RunnerParts
@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 def _storage_config() -> StorageConfig:
     from app.runtime import config
     return config().storage
+
+
+def _evidence_config() -> EvidenceConfig:
+    from app.runtime import config
+    return config().evidence
 
 
 def _paths() -> StoragePaths:
@@ -66,7 +71,7 @@ class Storage:
 
     def evidence(self) -> EvidenceStore:
         """Sealed challenge recordings kept next to this database, under the same key."""
-        return EvidenceStore(evidence_dir(self.home), self.key)
+        return EvidenceStore(evidence_dir(self.home), self.key, _evidence_config())
 
     def close(self) -> None:
         self.faces.close()
@@ -139,7 +144,7 @@ def evidence_dir(home: Path) -> Path:
 
 def kiosk_evidence() -> EvidenceStore:
     """This kiosk's kept recordings, without opening the database (the key alone opens them)."""
-    return EvidenceStore(evidence_dir(poh_home()), db_key())
+    return EvidenceStore(evidence_dir(poh_home()), db_key(), _evidence_config())
 
 
 def build_runner_parts(workflow: Workflow) -> RunnerParts:

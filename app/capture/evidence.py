@@ -3,7 +3,9 @@
 Only when the workflow sets `retain_evidence`. The recording (capture.json and PNG frames) is
 packed into an uncompressed zip in memory and sealed with a key derived from the database key
 (storage.sealed_file): face images never reach the disk in plaintext. `poh evidence export`
-writes a plain recording folder for an analyst, on purpose and only then.
+writes a plain recording folder for an analyst, on purpose and only then. Kept recordings expire
+(EvidenceConfig: an age limit and a total size cap, oldest first), checked after each new one and
+by `poh evidence prune`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.capture.recording import MANIFEST, Recording, read_recording, recording_files
 from storage.sealed_file import open_sealed_file, seal_file
@@ -24,6 +29,17 @@ PURPOSE = "evidence"
 SUFFIX = ".evidence"
 _SESSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _MEMBER = re.compile(r"^(\d{6}\.png|capture\.json)$")
+
+
+class EvidenceConfig(BaseModel):
+    """How long kept recordings stay and how much disk they may take (a FLASHING recording is
+    about 13 MB): a kiosk left running must not fill its disk with face images."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_days: float = Field(default=30.0, gt=0, description="older recordings are erased")
+    max_total_mb: float = Field(default=2048.0, gt=0,
+                                description="above this, the oldest recordings are erased")
 
 
 class EvidenceError(ValueError):
@@ -68,9 +84,10 @@ def unpack(data: bytes, folder: Path) -> Recording:
 
 
 class EvidenceStore:
-    def __init__(self, folder: Path, db_key: bytes) -> None:
+    def __init__(self, folder: Path, db_key: bytes, policy: EvidenceConfig | None = None) -> None:
         self.folder = folder
         self._key = db_key
+        self.policy = policy or EvidenceConfig()
 
     def _path(self, session_id: str) -> Path:
         return self.folder / (_check_id(session_id) + SUFFIX)
@@ -80,6 +97,28 @@ class EvidenceStore:
         seal_file(self._path(session_id), self._key, PURPOSE, data)
         log.info("evidence kept for session %s (%d frames, %d bytes sealed)", session_id,
                  len(recording.frames), len(data))
+        self.prune(keep=session_id)
+
+    def prune(self, now: float | None = None, keep: str | None = None) -> list[str]:
+        """Erase recordings past the age limit, then the oldest while the total is above the
+        cap (never `keep`, the one just sealed). Returns the erased session ids."""
+        now = time.time() if now is None else now
+        entries = sorted(self.entries(), key=lambda e: e.modified)
+        cutoff = now - self.policy.max_age_days * 86400.0
+        doomed = [e for e in entries if e.modified < cutoff and e.session_id != keep]
+        left = [e for e in entries if e not in doomed]
+        total = sum(e.bytes for e in left)
+        cap = self.policy.max_total_mb * 1024 * 1024
+        for e in left:
+            if total <= cap:
+                break
+            if e.session_id != keep:
+                doomed.append(e)
+                total -= e.bytes
+        erased = [e.session_id for e in doomed if self.delete(e.session_id)]
+        if erased:
+            log.info("evidence retention erased %d recording(s)", len(erased))
+        return erased
 
     def entries(self) -> list[EvidenceEntry]:
         if not self.folder.is_dir():
@@ -102,7 +141,8 @@ class EvidenceStore:
 
     def delete(self, session_id: str) -> bool:
         path = self._path(session_id)
-        if not path.exists():
+        try:
+            path.unlink()
+        except FileNotFoundError:
             return False
-        path.unlink()
         return True

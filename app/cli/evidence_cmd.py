@@ -70,3 +70,16 @@ def delete_cmd(
     if not gone:
         raise BadInputError(f"no evidence kept for session {session_id}")
     emit({"deleted": session_id}, as_json, lambda d: f"deleted evidence of {d['deleted']}")
+
+
+@app.command("prune")
+def prune_cmd(as_json: JsonOpt = False) -> None:
+    """Erase recordings past the retention limits (config `evidence`: max_age_days,
+    max_total_mb); also done after every new recording."""
+    with _store() as store:
+        erased = store.prune()
+        policy = store.policy
+    emit({"erased": erased, "max_age_days": policy.max_age_days,
+          "max_total_mb": policy.max_total_mb}, as_json,
+         lambda d: f"erased {len(d['erased'])} recording(s) (limits: {d['max_age_days']:g} days, "
+                   f"{d['max_total_mb']:g} MB)")

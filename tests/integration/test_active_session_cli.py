@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app import runtime
 from app.cli.main import run
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+
+
+@contextmanager
+def kiosk_config(tmp_path: Path, doc: dict[str, Any]) -> Iterator[None]:
+    """A kiosk configuration file for the commands run inside (runtime caches the config)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(doc))
+    os.environ["POH_CONFIG"] = str(path)
+    runtime.config.cache_clear()
+    try:
+        yield
+    finally:
+        del os.environ["POH_CONFIG"]
+        runtime.config.cache_clear()
 
 
 def _poh(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
@@ -59,6 +78,13 @@ def test_flash_session_keeps_evidence_until_forgotten(
     assert code == 0 and gone["recordings"] == 1
     left = [e["session_id"] for e in _poh(capsys, "evidence", "list")[1]["evidence"]]
     assert left == [out2["verdict"]["session_id"]]
+
+    code, pruned, _ = _poh(capsys, "evidence", "prune")
+    assert code == 0 and pruned["erased"] == [] and pruned["max_age_days"] == 30
+    with kiosk_config(tmp_path, {"evidence": {"max_age_days": 1e-9}}):
+        code, pruned, _ = _poh(capsys, "evidence", "prune")
+    assert code == 0 and pruned["erased"] == left
+    assert _poh(capsys, "evidence", "list")[1]["evidence"] == []
 
 
 def test_bad_cameras_for_active_workflows_exit_2(capsys: pytest.CaptureFixture[str],

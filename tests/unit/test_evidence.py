@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app.capture.challenge import digest_of
-from app.capture.evidence import EvidenceError, EvidenceStore
+from app.capture.evidence import EvidenceConfig, EvidenceError, EvidenceStore
 from app.capture.plan import make_plan
 from app.capture.recording import Recording, plan_cues
 from storage.sealed_file import SealedFileError
@@ -72,3 +72,26 @@ def test_bad_session_ids_and_missing_evidence(tmp_path: Path) -> None:
         store.export(str(uuid.uuid4()), tmp_path / "o")
     assert store.delete(str(uuid.uuid4())) is False
     assert store.entries() == []
+
+
+def test_retention_erases_expired_then_oldest_above_the_cap(tmp_path: Path) -> None:
+    key = secrets.token_bytes(32)
+    store = EvidenceStore(tmp_path / "ev", key)
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    for sid in ids:
+        store.keep(sid, _rec())
+    size = store.entries()[0].bytes
+    now = 1_000_000_000.0
+    for age_days, sid in zip((40, 3, 2, 1), ids, strict=True):
+        path = tmp_path / "ev" / f"{sid}.evidence"
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    capped = EvidenceStore(tmp_path / "ev", key, EvidenceConfig(
+        max_age_days=30, max_total_mb=2.5 * size / (1024 * 1024)))
+    assert capped.prune(now=now) == ids[:2]  # 40 days old, then the oldest over 2.5 files
+    assert sorted(e.session_id for e in capped.entries()) == sorted(ids[2:])
+    assert capped.prune(now=now) == []
+    # a new recording is never the one erased, even when it alone is over the cap
+    tiny = EvidenceStore(tmp_path / "ev", key, EvidenceConfig(max_total_mb=size / 4e6))
+    newest = str(uuid.uuid4())
+    tiny.keep(newest, _rec())
+    assert [e.session_id for e in tiny.entries()] == [newest]

@@ -21,7 +21,7 @@ def test_phase_shift_leaves_its_inputs_alone_and_stays_right_over_many_calls() -
     errors = []
     # A recording is about 100 frames registered against one reference: OpenCV 5.0 windows
     # its inputs in place, which once shrank the reference call after call.
-    for k in range(120):
+    for _ in range(120):
         dx, dy = int(rng.integers(-3, 4)), int(rng.integers(-3, 4))
         moved = np.ascontiguousarray(big[16 + dy:144 + dy, 16 + dx:144 + dx])
         (ex, ey), _ = phase_shift(ref, moved, window)
