@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -201,11 +201,18 @@ class FaceStore:
                         template_store.insert(conn, prot, batch)
         return {kind: self._indexes.rebuild(kind) for kind in template_store.KINDS}
 
-    def forget(self, vendor_data: str) -> ForgetResult:
-        """Right to erasure: templates, index entries, sessions (and their verdicts)."""
+    def forget(self, vendor_data: str,
+               erase_files: Callable[[tuple[str, ...]], None] | None = None) -> ForgetResult:
+        """Right to erasure: templates, index entries, sessions (and their verdicts).
+
+        erase_files(session_ids) deletes what the kiosk keeps outside the database for those
+        sessions; it runs before the commit, so a crash in between leaves the person in the
+        database (forget again) rather than files nobody can name any more."""
         with self._write_lock:
             with self._db.transaction("erasing a person") as conn:
                 erased = template_store.erase_person(conn, vendor_data)
+                if erase_files is not None:
+                    erase_files(erased.session_ids)
             for kind in template_store.KINDS:
                 ids = [t for t, k in zip(erased.template_ids, erased.kinds, strict=True)
                        if k == kind]

@@ -177,10 +177,15 @@ def forget(
     from app.session_runtime import kiosk_evidence
 
     vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    recordings = 0
+
+    def erase_recordings(session_ids: tuple[str, ...]) -> None:
+        nonlocal recordings
+        recordings = sum(evidence.delete(sid) for sid in session_ids)
+
     with _store() as store:
-        res = store.forget(vendor_data)
         evidence = kiosk_evidence()
-        recordings = sum(evidence.delete(sid) for sid in res.session_ids)
+        res = store.forget(vendor_data, erase_recordings)
     out = {k: v for k, v in asdict(res).items() if k != "session_ids"} | {
         "recordings": recordings}
     emit(out, as_json, lambda o: (

@@ -185,3 +185,28 @@ def test_forget_erases_sessions_verdicts_and_outbox_of_that_person_only(tmp_path
             left = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                     for t in ("templates", "sessions", "verdicts", "outbox")]
         assert left == [1, 1, 1, 1]
+
+
+def test_forget_erases_kept_files_before_commit_and_keeps_the_person_if_that_fails(
+        tmp_path: Path) -> None:
+    vecs = unit_vectors(1, seed=11)
+    seen: list[tuple[str, ...]] = []
+
+    def failing(session_ids: tuple[str, ...]) -> None:
+        seen.append(session_ids)
+        raise OSError("disk went away")
+
+    with FaceStore.open(small_config(tmp_path), tmp_path) as store:
+        store.enroll("carol", vecs[0], session_id="s-carol")
+        with store.db.transaction() as conn:
+            conn.execute("INSERT INTO sessions (id, vendor_data, status) VALUES (?, ?, ?)",
+                         ("s-carol", "carol", "Approved"))
+        with pytest.raises(OSError):
+            store.forget("carol", failing)
+        assert seen == [("s-carol",)]
+        assert store.search(vecs[0], 1).enrolled[0].session_id == "s-carol"  # rolled back
+        with store.db.read() as conn:
+            assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+        res = store.forget("carol", seen.append)
+        assert res.sessions == 1 and seen[-1] == ("s-carol",)
+        assert not store.search(vecs[0], 1).enrolled
