@@ -17,10 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from app.capture.evidence import EvidenceConfig
 from app.cli.common import BadInputError
 from app.paths import models_dir, poh_home
+from app.workflows.loader import describe_validation_error
 from inference.passive.liveness import PassiveLivenessConfig
 from inference.pipeline import PipelineConfig
 from inference.quality import QualityConfig
 from storage.config import StorageConfig
+from sync.canonical import strict_object_hook
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+# json keeps the last of two equal keys: a setting written twice would be half ignored
+_no_duplicate_keys = strict_object_hook(lambda key: _DuplicateKey(f"{key}: key appears twice"))
 
 
 class KioskConfig(BaseModel):
@@ -55,12 +65,10 @@ def load_config(path: Path | None = None) -> KioskConfig:
             raise BadInputError(f"{p}: configuration file not found")
         return KioskConfig.model_validate({})
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(p.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, _DuplicateKey) as exc:
         raise BadInputError(f"{p}: not readable JSON ({exc})") from exc
     try:
         return KioskConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(root)"
-        raise BadInputError(f"{p}: {where}: {err['msg']}") from exc
+        raise BadInputError(f"{p}: {describe_validation_error(exc)}") from exc
