@@ -50,7 +50,7 @@ class FlashThresholds:
     max_lag_frames: float = 0.75
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     max_tint: float = 0.5  # spread of K/A across colour channels: mirrored screen light
-    min_relief: float = 0.06  # robust spread of the flat-removed diffuse K/A per its level
+    min_relief: float = 0.035  # robust spread of the flat-removed diffuse K/A per its level
 
 
 @dataclass(frozen=True)
