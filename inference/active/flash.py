@@ -207,6 +207,26 @@ def _background_boxes(shape: tuple[int, ...], ref: FloatArray) -> list[tuple[int
     return [b for b in boxes if b[2] - b[0] >= 4 and y1 > 0]
 
 
+def _frame_gains(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]]
+                 ) -> np.ndarray:
+    """Exposure and white-balance gain of each frame (n, 3), from the wall behind the person:
+    per pixel, the frame's value over that pixel's median over frames; then the median over
+    pixels. A mean over the boxes would also follow whatever else they catch — the edge of a
+    replay screen or a print that answers the flash, a shoulder swaying in and out — and
+    dividing by that takes part of the face's answer away."""
+    n = len(frames)
+    if not boxes:
+        return np.ones((n, 3))
+    px = np.stack([np.concatenate([_SRGB_LUT[f[y1:y2:2, x1:x2:2]].reshape(-1, 3)
+                                   for x1, y1, x2, y2 in boxes]) for f in frames])  # (n, P, 3)
+    ref = np.median(px, axis=0)
+    lit = (ref > 0.02).all(axis=1)  # dark pixels are mostly noise
+    if lit.sum() < 16:
+        return np.ones((n, 3))
+    gains = np.median(px[:, lit] / ref[lit], axis=1).astype(np.float64)
+    return np.where(gains > 1e-3, gains, 1.0)
+
+
 def _expected_shading(pts: FloatArray) -> FloatArray:
     """How much each mesh point faces the camera (and the screen around it): n . towards."""
     p = pts[:, :3].astype(np.float64)
@@ -243,8 +263,6 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     to_crop = _crop_transform(ref)
     bg_boxes = _background_boxes(frames[0].shape, ref)
     crops = np.empty((n, CROP, CROP, 3), np.float32)
-    gains = np.ones((n, 3), np.float64)
-    bg = np.zeros((n, 3), np.float64)
     fine = 2 * CROP  # warp at twice the crop size, then box-filter down (no aliasing)
     to_fine = np.vstack([to_crop * 2.0, [0, 0, 1]])
     sims = [similarity_transform(pts[:468:4, :2], ref[:468:4, :2]).astype(np.float64)
@@ -254,15 +272,11 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # refines the translation to a fraction of a pixel).
     still = all(abs(np.linalg.det(m[:, :2]) - 1.0) < 0.04 and abs(m[1, 0]) < 0.035 for m in sims)
     mats: list[np.ndarray] = []
-    for i, frame in enumerate(frames):
-        m = sims[i].copy()
+    for sim in sims:
+        m = sim.copy()
         if still:
             m[:, :2] = np.eye(2)
         mats.append(to_fine @ np.vstack([m, [0, 0, 1]]))
-        if bg_boxes:
-            vals = [_SRGB_LUT[frame[y1:y2:2, x1:x2:2]].reshape(-1, 3).mean(0)
-                    for x1, y1, x2, y2 in bg_boxes]
-            bg[i] = np.mean(vals, axis=0)
     # Sub-pixel refinement: interpolated keyframe meshes miss head sway between keyframes;
     # phase correlation of each face crop against the reference crop finds the residual shift,
     # then a Hampel filter over frames drops the estimates a flash colour threw off.
@@ -288,10 +302,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         crops[i] = cv2.resize(_SRGB_LUT[warped], (CROP, CROP), interpolation=cv2.INTER_AREA)
     # Pixels the camera clipped at some frame do not answer the flash linearly.
     clipped = crops.max(axis=(0, 3)) >= CLIP_LEVEL
-    if bg_boxes:
-        gains = bg / np.maximum(np.median(bg, axis=0), 1e-6)
-        gains = np.where(gains > 1e-3, gains, 1.0)
-    crops /= gains[:, None, None, :].astype(np.float32)
+    crops /= _frame_gains(frames, bg_boxes)[:, None, None, :].astype(np.float32)
 
     oval = ref[list(FACE_OVAL), :2]
     hull = cv2.transform(oval[None].astype(np.float64), to_crop)[0]
