@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.active.flash import _smooth_shifts, phase_shift
+from inference.active.flash import _frame_gains, _smooth_shifts, phase_shift
 
 
 def _texture(rng: np.random.Generator, size: int = 160) -> np.ndarray:
@@ -38,3 +38,21 @@ def test_smooth_shifts_replaces_a_jump_and_fills_failures() -> None:
     out = _smooth_shifts(raw)
     assert np.abs(out - walk).max() < 0.25
     assert np.abs(out[:7] - walk[:7]).max() == 0.0  # sway is kept as measured
+
+
+def test_frame_gains_follow_the_camera_not_a_screen_edge_in_the_corner() -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    true = np.exp(np.cumsum(rng.normal(0, 0.02, (n, 3)), axis=0))  # exposure and WB drift
+    flash = rng.uniform(0.5, 1.5, n)  # what a replay screen's edge does with the flash
+    frames = []
+    for i in range(n):
+        lin = np.full((64, 64, 3), 0.3) * true[i]
+        lin[:, :12] *= flash[i]  # the edge of an emissive screen inside the left corner box
+        lin += rng.normal(0, 0.004, lin.shape)
+        srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.clip(lin, 0, 1) ** (1 / 2.4)
+                        - 0.055)
+        frames.append(np.clip(np.round(srgb * 255), 0, 255).astype(np.uint8))
+    gains = _frame_gains(frames, [(0, 0, 64, 64)])
+    expected = true / np.median(true, axis=0)
+    assert np.abs(gains / expected - 1).max() < 0.02
