@@ -97,7 +97,10 @@ class EvidenceStore:
         seal_file(self._path(session_id), self._key, PURPOSE, data)
         log.info("evidence kept for session %s (%d frames, %d bytes sealed)", session_id,
                  len(recording.frames), len(data))
-        self.prune(keep=session_id)
+        try:
+            self.prune(keep=session_id)
+        except OSError as exc:  # the session's own recording is safe; retention can wait
+            log.warning("evidence retention could not erase old recordings: %s", exc)
 
     def prune(self, now: float | None = None, keep: str | None = None) -> list[str]:
         """Erase recordings past the age limit, then the oldest while the total is above the
