@@ -116,6 +116,9 @@ def active(
     split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
         "heldout"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    room_light: Annotated[str, typer.Option(
+        "--room-light", help="Stress test: colour of the room light R,G,B (scaled to mean 1), "
+                             "e.g. 1.4,1.0,0.6 for a warm lamp.")] = "1,1,1",
     as_json: JsonOpt = False,
 ) -> None:
     """Active liveness (FLASHING, ACTIVE_3D) on the 3D-scan simulator: BPCER, APCER/species."""
@@ -128,7 +131,22 @@ def active(
         raise BadInputError("--split must be heldout or tuning")
     if trials < 1:
         raise BadInputError("--trials must be at least 1")
+    room = _room_light(room_light)
     folder = face_scan_folder()
     doc = evaluate_active(ActiveLiveness(build_pipeline()), folder,
-                          "heldout" if split == "heldout" else "tuning", trials, seed, progress)
+                          "heldout" if split == "heldout" else "tuning", trials, seed, progress,
+                          room)
     emit(doc, as_json, render)
+
+
+def _room_light(text: str) -> tuple[float, float, float]:
+    from app.cli.common import BadInputError
+
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != 3 or not all(0.05 <= v <= 20 for v in vals):
+        raise BadInputError("--room-light must be three numbers R,G,B between 0.05 and 20")
+    mean = sum(vals) / 3
+    return (vals[0] / mean, vals[1] / mean, vals[2] / mean)

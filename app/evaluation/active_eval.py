@@ -6,6 +6,7 @@ Settings come from the chosen split's family (app.simulation.flash.settings).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,10 @@ from inference.active.analyzer import ActiveLiveness
 
 
 def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials: int,
-                    seed: int, on_progress: Callable[[str], None] | None = None
-                    ) -> dict[str, Any]:
+                    seed: int, on_progress: Callable[[str], None] | None = None,
+                    room_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, Any]:
+    """room_rgb: colour of the room light for every trial (a stress test; white by default,
+    which leaves the drawn settings and the random stream as they were)."""
     scene = FaceScene(face3d)
     rng = np.random.default_rng(seed)
     plan = [("FLASHING", sp) for sp in ("live", *SPECIES_FLASH)]
@@ -32,7 +35,7 @@ def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials
         errors = 0
         seen: dict[str, list[float]] = {}
         for i in range(trials):
-            s = draw_settings(split, rng)
+            s = dataclasses.replace(draw_settings(split, rng), room_rgb=room_rgb)
             rec = simulate(scene, sp, method, s, rng)
             res = analyze_recording(liveness, rec)
             accepted = res.status == "Approved"
@@ -50,7 +53,8 @@ def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials
         rows[key] = {"method": method, "species": sp, "metric": metric, "errors": errors,
                      "trials": trials, "rate": errors / trials,
                      "figures": {k: _spread(v) for k, v in seen.items() if k != "flash_frames"}}
-    return {"split": split, "seed": seed, "trials_per_species": trials, "results": rows,
+    return {"split": split, "seed": seed, "trials_per_species": trials,
+            "room_light": [round(c, 4) for c in room_rgb], "results": rows,
             "seconds": round(time.perf_counter() - t_start, 1)}
 
 
@@ -61,7 +65,10 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = [f"active liveness on the simulator ({doc['split']} settings, seed {doc['seed']})"]
+    room = "" if doc["room_light"] == [1.0, 1.0, 1.0] else (
+        ", room light " + "/".join(f"{c:g}" for c in doc["room_light"]))
+    lines = [f"active liveness on the simulator ({doc['split']} settings, seed {doc['seed']}"
+             f"{room})"]
     for r in doc["results"].values():
         lines.append(f"  {r['method']:<9} {r['species']:<12} {r['metric'].upper()} "
                      f"{100 * r['rate']:5.1f}% ({r['errors']}/{r['trials']})")

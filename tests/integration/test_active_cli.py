@@ -47,6 +47,8 @@ def test_analyze_bad_recordings_exit_2(tmp_path: Path, live_recording: Path) -> 
 def test_eval_and_bench_bad_options_exit_2() -> None:
     assert run(["eval", "active", "--trials", "0"]) == 2
     assert run(["eval", "active", "--split", "sideways"]) == 2
+    for bad in ("1,1", "red,1,1", "1,0,1", "1,1,1,1"):
+        assert run(["eval", "active", "--room-light", bad]) == 2, bad
     assert run(["bench", "active", "--runs", "0"]) == 2
 
 

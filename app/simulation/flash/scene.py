@@ -196,11 +196,15 @@ def _compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | Non
              shift: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Linear frame: surface (albedo x (ambient + screen)) over the wall, plus any emission."""
     m = lit.g.mask
-    surf = lit.g.albedo * (s.ambient * lit.ambient[..., None]
-                           + s.screen * lit.screen[..., None] * light[None, None, :])
+    amb = s.ambient * lit.ambient[..., None]
+    wall_amb: float | np.ndarray = s.ambient * 0.8
+    if s.room_rgb != (1.0, 1.0, 1.0):  # white keeps the arithmetic (and the figures) as they were
+        amb = amb * np.asarray(s.room_rgb, np.float32)
+        wall_amb = wall_amb * np.asarray(s.room_rgb, np.float32)
+    surf = lit.g.albedo * (amb + s.screen * lit.screen[..., None] * light[None, None, :])
     if emit is not None:
         surf = surf + emit
-    wall = WALL_ALBEDO * (s.ambient * 0.8 + s.screen * 0.04 * light)
+    wall = WALL_ALBEDO * (wall_amb + s.screen * 0.04 * light)
     img: np.ndarray = np.where(m[..., None], surf, wall[None, None, :]).astype(np.float32)
     if shift != (0, 0):
         mat = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)

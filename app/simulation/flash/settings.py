@@ -7,7 +7,7 @@ so thresholds set on tuning runs are reported on rooms, cameras and attacks they
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,11 +46,14 @@ class SimSettings:
     reflect: float
     glare: float
     turn: float
+    # Colour of the room light per channel (mean 1). Not drawn: white in both families; the
+    # evaluation's --room-light stress option sets it for every trial of a run.
+    room_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
 
 def draw_settings(split: Split, rng: np.random.Generator) -> SimSettings:
     k = 0 if split == "tuning" else 1
-    vals = {name: float(rng.uniform(*r[k])) for name, r in _RANGES.items()}
+    vals: dict[str, Any] = {name: float(rng.uniform(*r[k])) for name, r in _RANGES.items()}
     if rng.random() < 0.5:
         vals["tilt"] = -vals["tilt"]
     return SimSettings(**vals)
