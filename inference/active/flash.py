@@ -164,8 +164,23 @@ def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
     return amb_c, resp_c
 
 
-def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
-    return diffuse_ratio(*_smoothed_maps(np.linalg.pinv(x) @ y), mask)
+def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray, balance: FloatArray
+                      ) -> FloatArray:
+    amb_c, resp_c = _smoothed_maps(np.linalg.pinv(x) @ y)
+    return diffuse_ratio(amb_c * balance, resp_c, mask)
+
+
+def channel_balance(r_c: FloatArray) -> FloatArray:
+    """Per colour channel, the face's typical K_c / A_c over its mean (3,). A room light of
+    another colour than the screen's white makes the channels answer in different proportions
+    (bluish room: red answers the flash most per unit ambient); pooled across channels, that
+    difference would follow the albedo's colour and paint a print's picture into the relief.
+    Scaling A_c by it puts the channels back in step; a white room gives ones. A surface with
+    no diffuse answer (a screen) gets ones too: nothing to balance."""
+    med = np.median(r_c, axis=0) if len(r_c) else np.ones(3)
+    if not np.all(med > MIN_DIFFUSE_LEVEL):
+        return np.ones(3)
+    return np.asarray(med / med.mean(), np.float64)
 
 
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
@@ -346,7 +361,8 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
     rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
     tint = float(np.percentile(rho.std(axis=1), 90)) if len(rho) >= 50 else 1.0
-    ratio = diffuse_ratio(amb_c, resp_c, mask)
+    balance = channel_balance(r_c)
+    ratio = diffuse_ratio(amb_c * balance.astype(np.float32), resp_c, mask)
     if maps is not None:  # for inspection: the maps behind the figures
         maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
 
@@ -376,7 +392,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # The camera's noise spreads K/A too, the more so the weaker the screen: half the difference
     # of the maps from even and from odd frames has the noise of the full map and no relief;
     # only the spread above it counts.
-    halves = [_diffuse_ratio_of(x[k::2], y[k::2], mask) for k in (0, 1)]
+    halves = [_diffuse_ratio_of(x[k::2], y[k::2], mask, balance) for k in (0, 1)]
     noise = spread((halves[0] - halves[1]) / 2)
     relief = float(np.sqrt(max(spread(ratio) ** 2 - noise ** 2, 0.0)))
     # Also reported: agreement with the orientation map of the mesh (sign depends on the room).

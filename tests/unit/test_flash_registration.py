@@ -5,7 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.active.flash import _frame_gains, _smooth_shifts, phase_shift
+from inference.active.flash import (
+    _frame_gains,
+    _smooth_shifts,
+    channel_balance,
+    diffuse_ratio,
+    phase_shift,
+)
 
 
 def _texture(rng: np.random.Generator, size: int = 160) -> np.ndarray:
@@ -56,3 +62,25 @@ def test_frame_gains_follow_the_camera_not_a_screen_edge_in_the_corner() -> None
     gains = _frame_gains(frames, [(0, 0, 64, 64)])
     expected = true / np.median(true, axis=0)
     assert np.abs(gains / expected - 1).max() < 0.02
+
+
+def test_channel_balance_keeps_a_flat_print_flat_under_a_coloured_room_light() -> None:
+    rng = np.random.default_rng(8)
+    # a print: albedo of every colour, a flat answer, but the room light is bluish, so the red
+    # channel answers the white flash most per unit of ambient light
+    albedo = cv2.GaussianBlur(rng.uniform(0.1, 0.8, (64, 64, 3)).astype(np.float32), (0, 0), 2)
+    per_channel = np.array([1.3, 1.0, 0.75], np.float32)
+    amb = albedo * np.array([0.7, 1.0, 1.3], np.float32)
+    resp = amb * per_channel
+    mask = np.ones((64, 64), bool)
+    inner = (slice(8, 56), slice(8, 56))
+
+    def spread(ratio: np.ndarray) -> float:
+        return float(ratio[inner].std() / np.median(ratio[inner]))
+
+    balance = channel_balance((resp / amb).reshape(-1, 3))
+    assert np.allclose(balance, per_channel / per_channel.mean(), rtol=1e-3)
+    assert spread(diffuse_ratio(amb, resp, mask)) > 0.05  # the albedo's colour shows through
+    assert spread(diffuse_ratio(amb * balance.astype(np.float32), resp, mask)) < 0.005
+    assert np.allclose(channel_balance(np.full((100, 3), 0.8)), 1.0)  # white room
+    assert np.array_equal(channel_balance(np.full((100, 3), 0.01)), np.ones(3))  # a screen
