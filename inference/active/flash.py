@@ -50,7 +50,7 @@ class FlashThresholds:
     max_lag_frames: float = 0.75
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     max_tint: float = 0.5  # spread of K/A across colour channels: mirrored screen light
-    min_relief: float = 0.035  # robust spread of the flat-removed diffuse K/A per its level
+    min_relief: float = 0.038  # robust spread of the flat-removed diffuse K/A per its level
 
 
 @dataclass(frozen=True)
@@ -170,17 +170,43 @@ def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray, balance: F
     return diffuse_ratio(amb_c * balance, resp_c, mask)
 
 
-def channel_balance(r_c: FloatArray) -> FloatArray:
-    """Per colour channel, the face's typical K_c / A_c over its mean (3,). A room light of
-    another colour than the screen's white makes the channels answer in different proportions
-    (bluish room: red answers the flash most per unit ambient); pooled across channels, that
-    difference would follow the albedo's colour and paint a print's picture into the relief.
-    Scaling A_c by it puts the channels back in step; a white room gives ones. A surface with
-    no diffuse answer (a screen) gets ones too: nothing to balance."""
-    med = np.median(r_c, axis=0) if len(r_c) else np.ones(3)
-    if not np.all(med > MIN_DIFFUSE_LEVEL):
+def channel_balance(amb_px: FloatArray, resp_px: FloatArray) -> FloatArray:
+    """Per colour channel, how strongly the face answers the white flash per unit of ambient
+    light, over the mean of the three (3,). A room light of another colour than the screen's
+    white makes the channels answer in different proportions (bluish room: red answers most);
+    pooled across channels, that difference would follow the albedo's colour and paint a
+    print's picture into the relief. Scaling A_c by it puts the channels back in step.
+
+    Estimated under the same dichromatic model as the relief (K_c = s b_c A_c + g per pixel,
+    g the glare, equal in every channel): the b whose scaled ambient colour lines up with the
+    answer's colour once each pixel's grey offset is removed. A plain per-channel median of
+    K_c / A_c would read glare as colour (g / A_c is largest in the darkest channel). A white
+    room gives ones; so does a surface with no diffuse answer (a screen): nothing to balance."""
+    a = np.asarray(amb_px, np.float64)
+    k = np.asarray(resp_px, np.float64)
+    if len(a) < 50 or np.median(k.sum(1) / np.maximum(a.sum(1), 1e-4)) < MIN_DIFFUSE_LEVEL:
         return np.ones(3)
-    return np.asarray(med / med.mean(), np.float64)
+    if len(a) > 600:  # a few hundred pixels pin three numbers down; the grid below is costly
+        pick = np.linspace(0, len(a) - 1, 600).astype(int)
+        a, k = a[pick], k[pick]
+    kc = k - k.mean(1, keepdims=True)
+
+    def cost(u: np.ndarray, v: np.ndarray) -> np.ndarray:  # b = (e^u, 1, e^v), a grid of them
+        b = np.stack([np.exp(u), np.ones_like(u), np.exp(v)], -1)  # (G, 3)
+        x = a[None] * b[:, None, :]  # (G, P, 3)
+        xc = x - x.mean(2, keepdims=True)
+        slope = (xc * kc[None]).sum(2) / np.maximum((xc * xc).sum(2), 1e-12)
+        return np.asarray(((kc[None] - slope[..., None] * xc) ** 2).sum((1, 2)))
+
+    best = np.zeros(2)
+    for span, step in ((1.0, 0.125), (0.125, 0.025)):  # log ratios to green, coarse then fine
+        g = np.arange(-span, span + step / 2, step)
+        uu, vv = np.meshgrid(best[0] + g, best[1] + g, indexing="ij")
+        c = cost(uu.ravel(), vv.ravel())
+        i = int(np.argmin(c))
+        best = np.array([uu.ravel()[i], vv.ravel()[i]])
+    b = np.array([np.exp(best[0]), 1.0, np.exp(best[1])])
+    return np.asarray(b / b.mean(), np.float64)
 
 
 def interpolate_landmarks(times: FloatArray, key_t: list[float], key_pts: list[FloatArray]
@@ -361,7 +387,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
     rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
     tint = float(np.percentile(rho.std(axis=1), 90)) if len(rho) >= 50 else 1.0
-    balance = channel_balance(r_c)
+    balance = channel_balance(amb_c[bright], resp_c[bright])
     ratio = diffuse_ratio(amb_c * balance.astype(np.float32), resp_c, mask)
     if maps is not None:  # for inspection: the maps behind the figures
         maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
