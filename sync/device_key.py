@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from storage.durable import fsync_dir
+
 log = logging.getLogger(__name__)
 
 RECORD_VERSION = 1
@@ -236,19 +238,11 @@ class FileKeySlot:
                 pass
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         stored = self.read()
         if stored is None:
             raise DeviceKeyError(f"{self.path}: device key vanished after creation")
         return stored
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def load_or_create(slot: KeySlot, secret: bytes, device_id: str | None = None) -> DeviceKey:
