@@ -12,7 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.capture.evidence import EvidenceConfig, EvidenceStore
+from app.capture.evidence import EvidenceStore
+from app.config import KioskConfig
 from app.face_registry import StoreFaceSearch
 from app.paths import poh_home
 from app.runner import RunnerParts
@@ -28,18 +29,13 @@ from sync.verdict_store import VerdictStore
 log = logging.getLogger(__name__)
 
 
-def _storage_config() -> StorageConfig:
+def _kiosk_config() -> KioskConfig:
     from app.runtime import config
-    return config().storage
-
-
-def _evidence_config() -> EvidenceConfig:
-    from app.runtime import config
-    return config().evidence
+    return config()
 
 
 def _paths() -> StoragePaths:
-    return _storage_config().paths(poh_home())
+    return _kiosk_config().storage.paths(poh_home())
 
 
 def db_path() -> Path:
@@ -71,7 +67,7 @@ class Storage:
 
     def evidence(self) -> EvidenceStore:
         """Sealed challenge recordings kept next to this database, under the same key."""
-        return EvidenceStore(evidence_dir(self.home), self.key, _evidence_config())
+        return EvidenceStore(evidence_dir(self.home), self.key, _kiosk_config().evidence)
 
     def close(self) -> None:
         self.faces.close()
@@ -81,7 +77,7 @@ class Storage:
 def open_storage(home: Path, key: bytes | None = None,
                  config: StorageConfig | None = None) -> Storage:
     """Everything a session needs from storage, under `home` (the kiosk's or a scratch one)."""
-    cfg = config or _storage_config()
+    cfg = config or _kiosk_config().storage
     paths = cfg.paths(home)
     key = key or load_db_key(paths.key_file, paths.db.exists())
     db = Database(paths.db, key)
@@ -144,7 +140,7 @@ def evidence_dir(home: Path) -> Path:
 
 def kiosk_evidence() -> EvidenceStore:
     """This kiosk's kept recordings, without opening the database (the key alone opens them)."""
-    return EvidenceStore(evidence_dir(poh_home()), db_key(), _evidence_config())
+    return EvidenceStore(evidence_dir(poh_home()), db_key(), _kiosk_config().evidence)
 
 
 def build_runner_parts(workflow: Workflow) -> RunnerParts:
