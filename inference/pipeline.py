@@ -1,7 +1,7 @@
 """The face pipeline: detect, landmarks, pose, blendshapes, align, embed, anti-spoof, age.
 
 One FacePipeline owns one compiled model and one infer request per model: it is not thread-safe.
-A second worker thread needs its own FacePipeline (see app.benchmarks.inference_bench).
+A second worker thread needs its own FacePipeline (see app.lab.benchmarks.inference_bench).
 """
 
 from __future__ import annotations
@@ -193,6 +193,28 @@ class FacePipeline:
         """Fast path for live cues: detection, mesh, pose and blendshapes only."""
         return self.analyze(frame, embed=False, antispoof=False, age=False, landmarks=True)
 
+    def complete(self, frame: np.ndarray, tracked: FrameAnalysis, *, antispoof: bool = True,
+                 age: bool = True) -> FrameAnalysis:
+        """Finish a `track` result: embedding, age and (if asked) anti-spoofing for each face,
+        reusing its detection and mesh. Equal to `analyze(frame, antispoof=antispoof, age=age)`
+        on the same frame, without detecting and meshing it twice."""
+        frame_bgr = as_bgr(frame)
+        if (frame_bgr.shape[0], frame_bgr.shape[1]) != tracked.image_shape:
+            raise ValueError("complete() needs the frame that was tracked")
+        timer = _Timer()
+        timer.ms.update({k: v for k, v in tracked.timings_ms.items() if k != "total"})
+        faces = []
+        for face in tracked.faces:
+            done = self._embed_stages(frame_bgr, face, timer, embed=True, age=age)
+            if antispoof:
+                with timer.stage("antispoof"):
+                    done = dataclasses.replace(
+                        done, spoof_score=self.antispoofer.infer(frame_bgr,
+                                                                 face.detection.box).score)
+            faces.append(done)
+        timer.ms["total"] = sum(timer.ms.values())
+        return FrameAnalysis(tracked.image_shape, tuple(faces), timer.ms)
+
     def _face(self, frame: np.ndarray, det: Detection, timer: _Timer, *, embed: bool,
               antispoof: bool, age: bool, landmarks: bool) -> FaceAnalysis:
         spoof: float | None = None
@@ -231,6 +253,14 @@ class FacePipeline:
             if self.blendshaper is not None:
                 with timer.stage("blendshapes"):
                     shapes = self.blendshaper.infer(mesh)
+        face = FaceAnalysis(detection=det, landmarks=mesh, pose=pose, five_points=None,
+                            blendshapes=shapes)
+        return self._embed_stages(frame, face, timer, embed=embed, age=age)
+
+    def _embed_stages(self, frame: np.ndarray, face: FaceAnalysis, timer: _Timer, *,
+                      embed: bool, age: bool) -> FaceAnalysis:
+        """Alignment, embedding and age of a face whose mesh is known (None: nothing to do)."""
+        mesh = face.landmarks
         five = aligned = chip = None
         if mesh is not None and (embed or age):
             with timer.stage("align"):
@@ -247,12 +277,9 @@ class FacePipeline:
         if chip is not None:
             with timer.stage("age"):
                 age_est = self.age_estimator.infer(chip)
-        return FaceAnalysis(
-            detection=det,
-            landmarks=mesh,
-            pose=pose,
+        return dataclasses.replace(
+            face,
             five_points=five,
-            blendshapes=shapes,
             embedding=embedding,
             age=age_est.age if age_est else None,
             age_spread=age_est.spread if age_est else None,

@@ -25,7 +25,7 @@ from sync.device_key import (
     verify_signature,
 )
 from sync.reports import AgeReport, FaceSearchReport, LivenessReport, WireModel
-from sync.vocabulary import LivenessMethod, SessionStatus, WarningCode
+from sync.vocabulary import CaptureKind, LivenessMethod, SessionStatus, WarningCode
 
 SCHEMA = "poh.verdict.v1"
 _HEX64 = r"^[0-9a-f]{64}$"
@@ -45,6 +45,19 @@ class ChallengeBinding(WireModel):
     method: LivenessMethod
     nonce: str = Field(pattern=r"^[0-9a-f]{32,128}$")
     response_digest: str | None = Field(default=None, pattern=_HEX64)
+
+
+class CaptureSource(WireModel):
+    """What the face was captured from, signed with the verdict: a verdict made from a video
+    file or a simulation can never pass for a capture at the booth."""
+
+    kind: CaptureKind
+    device_id: str | None = Field(default=None, max_length=100)  # camera: the booth's id
+    detail: str = Field(default="", max_length=200)  # e.g. "camera 0", "video live.avi"
+
+    @property
+    def proves_presence(self) -> bool:
+        return self.kind is CaptureKind.CAMERA
 
 
 class CredentialUse(WireModel):
@@ -76,6 +89,7 @@ class VerdictBody(WireModel):
     sequence: int = Field(ge=1, le=2**53 - 1)
     idempotency_key: str
     challenge: ChallengeBinding
+    capture_source: CaptureSource
     credential: CredentialUse | None = None
 
     model_config = WireModel.model_config | {"populate_by_name": True}

@@ -56,6 +56,17 @@ class WarningCode(StrEnum):
     CHECK_NOT_COMPLETED = "CHECK_NOT_COMPLETED"
 
 
+class CaptureKind(StrEnum):
+    """Where a session's face came from. Only CAMERA (the booth's own camera, with its screen
+    drawing the challenge) is evidence of a person present at the booth."""
+
+    CAMERA = "camera"
+    VIDEO_FILE = "video_file"
+    RECORDING = "recording"
+    SIMULATION = "simulation"
+    IMAGE = "image"
+
+
 class DuplicateAction(StrEnum):
     """What a 1:N hit above the review threshold does. DECLINE must be chosen explicitly."""
 

@@ -15,22 +15,39 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.capture.frames import Frame, FrameSource, frame_digest
 from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording, read_recording
-from app.frames import Frame, FrameSource, frame_digest
 from sync.verdict import response_digest
+from sync.vocabulary import CaptureKind
 
 log = logging.getLogger(__name__)
 
 # The screen shows each cue for whole display refreshes, and the capture clock is read once per
 # frame: the durations it reports may differ from the plan's by a refresh or two.
 CUE_TOLERANCE_S = 0.05
+# Cosine similarity of the challenge face to the accepted frames' faces: the same person seen
+# seconds apart under a coloured light scores far above this (different people rarely reach
+# the 1:N review threshold of 0.53; see poh-lab eval dedup).
+SAME_FACE_MIN = 0.45
+
+
+class ChallengeConfig(BaseModel):
+    """The `challenge` section of the kiosk configuration: how strictly a response must match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cue_tolerance_s: float = Field(default=CUE_TOLERANCE_S, gt=0.0, le=1.0)
+    same_face_min: float = Field(default=SAME_FACE_MIN, ge=0.0, le=1.0)
 
 
 class ChallengeCamera(Protocol):
     """Shows a plan on the kiosk screen and records the face answering it."""
 
     description: str
+    kind: CaptureKind  # CAMERA for the booth's own screen and camera
 
     def capture(self, plan: ChallengePlan) -> Recording: ...
 
@@ -41,12 +58,14 @@ class StoredRecordingCamera:
     def __init__(self, folder: Path) -> None:
         self._recording = read_recording(folder)  # malformed: RecordingError, before a session
         self.description = f"recording {folder.name}"
+        self.kind = CaptureKind.RECORDING
 
     def capture(self, plan: ChallengePlan) -> Recording:
         return self._recording
 
 
-def response_mismatch(plan: ChallengePlan, rec: Recording) -> str | None:
+def response_mismatch(plan: ChallengePlan, rec: Recording,
+                      tolerance_s: float = CUE_TOLERANCE_S) -> str | None:
     """Why the recording is not an answer to this plan (None: it is).
 
     The plan is recomputed from the session's nonce; the recording must carry that nonce and
@@ -61,7 +80,7 @@ def response_mismatch(plan: ChallengePlan, rec: Recording) -> str | None:
     for i, (shown, asked) in enumerate(zip(rec.colours, plan.colours, strict=True)):
         if any(abs(a - b) > 1e-3 for a, b in zip(shown.rgb, asked.rgb, strict=True)):
             return f"colour {i} of the response is not the challenge's"
-        if abs((shown.t_end - shown.t_start) - (asked.t_end - asked.t_start)) > CUE_TOLERANCE_S:
+        if abs((shown.t_end - shown.t_start) - (asked.t_end - asked.t_start)) > tolerance_s:
             return f"colour {i} was shown for a different time than the challenge asked"
     if [a.action for a in rec.actions] != [a.action for a in plan.actions]:
         return "the actions in the response are not the challenge's"
@@ -85,7 +104,7 @@ class RecordingSource(FrameSource):
     """A recording's frames on its own clock, for the session's capture and quality steps."""
 
     def __init__(self, rec: Recording, description: str) -> None:
-        super().__init__(description, live=False, fps=rec.fps)
+        super().__init__(description, live=False, fps=rec.fps, kind=CaptureKind.RECORDING)
         self._rec = rec
 
     def __iter__(self) -> Iterator[Frame]:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
 
 
 def _human(r: dict[str, Any]) -> str:
@@ -38,11 +39,13 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Passive liveness (one frame), face box, quality and lighting cues, age estimate."""
-        from app.imageio import load_image
-        from app.passive_check import check_frame
-        from app.runtime import build_passive_liveness, build_pipeline, build_quality_config
+        from app.capture.images import load_image
+        from app.checks.passive_check import check_frame
+        from app.cli.context import kiosk_config, pipeline
+        from app.kiosk.root import passive_liveness
 
         frame = load_image(image)
+        cfg = kiosk_config()
         decline: float | None = None
         min_age: int | None = None
         if workflow is not None:
@@ -57,9 +60,9 @@ def register(app: typer.Typer) -> None:
             min_age = age_feature.config.min_age if age_feature is not None else None
         result = check_frame(
             frame,
-            build_pipeline(),
-            build_passive_liveness(decline),
-            build_quality_config(),
+            pipeline(cfg),
+            passive_liveness(cfg.passive_liveness, decline),
+            cfg.quality,
             min_age=min_age,
         )
         emit(result, as_json, _human)

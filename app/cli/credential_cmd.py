@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
 from app.qr import qr_png, qr_terminal
 from sync.credential import (
     CredentialError,

@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from app.capture.evidence import EvidenceStore
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
 from app.cli.verdict_cmd import storage_errors
+from app.errors import BadInputError
 
 app = typer.Typer(help="Encrypted challenge recordings kept for review.", no_args_is_help=True)
 
@@ -21,7 +22,7 @@ app = typer.Typer(help="Encrypted challenge recordings kept for review.", no_arg
 def _store() -> Iterator[EvidenceStore]:
     from app.capture.evidence import EvidenceError
     from app.capture.recording import RecordingError
-    from app.session_runtime import kiosk_evidence
+    from app.cli.context import kiosk_evidence
     from storage.sealed_file import SealedFileError
 
     with storage_errors():

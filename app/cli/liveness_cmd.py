@@ -1,4 +1,4 @@
-"""`poh liveness calibrate-passive`: refit passive liveness on the simulated tuning split."""
+"""`poh liveness analyze`: active liveness of a capture recording."""
 
 from __future__ import annotations
 
@@ -7,50 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
-from app.cli.sim_cmd import check_count
-from app.paths import data_dir
-from app.simulation.scene import sources
-from inference.passive import CALIBRATION_PATH
+from app.cli.common import JsonOpt, emit
 
-app = typer.Typer(help="Liveness calibration.", no_args_is_help=True)
-
-
-def _human(doc: dict[str, Any]) -> str:
-    lines = [f"wrote {doc['path']} (operating logit {doc['operating_logit']:.3f})",
-             "out-of-fold tuning figures (folds = source portraits):"]
-    for sp, f in doc["tuning_out_of_fold"].items():
-        a = f["apcer_at_bpcer5"]
-        lines.append(f"  {sp:<8} EER {100 * f['eer']:4.1f}%   APCER at BPCER 5% "
-                     f"{100 * a['rate']:4.1f}% ({a['errors']}/{a['trials']})")
-    return "\n".join(lines)
-
-
-@app.command("calibrate-passive")
-def calibrate_passive(
-    n: Annotated[int, typer.Option("--n", help="Tuning frames per species.")] = 60,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the tuning set.")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Calibration file to write.")] = (
-        CALIBRATION_PATH),
-    as_json: JsonOpt = False,
-) -> None:
-    """Simulate the tuning split only (tuning portraits, tuning settings), fit and write."""
-    from app.evaluation.pad_calibrate import calibrate, write_calibration
-    from app.evaluation.pad_data import observe_simulated
-    from app.runtime import build_pipeline
-
-    check_count(n)
-    progress(f"simulating and analysing {3 * n} tuning frames")
-    obs = observe_simulated(build_pipeline(), data_dir(), "tuning", n, seed,
-                            on_progress=lambda i, t: progress(f"analysed {i}/{t}"))
-    doc = calibrate(obs, {"split": "tuning", "per_species": n, "seed": seed,
-                          "simulator": "app.simulation (camera model shared by live and attacks)",
-                          "sources": [s.file for s in sources("tuning")],
-                          "identities": sorted({s.identity for s in sources("tuning")})})
-    write_calibration(doc, out)
-    summary = {"path": str(out), "operating_logit": doc["operating_logit"],
-               "tuning_out_of_fold": doc["tuning_out_of_fold"], "data": doc["data"]}
-    emit(summary, as_json, _human)
+app = typer.Typer(help="Liveness analysis of capture recordings.", no_args_is_help=True)
 
 
 def _human_active(doc: dict[str, Any]) -> str:
@@ -70,13 +29,14 @@ def analyze(
     """Active liveness (FLASHING, ACTIVE_3D) of a capture recording."""
     from app.capture.analyze import analyze_recording
     from app.capture.recording import RecordingError, read_recording
-    from app.cli.common import BadInputError
-    from app.runtime import build_pipeline
-    from inference.active.analyzer import ActiveLiveness
+    from app.cli.context import kiosk_config, pipeline
+    from app.errors import BadInputError
+    from app.kiosk.root import active_analyzer
 
     try:
         rec = read_recording(recording)
-        result = analyze_recording(ActiveLiveness(build_pipeline()), rec)
+        cfg = kiosk_config()
+        result = analyze_recording(active_analyzer(cfg, pipeline(cfg)), rec)
     except RecordingError as exc:
         raise BadInputError(f"bad recording: {exc}") from exc
     emit(result.to_dict(), as_json, _human_active)

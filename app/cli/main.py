@@ -13,22 +13,17 @@ import click
 import typer
 
 from app.cli import (
-    bench_cmd,
     check_cmd,
     credential_cmd,
-    data_cmd,
-    demo_cmd,
-    eval_cmd,
     evidence_cmd,
     liveness_cmd,
     models_cmd,
     session_cmd,
-    sim_cmd,
     store_cmd,
     verdict_cmd,
     workflow_cmd,
 )
-from app.cli.common import BadInputError
+from app.errors import BadInputError
 from inference.model_store import ModelMissingError
 from inference.packages import FetchError
 
@@ -42,24 +37,22 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models_cmd.app, name="models")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(eval_cmd.app, name="eval")
-app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(workflow_cmd.app, name="workflow")
 app.add_typer(session_cmd.app, name="session")
 app.add_typer(verdict_cmd.app, name="verdict")
 app.add_typer(credential_cmd.app, name="credential")
 app.add_typer(liveness_cmd.app, name="liveness")
-app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(evidence_cmd.app, name="evidence")
 check_cmd.register(app)
-demo_cmd.register(app)
 store_cmd.register(app)
 verdict_cmd.attach_keys_show(store_cmd.keys_app)
 
 
-@app.callback()
-def _root(
+# Commands of the lab (`poh-lab`), named here only to point a user there.
+LAB_COMMANDS = frozenset({"demo", "data", "sim", "eval", "bench"})
+
+
+def configure_logging(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -68,36 +61,49 @@ def _root(
     )
 
 
-def _fail(code: int, msg: str) -> int:
+app.callback()(configure_logging)
+
+
+def _fail(prog: str, code: int, msg: str) -> int:
     first = msg.strip().splitlines()[0] if msg.strip() else "failed"
-    sys.stderr.write(f"poh: error: {first}\n")
+    sys.stderr.write(f"{prog}: error: {first}\n")
     return code
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by tests and by main)."""
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first in LAB_COMMANDS:
+        return _fail("poh", 2, f"`{first}` is a lab command: run `poh-lab {first} ...` "
+                               f"(the lab is not part of the booth)")
+    return run_app(app, "poh", args)
+
+
+def run_app(app: typer.Typer, prog: str, argv: list[str] | None) -> int:
+    """Run a typer app under the exit-code contract: 0 ok, 2 bad input, 1 internal failure."""
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name="poh", standalone_mode=False)
+        rv = command.main(args=argv, prog_name=prog, standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as exc:
         return int(exc.exit_code)
     except (typer.Abort, click.exceptions.Abort):
-        return _fail(1, "aborted")
+        return _fail(prog, 1, "aborted")
     except (typer.TyperException, click.ClickException) as exc:
         # typer vendors its own click: usage errors arrive as TyperException subclasses
         if getattr(exc, "__class__", type(exc)).__name__ == "NoArgsIsHelpError":
             return 2
         fmt = getattr(exc, "format_message", None)
-        return _fail(2, fmt() if callable(fmt) else str(exc))
+        return _fail(prog, 2, fmt() if callable(fmt) else str(exc))
     except BadInputError as exc:
-        return _fail(2, str(exc))
+        return _fail(prog, 2, str(exc))
     except (ModelMissingError, FetchError) as exc:
-        return _fail(1, str(exc))
+        return _fail(prog, 1, str(exc))
     except KeyboardInterrupt:
-        return _fail(1, "interrupted")
+        return _fail(prog, 1, "interrupted")
     except Exception as exc:
         log.debug("internal failure", exc_info=True)
-        return _fail(1, f"internal failure: {type(exc).__name__}: {exc}")
+        return _fail(prog, 1, f"internal failure: {type(exc).__name__}: {exc}")
     return int(rv) if isinstance(rv, int) else 0
 
 

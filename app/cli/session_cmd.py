@@ -1,4 +1,4 @@
-"""`poh session run` (one whole session, headless) and `poh session clips` (demo videos)."""
+"""`poh session run`: one whole session on the booth's camera, headless."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit, face_scan_folder, progress
+from app.cli.common import JsonOpt, emit, progress
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
-from app.paths import data_dir
+from app.errors import BadInputError
 from sync.vocabulary import LivenessMethod
 
-app = typer.Typer(help="Run sessions headless and make demo clips.", no_args_is_help=True)
+app = typer.Typer(help="Run sessions headless.", no_args_is_help=True)
 
 MAX_VENDOR_DATA = 500
 
 
-def _check_vendor_data(v: str) -> str:
+def check_vendor_data(v: str) -> str:
     if not v.strip():
         raise BadInputError("--vendor-data must not be empty")
     if len(v) > MAX_VENDOR_DATA:
@@ -28,10 +28,11 @@ def _check_vendor_data(v: str) -> str:
     return v
 
 
-def _human(o: dict[str, Any]) -> str:
+def human_session(o: dict[str, Any]) -> str:
     v = o["verdict"]
     lines = [f"{v['status']}  (session {v['session_id']}, verdict #{v['sequence']}, "
-             f"device {v['device_id']})"]
+             f"device {v['device_id']})",
+             f"capture source: {v['capture_source']['kind']} ({v['capture_source']['detail']})"]
     if v["liveness"]["score"] is not None:
         lines.append(f"liveness {v['liveness']['method']} {v['liveness']['status']} "
                      f"score {v['liveness']['score']}")
@@ -57,9 +58,8 @@ def _human(o: dict[str, Any]) -> str:
 def run(
     workflow: Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")],
     camera: Annotated[str, typer.Option(
-        "--camera", help="Video file, still image, or camera index; for FLASHING / ACTIVE_3D "
-                         "workflows sim:SPECIES (the 3D-scan simulator) or a capture recording "
-                         "folder.")],
+        "--camera", help="The booth's camera index (0, 1, ...). Video files, still images, "
+                         "recordings and the simulator run in the lab: `poh-lab session run`.")],
     vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
     credential: Annotated[str | None, typer.Option(
         "--credential", help="A reusable credential (token or file) instead of a new check.")
@@ -74,35 +74,55 @@ def run(
         "--qr-png", help="Write the credential's QR code here (on Approved).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run one session and print its signed verdict (+ credential on Approved)."""
+    """Run one session on the booth's camera and print its signed verdict (+ credential)."""
     wf = load_or_bad_input(workflow)  # a malformed workflow never starts a session
-    vendor = _check_vendor_data(vendor_data)
-    from app.frames import FrameSource, open_source
-    from app.runner import SessionRunner
-    from app.session_runtime import build_runner_parts, device_key
+    vendor = check_vendor_data(vendor_data)
+    if wf.method is not LivenessMethod.PASSIVE:
+        raise BadInputError(f"a {wf.method} session needs the kiosk screen to draw its "
+                            f"challenge: run it at the kiosk, or in the lab "
+                            f"(`poh-lab session run --camera sim:SPECIES|RECORDING_DIR`)")
+    if not camera.strip().isdigit():
+        raise BadInputError(f"--camera {camera}: the booth signs only what its own camera "
+                            f"saw (give a camera index); video files and images run in the lab "
+                            f"(`poh-lab session run`), signed with a scratch key")
+    from app.capture.frames import open_source
+    from app.cli.context import kiosk_config
+    from app.kiosk.root import open_kiosk
+    from app.paths import poh_home
 
-    cred = None
-    if credential is not None:
-        from app.runner import credential_input
-        from app.session.engine import credential_refusal
-
-        with storage_errors():
-            own = device_key()
-        cred = _verified_credential(credential, issuer_keys, revocations, own)
-        refusal = credential_refusal(wf, credential_input(cred))
-        if refusal is not None:
-            raise BadInputError(f"credential refused: {refusal}")
-    source = (open_source(camera) if wf.method is LivenessMethod.PASSIVE
-              else open_challenge_camera(camera, wf.method))
+    cfg = kiosk_config()
+    with storage_errors():
+        kiosk = open_kiosk(cfg, poh_home(), workflow=wf)
     try:
-        with storage_errors():
-            parts = build_runner_parts(wf)
+        source = open_source(camera)
+        emit(run_cli_session(kiosk, wf, source, vendor, credential, issuer_keys, revocations,
+                             verdict_out, qr_png_out), as_json, human_session)
+    finally:
+        kiosk.close()
+
+
+def run_cli_session(kiosk: Any, wf: Any, source: Any, vendor: str, credential: str | None,
+                    issuer_keys: Path | None, revocations: Path | None,
+                    verdict_out: Path | None, qr_png_out: Path | None) -> dict[str, Any]:
+    """One headless session on an open kiosk; the result as `poh session run` prints it."""
+    from app.capture.frames import FrameSource
+    from app.flow.headless import open_flow, run_flow
+    from app.flow.verdicts import credential_input
+    from app.session.engine import credential_refusal
+
+    try:
+        cred = None
+        if credential is not None:
+            cred = _verified_credential(credential, issuer_keys, revocations, kiosk.key)
+            refusal = credential_refusal(wf, credential_input(cred))
+            if refusal is not None:
+                raise BadInputError(f"credential refused: {refusal}")
         try:
-            runner = SessionRunner(parts, wf)
+            flow = open_flow(kiosk.parts_for(wf), wf, source, vendor)
         except ValueError as exc:
             raise BadInputError(str(exc)) from exc
         progress(f"session on {source.description} with workflow {wf.ref}")
-        result = runner.run(source, vendor, cred)
+        result = run_flow(flow, source, cred)
     finally:
         if isinstance(source, FrameSource):
             source.close()
@@ -111,39 +131,11 @@ def run(
     if qr_png_out is not None and result.credential:
         from app.qr import qr_png
         qr_png(result.credential, qr_png_out)
-    out = {"status": result.verdict.status.value, "verdict": result.verdict.wire(),
-           "verdict_canonical": result.verdict_bytes.decode("utf-8"),
-           "credential": result.credential, "enrolled": result.enrolled,
-           "frames_read": result.frames_read, "source_end": result.source_end,
-           "events": result.events}
-    emit(out, as_json, _human)
-
-
-def open_challenge_camera(spec: str, method: LivenessMethod) -> Any:
-    """sim:SPECIES[:SEED] renders the 3D face scan answering the plan; a folder is a stored
-    capture recording (it answers an old nonce: the session declines it as a replay)."""
-    if spec.startswith("sim:"):
-        from app.simulation.flash.challenge_camera import SPECIES, SimulatedChallengeCamera
-
-        species, _, seed = spec[4:].partition(":")
-        if species not in SPECIES:
-            raise BadInputError(f"--camera sim:{species}: species must be one of "
-                                f"{', '.join(SPECIES)}")
-        if seed and not seed.isdigit():
-            raise BadInputError("--camera sim:SPECIES:SEED needs a whole number seed")
-        return SimulatedChallengeCamera(face_scan_folder(), species,
-                                        seed=int(seed) if seed else None)
-    path = Path(spec)
-    if path.is_dir():
-        from app.capture.challenge import StoredRecordingCamera
-        from app.capture.recording import RecordingError
-
-        try:
-            return StoredRecordingCamera(path)
-        except RecordingError as exc:
-            raise BadInputError(f"{path}: {exc}") from exc
-    raise BadInputError(f"a {method} session needs the kiosk screen to show its challenge: "
-                        f"headless, give --camera sim:SPECIES or a capture recording folder")
+    return {"status": result.verdict.status.value, "verdict": result.verdict.wire(),
+            "verdict_canonical": result.verdict_bytes.decode("utf-8"),
+            "credential": result.credential, "enrolled": result.enrolled,
+            "frames_read": result.frames_read, "source_end": result.source_end,
+            "events": result.events}
 
 
 def _verified_credential(token: str, issuer_keys: Path | None, revocations: Path | None,
@@ -165,43 +157,3 @@ def _verified_credential(token: str, issuer_keys: Path | None, revocations: Path
         return verify_credential(read_token(token), keys, revoked)
     except CredentialError as exc:
         raise BadInputError(f"credential refused: {exc}") from exc
-
-
-@app.command("clips")
-def clips(
-    out_dir: Annotated[Path, typer.Argument(help="Folder for live.avi, again.avi, print.avi.")],
-    person: Annotated[str, typer.Option(help="Portrait in the colour sample folder.")
-                      ] = "obama.jpg",
-    again: Annotated[str, typer.Option(help="Another photo of the same person.")
-                     ] = "obama2.jpg",
-    as_json: JsonOpt = False,
-) -> None:
-    """Make the demo clips from real portraits (a live person, again, and a simulated print)."""
-    from app.datasets import colour_dir
-    from app.demo_clips import make_demo_clips
-
-    try:
-        made = make_demo_clips(colour_dir(data_dir()), out_dir, person=person, again=again)
-    except (FileNotFoundError, ValueError) as exc:
-        raise BadInputError(str(exc)) from exc
-    emit({k: str(v) for k, v in made.items()}, as_json,
-         lambda m: "\n".join(f"{k}: {v}" for k, v in m.items()))
-
-
-@app.command("demo")
-def demo(
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Demo folder (default: DATA_DIR/demo/sessions).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Three sessions on sample clips: live (Approved), again (In Review), print (Declined)."""
-    from app.datasets import colour_dir
-    from app.session_demo import render_session_rows, session_demo
-
-    folder = out_dir or data_dir() / "demo" / "sessions"
-    rows = session_demo(colour_dir(data_dir()), folder, progress)
-    emit({"sessions": rows, "folder": str(folder)}, as_json,
-         lambda o: "Sessions (workflow poh-default@1, scratch database)\n"
-                   + render_session_rows(o["sessions"])
-                   + f"\nverify: poh verdict verify {folder}/verdict-live.json "
-                     f"--public-key {folder}/demo-device.jwk.json")

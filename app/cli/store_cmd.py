@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
 
 if TYPE_CHECKING:
-    from app.face_registry import FaceTemplate
+    from app.checks.face_registry import FaceTemplate
     from storage.face_store import FaceStore
 
 MAX_VENDOR_DATA = 500
@@ -50,10 +51,11 @@ def _storage_errors() -> Iterator[None]:
 
 @contextmanager
 def _store() -> Iterator[FaceStore]:
-    from app.face_registry import open_store
+    from app.checks.face_registry import open_store
+    from app.cli.context import kiosk_config
 
     with _storage_errors():
-        store = open_store()
+        store = open_store(kiosk_config().storage)
         try:
             yield store
         finally:
@@ -71,11 +73,11 @@ def _text(value: str, option: str, limit: int) -> str:
 
 
 def _template(image: Path, tight: bool) -> FaceTemplate:
-    from app.face_registry import face_template
-    from app.imageio import load_image
-    from app.runtime import build_pipeline
+    from app.capture.images import load_image
+    from app.checks.face_registry import face_template
+    from app.cli.context import pipeline
 
-    return face_template(build_pipeline(), load_image(image), tight=tight)
+    return face_template(pipeline(), load_image(image), tight=tight)
 
 
 def _one_face(image: Path, tight: bool) -> Any:
@@ -90,7 +92,7 @@ def _one_face(image: Path, tight: bool) -> Any:
 
 def _search_report(store: FaceStore, embedding: Any, k: int, workflow: Path | None
                    ) -> dict[str, Any]:
-    from app.face_registry import default_search_config, judge, thresholds_dict
+    from app.checks.face_registry import default_search_config, judge, thresholds_dict
 
     cfg = default_search_config(workflow)
     hits = store.search(embedding, k)
@@ -149,7 +151,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """1:N search: duplicates (POSSIBLE_DUPLICATED_FACE) and blocklist hits (BLOCKLISTED_FACE)."""
-    from app.face_registry import default_search_config, not_finished, thresholds_dict
+    from app.checks.face_registry import default_search_config, not_finished, thresholds_dict
 
     if not 1 <= k <= 100:
         raise BadInputError("--k must be between 1 and 100")
@@ -174,7 +176,7 @@ def forget(
 ) -> None:
     """Right to erasure: the person's templates, index entries, sessions (with verdicts) and
     kept challenge recordings."""
-    from app.session_runtime import kiosk_evidence
+    from app.cli.context import kiosk_evidence
 
     vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     recordings = 0

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
 from sync.device_key import DeviceKeyError, key_id, public_key_from_text
 from sync.verdict import SignedVerdict, VerdictError, verify_verdict_bytes
 
@@ -34,9 +35,10 @@ def storage_errors() -> Iterator[None]:
 
 def _public_key(spec: str | None) -> Any:
     if spec is None:
-        from app.session_runtime import device_key
-        with storage_errors():
-            return device_key().public
+        from app.cli.context import kiosk_storage
+
+        with storage_errors(), kiosk_storage() as storage:
+            return storage.device_key().public
     path = Path(spec)
     text = spec
     if len(spec) < 4096 and path.is_file():
@@ -51,7 +53,9 @@ def _summary(v: SignedVerdict) -> dict[str, Any]:
     return {"valid": True, "session_id": v.session_id, "vendor_data": v.vendor_data,
             "status": v.status.value, "sequence": v.sequence, "device_id": v.device_id,
             "key_id": v.signature.key_id, "workflow": f"{v.workflow_id}@{v.workflow_version}",
-            "warnings": [w.value for w in v.warnings], "decided_at": v.decided_at}
+            "warnings": [w.value for w in v.warnings], "decided_at": v.decided_at,
+            "capture_source": v.capture_source.model_dump(mode="json"),
+            "proves_presence": v.capture_source.proves_presence}
 
 
 @app.command("verify")
@@ -74,7 +78,11 @@ def verify(
         raise BadInputError(f"{file}: {exc}") from exc
     emit(_summary(verdict), as_json,
          lambda s: f"valid: sequence {s['sequence']} {s['status']} for {s['vendor_data']} "
-                   f"signed by {s['device_id']} ({s['key_id']})")
+                   f"signed by {s['device_id']} ({s['key_id']})\n"
+                   f"capture source: {s['capture_source']['kind']} "
+                   f"({s['capture_source']['detail']})"
+                   + ("" if s["proves_presence"] else
+                      ": not a capture at a booth camera, no proof of a present person"))
 
 
 @app.command("show")
@@ -85,11 +93,11 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Print (or save) a stored verdict exactly as signed."""
-    from app.session_runtime import verdict_store
+    from app.cli.context import kiosk_storage
 
     key: str | int = int(session) if session.isdigit() else session
-    with storage_errors():
-        raw = verdict_store().verdict_bytes(key)
+    with storage_errors(), kiosk_storage() as storage:
+        raw = storage.verdicts().verdict_bytes(key)
     if raw is None:
         raise BadInputError(f"no verdict for {session}")
     if out is not None:
@@ -101,10 +109,10 @@ def show(
 @app.command("outbox")
 def outbox(as_json: JsonOpt = False) -> None:
     """Verdicts written but not yet acknowledged by the broker."""
-    from app.session_runtime import verdict_store
+    from app.cli.context import kiosk_storage
 
-    with storage_errors():
-        items = verdict_store().outbox(limit=10_000)
+    with storage_errors(), kiosk_storage() as storage:
+        items = storage.verdicts().outbox(limit=10_000)
     rows = [{"id": i.id, "sequence": i.sequence, "topic": i.topic,
              "idempotency_key": i.idempotency_key, "bytes": len(i.payload),
              "attempts": i.attempts, "created_at": i.created_at} for i in items]
@@ -121,10 +129,10 @@ def keys_show(
     """Show this device's signing key (public part only; the private key never leaves)."""
     if not public:
         raise BadInputError("only the public key can be shown: pass --public")
-    from app.session_runtime import device_key
+    from app.cli.context import kiosk_storage
 
-    with storage_errors():
-        dk = device_key()
+    with storage_errors(), kiosk_storage() as storage:
+        dk = storage.device_key()
     jwk = dk.public_jwk()
     out = {"device_id": dk.device_id, "key_id": dk.key_id, "created_at": dk.created_at,
            "public_key": jwk, "jwks": {"keys": [jwk]}}

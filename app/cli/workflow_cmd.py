@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import BadInputError, JsonOpt, emit
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
 from app.workflows import Workflow, WorkflowError, load_workflow
 
 app = typer.Typer(help="Validate and show workflows.", no_args_is_help=True)

@@ -128,7 +128,8 @@ class SessionEngine:
         return {str(k): v for k, v in self._rejections.items()}
 
     # ---- driving -----------------------------------------------------------------------------
-    def start(self) -> list[Event]:
+    def start(self, *, ask_consent: bool = False) -> list[Event]:
+        """In Progress; with `ask_consent` the engine waits at CONSENT before capturing."""
         if self.status is not S.NOT_STARTED:
             raise SessionStateError(f"start() in status {self.status}")
         out: list[Event] = []
@@ -146,8 +147,36 @@ class SessionEngine:
                       f"{limits.window_seconds} s (limit {limits.per_device})")
             return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
                                                   (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
+        self._set_step(Step.CONSENT if ask_consent else Step.CAPTURE, out)
+        return out
+
+    def give_consent(self) -> list[Event]:
+        """The person agreed: capture starts now (its time-outs count from here)."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        self._require(Step.CONSENT)
+        self._capture_started = self._last_face = self._clock.monotonic()
         self._set_step(Step.CAPTURE, out)
         return out
+
+    def refuse_consent(self) -> list[Event]:
+        """The person said no: nothing was captured; the session ends Abandoned."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        self._require(Step.CONSENT)
+        return self._finish(decide_unfinished(self.workflow, S.ABANDONED,
+                                              "the person did not consent to the check",
+                                              (W.CHECK_NOT_COMPLETED,)), out)
+
+    def retake(self, reason: str = "retake asked for") -> list[Event]:
+        """The person or the operator asked to start the capture again (Resubmitted)."""
+        out = self._check_time()
+        if self.finished:
+            return out
+        self._require(Step.CAPTURE)
+        return self._retake(reason, out)
 
     def on_frame(self, index: int, analysis: FrameAnalysis,
                  quality: FrameQuality | None = None) -> list[Event]:
@@ -168,10 +197,11 @@ class SessionEngine:
             code = W.NO_FACE_DETECTED
         elif len(faces) > 1:
             code = W.MULTIPLE_FACES_DETECTED
+        elif quality is not None and not quality.ok:
+            # before the template check: a frame that fails the quality cues is not embedded
+            code, cues = W.LOW_FACE_QUALITY, tuple(quality.codes)
         elif embedding is None:
             code, cues = W.LOW_FACE_QUALITY, ("NO_TEMPLATE",)
-        elif quality is not None and not quality.ok:
-            code, cues = W.LOW_FACE_QUALITY, tuple(quality.codes)
         if code is not None or embedding is None:
             code = code or W.LOW_FACE_QUALITY
             self._rejections[code] += 1
@@ -227,7 +257,7 @@ class SessionEngine:
         out = self._check_time()
         if self.finished:
             return out
-        if self.step not in (Step.CAPTURE, Step.START) or self._accepted:
+        if self.step not in (Step.CAPTURE, Step.CONSENT, Step.START) or self._accepted:
             raise SessionStateError("a credential replaces the check; it cannot join one midway")
         refusal = self.credential_refusal(cred)
         if refusal is not None:
@@ -281,18 +311,23 @@ class SessionEngine:
             return self._finish(decide_unfinished(self.workflow, S.ABANDONED, reason,
                                                   self._dominant_codes()), out)
         if now - self._capture_started >= cfg.capture_timeout_seconds:
-            code = self._dominant_codes()[0]
-            if self.retakes >= cfg.max_retakes:
-                reason = (f"no usable capture after {self.retakes} retakes; {self._progress()}")
-                codes = (code,) if code is not W.CHECK_NOT_COMPLETED else (W.LOW_FACE_QUALITY,)
-                return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
-                                                      codes), out)
-            self.retakes += 1
-            reason = f"no usable capture in {cfg.capture_timeout_seconds:g} s; {self._progress()}"
-            self._accepted.clear()
-            self._capture_started = now
-            self._set_status(S.RESUBMITTED, out)
-            self._emit(RetakeRequested(self.retakes, cfg.max_retakes, code, reason), out)
+            return self._retake(f"no usable capture in {cfg.capture_timeout_seconds:g} s", out)
+        return out
+
+    def _retake(self, why: str, out: list[Event]) -> list[Event]:
+        cfg = self.workflow.session
+        code = self._dominant_codes()[0]
+        if self.retakes >= cfg.max_retakes:
+            reason = f"no usable capture after {self.retakes} retakes; {self._progress()}"
+            codes = (code,) if code is not W.CHECK_NOT_COMPLETED else (W.LOW_FACE_QUALITY,)
+            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason, codes),
+                                out)
+        self.retakes += 1
+        reason = f"{why}; {self._progress()}"
+        self._accepted.clear()
+        self._capture_started = self._clock.monotonic()
+        self._set_status(S.RESUBMITTED, out)
+        self._emit(RetakeRequested(self.retakes, cfg.max_retakes, code, reason), out)
         return out
 
     def _require(self, step: Step) -> None:

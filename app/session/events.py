@@ -13,6 +13,7 @@ class Step(StrEnum):
     """What the engine waits for next."""
 
     START = "START"
+    CONSENT = "CONSENT"  # give_consent() or refuse_consent(); no frame is analysed before it
     CAPTURE = "CAPTURE"  # frames
     LIVENESS = "LIVENESS"  # on_liveness() over the captured frames
     SEARCH = "SEARCH"  # on_search() with template()

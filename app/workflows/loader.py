@@ -73,16 +73,24 @@ def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
 def load_workflow(path: Path) -> Workflow:
     if not path.is_file():
         raise WorkflowError(f"{path}: no such file")
-    raw = path.read_bytes()
+    return parse_workflow_document(path.read_bytes(), str(path))
+
+
+def parse_workflow_document(raw: bytes | str, source: str = "workflow") -> Workflow:
+    """A workflow document (a file's bytes, or one pushed to a running kiosk), strictly read."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     if len(raw) > MAX_BYTES:
-        raise WorkflowError(f"{path}: {len(raw)} bytes, larger than {MAX_BYTES}")
+        raise WorkflowError(f"{source}: {len(raw)} bytes, larger than {MAX_BYTES}")
     try:
         data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except WorkflowError as exc:
-        raise WorkflowError(f"{path}: {exc}") from exc
+        raise WorkflowError(f"{source}: {exc}") from exc
     except UnicodeDecodeError as exc:
-        raise WorkflowError(f"{path}: not UTF-8 text") from exc
+        raise WorkflowError(f"{source}: not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
-        raise WorkflowError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
+        raise WorkflowError(f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: "
                             f"{exc.msg})") from exc
-    return parse_workflow(data, str(path))
+    except RecursionError as exc:
+        raise WorkflowError(f"{source}: nested too deeply") from exc
+    return parse_workflow(data, source)

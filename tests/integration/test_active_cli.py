@@ -10,9 +10,9 @@ import pytest
 
 from app.capture.recording import write_recording
 from app.cli.main import run
-from app.datasets import face3d_dir
-from app.simulation.flash.scene import FaceScene, simulate
-from app.simulation.flash.settings import draw_settings
+from app.lab.datasets import face3d_dir
+from app.lab.simulation.flash.scene import FaceScene, simulate
+from app.lab.simulation.flash.settings import draw_settings
 
 
 @pytest.fixture(scope="module")

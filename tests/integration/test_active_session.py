@@ -10,17 +10,17 @@ from pathlib import Path
 
 import cv2
 import pytest
+from app.flow.runner import RunnerParts, SessionRunner
+from app.kiosk.runtime import build_pipeline
 
 from app.capture.challenge import StoredRecordingCamera, digest_of
 from app.capture.evidence import EvidenceStore
+from app.capture.frames import Frame, FrameSource
+from app.capture.images import load_image
 from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording, write_recording
-from app.frames import Frame, FrameSource
-from app.imageio import load_image
-from app.runner import RunnerParts, SessionRunner
-from app.runtime import build_pipeline
-from app.session_runtime import evidence_dir, open_storage, runner_parts
-from app.simulation.flash.challenge_camera import SimulatedChallengeCamera
+from app.kiosk.storage import evidence_dir, open_storage, runner_parts
+from app.lab.simulation.flash.challenge_camera import SimulatedChallengeCamera
 from app.workflows import Workflow, parse_workflow
 from sync.device_key import DeviceKey
 from sync.verdict import verify_verdict_bytes

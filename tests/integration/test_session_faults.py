@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.session_runtime import db_key, db_path, device_key, open_database
+from app.kiosk.storage import db_key, db_path, device_key, open_database
 from sync.verdict import verify_verdict_bytes
 from sync.verdict_store import VerdictStore
 

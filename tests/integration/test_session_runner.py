@@ -12,11 +12,11 @@ from pathlib import Path
 
 import cv2
 import pytest
+from app.flow.runner import RunnerParts, SessionResult, SessionRunner
 
-from app.demo_clips import make_demo_clips
-from app.frames import open_source
-from app.runner import RunnerParts, SessionResult, SessionRunner
-from app.session_runtime import open_storage, runner_parts
+from app.capture.frames import open_source
+from app.kiosk.storage import open_storage, runner_parts
+from app.lab.demo_clips import make_demo_clips
 from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow, parse_workflow
 from sync.credential import issue_credential, load_issuer_keys, verify_credential
 from sync.device_key import DeviceKey

@@ -12,7 +12,7 @@ import pytest
 from store_helpers import disk_state, small_config, unit_vectors
 
 from app.cli import store_cmd
-from app.cli.common import BadInputError
+from app.errors import BadInputError
 from storage.errors import DatabaseCorruptError, DatabaseOpenError, KeyMaterialError
 from storage.face_store import FaceStore
 from storage.template_store import NewTemplate

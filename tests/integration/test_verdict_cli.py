@@ -9,7 +9,7 @@ import pytest
 import typer
 
 from app.cli import credential_cmd, main, verdict_cmd
-from app.session_runtime import device_key
+from app.kiosk.storage import device_key
 from sync.credential import issue_credential
 from sync.device_key import DeviceKey
 from sync.reports import LivenessReport
@@ -112,7 +112,7 @@ def test_session_run_refuses_credentials_before_starting(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]
                                                          ) -> None:
     from app.cli import session_cmd
-    from app.session_runtime import verdict_store
+    from app.kiosk.storage import verdict_store
     from app.workflows import DEFAULT_WORKFLOW
 
     if "session" not in {g.name for g in main.app.registered_groups}:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.session_runtime import open_database
+from app.kiosk.storage import open_database
 from storage.errors import DatabaseOpenError
 from sync.device_key import DeviceKey
 from sync.reports import LivenessReport
@@ -94,7 +94,7 @@ def test_sequence_never_repeats_across_restarts(tmp_path: Path) -> None:
     # a separate process appends too
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from app.session_runtime import open_database
+        from app.kiosk.storage import open_database
         from sync.verdict_store import VerdictStore
         from sync.device_key import DeviceKey
         import tests.integration.test_verdict_store as t

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from app.capture.analyze import analyze_recording
-from app.datasets import face3d_dir
-from app.simulation.flash.scene import FaceScene, simulate
-from app.simulation.flash.settings import draw_settings
+from app.lab.datasets import face3d_dir
+from app.lab.simulation.flash.scene import FaceScene, simulate
+from app.lab.simulation.flash.settings import draw_settings
 from inference.active.actions import parallax_residual
 from inference.active.analyzer import ActiveLiveness, ActiveResult
 from inference.pipeline import FacePipeline

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.common import BadInputError
-from app.config import load_config
+from app.errors import BadInputError
+from app.kiosk.config import load_config
 
 
 def test_defaults_and_a_section_override(tmp_path: Path) -> None:

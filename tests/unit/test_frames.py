@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from app.cli.common import BadInputError
-from app.demo_clips import ClipSpec, animate, write_avi
-from app.frames import open_source
+from app.capture.frames import open_source
+from app.errors import BadInputError
+from app.lab.demo_clips import ClipSpec, animate, write_avi
 
 
 def test_video_frames_carry_file_time(tmp_path: Path) -> None:

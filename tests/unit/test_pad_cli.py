@@ -10,9 +10,9 @@ import pytest
 import typer
 
 from app.cli import sim_cmd
-from app.cli.common import BadInputError
 from app.cli.main import run
-from app.evaluation.pad_metrics import apcer, apcer_at_bpcer, bpcer, equal_error_rate
+from app.errors import BadInputError
+from app.lab.evaluation.pad_metrics import apcer, apcer_at_bpcer, bpcer, equal_error_rate
 
 
 def _sim(args: list[str]) -> None:

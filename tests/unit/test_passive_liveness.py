@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from app.simulation.dataset import demo_attacks
-from app.simulation.scene import SOURCES
+from app.lab.simulation.dataset import demo_attacks
+from app.lab.simulation.scene import SOURCES
 from inference.passive import (
     CALIBRATION_PATH,
     PassiveLiveness,

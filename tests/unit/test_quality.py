@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from app.simulation.camera import capture
-from app.simulation.scene import SOURCES, live_scene, load_rgb
-from app.simulation.settings import CameraSettings, Framing, LiveSettings
+from app.lab.simulation.camera import capture
+from app.lab.simulation.scene import SOURCES, live_scene, load_rgb
+from app.lab.simulation.settings import CameraSettings, Framing, LiveSettings
 from inference.pipeline import FacePipeline, PipelineConfig
 from inference.quality import QualityConfig, QualityReport, assess_quality, cue_texts
 from inference.types import FaceAnalysis, HeadPose

@@ -12,11 +12,17 @@ import numpy as np
 import pytest
 
 from app.capture.analyze import analyze_recording
-from app.datasets import face3d_dir
-from app.simulation.flash.expressions import EYES, MOUTH_CORNERS, Blink, blink_closure, draw_blinks
-from app.simulation.flash.scene import FaceScene, simulate
-from app.simulation.flash.settings import draw_settings
-from app.simulation.render3d import load_landmarks
+from app.lab.datasets import face3d_dir
+from app.lab.simulation.flash.expressions import (
+    EYES,
+    MOUTH_CORNERS,
+    Blink,
+    blink_closure,
+    draw_blinks,
+)
+from app.lab.simulation.flash.scene import FaceScene, simulate
+from app.lab.simulation.flash.settings import draw_settings
+from app.lab.simulation.render3d import load_landmarks
 from inference.active.analyzer import ActiveLiveness, ActiveResult
 from inference.pipeline import FacePipeline
 

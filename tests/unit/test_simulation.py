@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from app.simulation import settings as st
-from app.simulation.dataset import demo_attacks, sample, write_set
-from app.simulation.scene import OUT_H, OUT_W, SOURCES, sources
+from app.lab.simulation import settings as st
+from app.lab.simulation.dataset import demo_attacks, sample, write_set
+from app.lab.simulation.scene import OUT_H, OUT_W, SOURCES, sources
 
 
 def _inside(value: float, intervals: st.Intervals) -> bool:

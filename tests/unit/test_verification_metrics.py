@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.evaluation.verification_metrics import (
+from app.lab.evaluation.verification_metrics import (
     equal_error_rate,
     operating_point,
     pair_scores,

@@ -1,0 +1,99 @@
+"""`poh bench ...`: speed and memory benchmarks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.cli.common import JsonOpt, emit, progress
+from app.errors import BadInputError
+from app.lab.cli.common import face_scan_folder
+from app.paths import data_dir, models_dir
+
+app = typer.Typer(help="Benchmarks that print medians and ratios.", no_args_is_help=True)
+
+
+@app.command("inference")
+def inference(
+    frames: Annotated[int, typer.Option("--frames", help="Frames of real faces to time.")] = 120,
+    max_side: Annotated[int, typer.Option(
+        "--max-side", help="Colour portraits are resized to this longer side (camera frame).")
+    ] = 640,
+    seconds: Annotated[float, typer.Option(
+        "--throughput-seconds", help="Duration of each throughput run; 0 skips it.")] = 10.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-stage median and p95, end to end, passive check, detect+landmarks fps, throughput."""
+    from app.lab.benchmarks.inference_bench import format_report, run_bench
+
+    if frames < 1:
+        raise BadInputError("--frames must be at least 1")
+    if max_side < 64:
+        raise BadInputError("--max-side must be at least 64")
+    if seconds < 0:
+        raise BadInputError("--throughput-seconds must not be negative")
+    try:
+        report = run_bench(models_dir(), data_dir(), frames=frames, max_side=max_side,
+                           throughput_seconds=seconds, progress=progress)
+    except FileNotFoundError as exc:
+        raise BadInputError(str(exc)) from exc
+    emit(report, as_json, format_report)
+
+
+@app.command("index")
+def index(
+    n: Annotated[int, typer.Option("--n", help="Templates in the gallery.")] = 100_000,
+    dim: Annotated[int, typer.Option("--dim", help="Template dimensions.")] = 192,
+    samples: Annotated[int, typer.Option(
+        "--samples", help="Gallery samples per synthetic identity.")] = 2,
+    queries: Annotated[int, typer.Option("--queries", help="Re-enrollment queries.")] = 2000,
+    ef_search: Annotated[str, typer.Option(
+        "--ef-search", help="Comma-separated efSearch values to sweep.")] = "32,64,96,128,192",
+    m: Annotated[int | None, typer.Option("--m", help="HNSW M (default: configured).")] = None,
+    ef_construction: Annotated[int | None, typer.Option(
+        "--ef-construction", help="HNSW efConstruction (default: configured).")] = None,
+    spectrum: Annotated[str, typer.Option(
+        "--spectrum", help="Synthetic spread: moderate, crowded (ORL-like) or isotropic.")
+    ] = "moderate",
+    as_json: JsonOpt = False,
+) -> None:
+    """Face index at scale: build, memory, k=10 latency, recall@1 vs exact, churn, start-up."""
+    from app.lab.benchmarks.index_bench import format_report, run_index_bench
+
+    if not 1_000 <= n <= 5_000_000:
+        raise BadInputError("--n must be between 1000 and 5000000")
+    if not 8 <= dim <= 4096 or not 1 <= samples <= 100 or not 10 <= queries <= 100_000:
+        raise BadInputError("need 8 <= --dim <= 4096, 1 <= --samples <= 100, "
+                            "10 <= --queries <= 100000")
+    try:
+        efs = tuple(int(x) for x in ef_search.split(",") if x.strip())
+    except ValueError:
+        raise BadInputError("--ef-search takes comma-separated integers") from None
+    if not efs or min(efs) < 8:
+        raise BadInputError("--ef-search values must be at least 8")
+    if spectrum not in ("moderate", "crowded", "isotropic"):
+        raise BadInputError("--spectrum is moderate, crowded or isotropic")
+    report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
+                             ef_construction=ef_construction, spectrum=spectrum,
+                             progress=progress)
+    emit(report, as_json, format_report)
+
+
+@app.command("active")
+def active(
+    runs: Annotated[int, typer.Option("--runs", help="Timed analyses of the recording.")] = 15,
+    as_json: JsonOpt = False,
+) -> None:
+    """Median analysis time of a simulated 3-second FLASHING recording."""
+    from app.cli.context import kiosk_config
+    from app.cli.context import pipeline as build_pipeline
+    from app.kiosk.root import active_analyzer
+    from app.lab.benchmarks.active_bench import format_report, run_active_bench
+
+    if runs < 1:
+        raise BadInputError("--runs must be at least 1")
+    folder = face_scan_folder()
+    progress("simulating a FLASHING recording")
+    emit(run_active_bench(active_analyzer(kiosk_config(), build_pipeline()), folder, runs), as_json,
+         format_report)

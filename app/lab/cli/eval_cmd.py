@@ -1,0 +1,156 @@
+"""`poh eval ...`: accuracy evaluations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import JsonOpt, emit, progress
+from app.lab.cli.common import face_scan_folder
+
+app = typer.Typer(help="Accuracy evaluations that print error rates with trial counts.",
+                  no_args_is_help=True)
+
+
+@app.command("faces")
+def faces(
+    folder: Annotated[Path, typer.Argument(help="One sub-folder of images per identity.")],
+    upscale: Annotated[
+        bool, typer.Option("--upscale", help="Faces fill the frame (ORL): upscale and pad.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Face verification: genuine/impostor pairs, FNMR at FMR 1e-2 and 1e-3, EER."""
+    from app.cli.context import pipeline as build_pipeline
+    from app.lab.evaluation.face_eval import evaluate_faces, render
+
+    result = evaluate_faces(
+        folder,
+        build_pipeline(),
+        tight=upscale,
+        on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
+    )
+    emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("pad")
+def pad(
+    folder: Annotated[
+        Path | None, typer.Argument(help="live/ and one folder per attack species.")
+    ] = None,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Render a simulated set into a temp folder.")
+    ] = False,
+    split: Annotated[str, typer.Option("--split", help="With --simulate: heldout or tuning.")] = (
+        "heldout"),
+    n: Annotated[int, typer.Option("--n", help="With --simulate: frames per species.")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="With --simulate: random seed.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Passive liveness: BPCER and APCER per attack species at the configured threshold."""
+    import tempfile
+
+    from app.cli.context import kiosk_config
+    from app.cli.context import pipeline as build_pipeline
+    from app.errors import BadInputError
+    from app.kiosk.root import passive_liveness
+    from app.lab.cli.sim_cmd import check_count, parse_split
+    from app.lab.evaluation.pad_data import observe_folder
+    from app.lab.evaluation.pad_eval import evaluate, render
+    from app.lab.simulation.dataset import write_set
+    from app.paths import data_dir
+
+    if (folder is None) == (not simulate):
+        raise BadInputError("give either a folder or --simulate")
+    liveness = passive_liveness(kiosk_config().passive_liveness)  # the configured decline threshold
+    pipeline = build_pipeline()
+
+    def on_progress(i: int, total: int) -> None:
+        progress(f"analysed {i}/{total}")
+
+    if folder is not None:
+        obs = observe_folder(pipeline, folder, on_progress)
+        desc = f"folder {folder}"
+    else:
+        sp = parse_split(split)
+        check_count(n)
+        with tempfile.TemporaryDirectory(prefix="poh_pad_") as tmp:
+            progress(f"rendering {3 * n} simulated frames ({sp} settings and portraits)")
+            write_set(Path(tmp), data_dir(), sp, n, seed)
+            obs = observe_folder(pipeline, Path(tmp), on_progress)
+        desc = (f"simulated {sp} set: {n} frames per species, seed {seed} "
+                "(attacks are simulated, not real)")
+    result = evaluate(obs, liveness, desc)
+    emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("dedup")
+def dedup(
+    folder: Annotated[Path, typer.Argument(help="One sub-folder of images per identity.")],
+    rounds: Annotated[int, typer.Option("--rounds", help="Random enrolled/never splits.")] = 10,
+    enrolled_fraction: Annotated[float, typer.Option(
+        "--enrolled-fraction", help="Share of identities enrolled in each round.")] = 0.5,
+    target_fpir: Annotated[float, typer.Option(
+        "--target-fpir", help="FPIR the review threshold is calibrated to.")] = 0.01,
+    k: Annotated[int, typer.Option("--k", help="Candidates returned per search.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the splits.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """1:N duplicate search: FNIR and FPIR with counts; calibrated review/decline thresholds."""
+    from app.cli.context import pipeline as build_pipeline
+    from app.errors import BadInputError
+    from app.lab.evaluation.dedup_eval import evaluate_dedup, render
+
+    if rounds < 1 or not 0.0 < enrolled_fraction < 1.0 or not 0.0 < target_fpir < 1.0 or k < 1:
+        raise BadInputError("need --rounds >= 1, --k >= 1, and fractions strictly in (0, 1)")
+    result = evaluate_dedup(
+        folder, build_pipeline(), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
+        target_fpir=target_fpir, seed=seed,
+        on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
+    )
+    emit(result.to_dict(), as_json, lambda _: render(result))
+
+
+@app.command("active")
+def active(
+    trials: Annotated[int, typer.Option("--trials", help="Trials per species.")] = 50,
+    split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
+        "heldout"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    room_light: Annotated[str, typer.Option(
+        "--room-light", help="Stress test: colour of the room light R,G,B (scaled to mean 1), "
+                             "e.g. 1.4,1.0,0.6 for a warm lamp.")] = "1,1,1",
+    as_json: JsonOpt = False,
+) -> None:
+    """Active liveness (FLASHING, ACTIVE_3D) on the 3D-scan simulator: BPCER, APCER/species."""
+    from app.cli.context import kiosk_config
+    from app.cli.context import pipeline as build_pipeline
+    from app.errors import BadInputError
+    from app.kiosk.root import active_analyzer
+    from app.lab.evaluation.active_eval import evaluate_active, render
+
+    if split not in ("heldout", "tuning"):
+        raise BadInputError("--split must be heldout or tuning")
+    if trials < 1:
+        raise BadInputError("--trials must be at least 1")
+    room = _room_light(room_light)
+    folder = face_scan_folder()
+    doc = evaluate_active(active_analyzer(kiosk_config(), build_pipeline()), folder,
+                          "heldout" if split == "heldout" else "tuning", trials, seed, progress,
+                          room)
+    emit(doc, as_json, render)
+
+
+def _room_light(text: str) -> tuple[float, float, float]:
+    from app.errors import BadInputError
+
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != 3 or not all(0.05 <= v <= 20 for v in vals):
+        raise BadInputError("--room-light must be three numbers R,G,B between 0.05 and 20")
+    mean = sum(vals) / 3
+    return (vals[0] / mean, vals[1] / mean, vals[2] / mean)

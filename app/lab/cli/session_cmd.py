@@ -1,0 +1,135 @@
+"""`poh-lab session run|clips|demo`: sessions on video files, still images, the simulator and
+stored recordings, in the lab's own data folder and signed with its scratch key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import JsonOpt, emit, progress
+from app.cli.session_cmd import check_vendor_data, human_session, run_cli_session
+from app.cli.verdict_cmd import storage_errors
+from app.cli.workflow_cmd import load_or_bad_input
+from app.errors import BadInputError
+from app.lab.cli.common import face_scan_folder
+from app.paths import data_dir
+from sync.vocabulary import LivenessMethod
+
+app = typer.Typer(help="Sessions on files and simulations (lab data folder, scratch key).",
+                  no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    workflow: Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")],
+    camera: Annotated[str, typer.Option(
+        "--camera", help="Video file, still image or camera index; for FLASHING / ACTIVE_3D "
+                         "workflows sim:SPECIES[:SEED] (the 3D-scan simulator) or a capture "
+                         "recording folder.")],
+    vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
+    home: Annotated[Path | None, typer.Option(
+        "--home", help="Lab data folder (default POH_LAB_HOME, else DATA_DIR/lab).")] = None,
+    credential: Annotated[str | None, typer.Option(
+        "--credential", help="A reusable credential (token or file) instead of a new check.")
+    ] = None,
+    issuer_keys: Annotated[Path | None, typer.Option(
+        "--issuer-keys", help="Other kiosks whose credentials to trust (JWK set).")] = None,
+    revocations: Annotated[Path | None, typer.Option(
+        "--revocations", help="Revoked credential ids.")] = None,
+    verdict_out: Annotated[Path | None, typer.Option(
+        "--verdict-out", help="Write the signed verdict (canonical bytes) here.")] = None,
+    qr_png_out: Annotated[Path | None, typer.Option(
+        "--qr-png", help="Write the credential's QR code here (on Approved).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One session on a file or the simulator; the verdict names its capture source and is
+    signed with the lab's scratch key (public JWK in the lab folder)."""
+    wf = load_or_bad_input(workflow)
+    vendor = check_vendor_data(vendor_data)
+    from app.capture.frames import open_source
+    from app.cli.context import kiosk_config
+    from app.kiosk.root import open_kiosk
+    from app.lab.home import lab_home, scratch_key
+
+    folder = lab_home(home)
+    source = (open_source(camera) if wf.method is LivenessMethod.PASSIVE
+              else open_challenge_camera(camera, wf.method))
+    with storage_errors():
+        kiosk = open_kiosk(kiosk_config(), folder, workflow=wf,
+                           scratch_key=scratch_key(folder))
+    try:
+        out = run_cli_session(kiosk, wf, source, vendor, credential, issuer_keys, revocations,
+                              verdict_out, qr_png_out)
+    finally:
+        kiosk.close()
+    out["public_key_file"] = str(folder / "scratch-device.jwk.json")
+    emit(out, as_json, human_session)
+
+
+def open_challenge_camera(spec: str, method: LivenessMethod) -> Any:
+    """sim:SPECIES[:SEED] renders the 3D face scan answering the plan; a folder is a stored
+    capture recording (it answers an old nonce: the session declines it as a replay)."""
+    if spec.startswith("sim:"):
+        from app.lab.simulation.flash.challenge_camera import SPECIES, SimulatedChallengeCamera
+
+        species, _, seed = spec[4:].partition(":")
+        if species not in SPECIES:
+            raise BadInputError(f"--camera sim:{species}: species must be one of "
+                                f"{', '.join(SPECIES)}")
+        if seed and not seed.isdigit():
+            raise BadInputError("--camera sim:SPECIES:SEED needs a whole number seed")
+        return SimulatedChallengeCamera(face_scan_folder(), species,
+                                        seed=int(seed) if seed else None)
+    path = Path(spec)
+    if path.is_dir():
+        from app.capture.challenge import StoredRecordingCamera
+        from app.capture.recording import RecordingError
+
+        try:
+            return StoredRecordingCamera(path)
+        except RecordingError as exc:
+            raise BadInputError(f"{path}: {exc}") from exc
+    raise BadInputError(f"a {method} session needs the kiosk screen to show its challenge: "
+                        f"headless, give --camera sim:SPECIES or a capture recording folder")
+
+
+@app.command("clips")
+def clips(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for live.avi, again.avi, print.avi.")],
+    person: Annotated[str, typer.Option(help="Portrait in the colour sample folder.")
+                      ] = "obama.jpg",
+    again: Annotated[str, typer.Option(help="Another photo of the same person.")
+                     ] = "obama2.jpg",
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the demo clips from real portraits (a live person, again, and a simulated print)."""
+    from app.lab.datasets import colour_dir
+    from app.lab.demo_clips import make_demo_clips
+
+    try:
+        made = make_demo_clips(colour_dir(data_dir()), out_dir, person=person, again=again)
+    except (FileNotFoundError, ValueError) as exc:
+        raise BadInputError(str(exc)) from exc
+    emit({k: str(v) for k, v in made.items()}, as_json,
+         lambda m: "\n".join(f"{k}: {v}" for k, v in m.items()))
+
+
+@app.command("demo")
+def demo(
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Demo folder (default: DATA_DIR/demo/sessions).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Three sessions on sample clips: live (Approved), again (In Review), print (Declined)."""
+    from app.lab.datasets import colour_dir
+    from app.lab.session_demo import render_session_rows, session_demo
+
+    folder = out_dir or data_dir() / "demo" / "sessions"
+    rows = session_demo(colour_dir(data_dir()), folder, progress)
+    emit({"sessions": rows, "folder": str(folder)}, as_json,
+         lambda o: "Sessions (workflow poh-default@1, scratch database)\n"
+                   + render_session_rows(o["sessions"])
+                   + f"\nverify: poh verdict verify {folder}/verdict-live.json "
+                     f"--public-key {folder}/demo-device.jwk.json")
