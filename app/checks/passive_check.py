@@ -64,7 +64,7 @@ def check_frame(
         warnings.append({"code": "LOW_FACE_QUALITY"})
     live_dict["warnings"] = warnings
     age = _age_dict(face, min_age)
-    status = live.status
+    status: str = live.status.value
     if min_age is not None and age["status"] != "Approved":
         status = "Declined"
     return {

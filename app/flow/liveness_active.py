@@ -19,6 +19,7 @@ from app.capture.analyze import analyze_recording
 from app.capture.challenge import ChallengeConfig, digest_of, response_mismatch
 from app.capture.plan import make_plan
 from app.capture.recording import Recording
+from app.flow.codes import liveness_warnings
 from app.flow.services import BgrImage
 from app.session.inputs import LivenessInput
 from inference.active.analyzer import ActiveLiveness
@@ -29,7 +30,6 @@ from sync.vocabulary import LivenessMethod, WarningCode
 log = logging.getLogger(__name__)
 
 W = WarningCode
-_KNOWN = {c.value for c in WarningCode}
 
 
 class ChallengeRefused(ValueError):
@@ -57,7 +57,7 @@ class ActiveSessionLiveness:
             raise ChallengeRefused(mismatch)
         self._check_same_face(analyses, response)
         result = analyze_recording(self._analyzer, response)
-        codes = tuple(W(w) for w in result.warnings if w in _KNOWN)
+        codes = liveness_warnings(result.warnings)
         attack = result.status != "Approved" and W.LIVENESS_FACE_ATTACK in codes
         log.info("%s liveness: %s, score %.1f (%.0f ms)", self.method, result.status,
                  result.score, result.figures.get("analysis_ms", 0.0))

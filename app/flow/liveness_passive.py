@@ -14,18 +14,19 @@ import numpy as np
 
 from app.capture.frames import frame_digest
 from app.capture.recording import Recording
+from app.flow.codes import liveness_warnings
 from app.flow.services import BgrImage
 from app.session.inputs import LivenessInput
+from inference.codes import LivenessCode
 from inference.passive.liveness import PassiveLiveness
 from inference.types import FrameAnalysis
 from sync.verdict import response_digest
-from sync.vocabulary import LivenessMethod, WarningCode
+from sync.vocabulary import LivenessMethod
 
 log = logging.getLogger(__name__)
 
-W = WarningCode
-_SCORE_CODES = {"LIVENESS_FACE_ATTACK", "LOW_LIVENESS_SCORE"}
-_KNOWN = {c.value for c in WarningCode}
+# the workflow's thresholds judge the session score itself
+_SCORE_CODES = {LivenessCode.LIVENESS_FACE_ATTACK, LivenessCode.LOW_LIVENESS_SCORE}
 
 
 class PassiveSessionLiveness:
@@ -43,14 +44,13 @@ class PassiveSessionLiveness:
         results = [self._analyzer.assess(f, a.faces) for f, a in zip(frames, analyses,
                                                                       strict=True)]
         scores = [r.score for r in results]
-        attacks = sum(1 for r in results if "LIVENESS_FACE_ATTACK" in r.warnings)
-        # the workflow's thresholds judge the session score; other codes count when most
-        # frames raise them
-        votes: dict[str, int] = {}
+        attacks = sum(1 for r in results if LivenessCode.LIVENESS_FACE_ATTACK in r.warnings)
+        # other codes count when most frames raise them
+        votes: dict[LivenessCode, int] = {}
         for r in results:
             for c in set(r.warnings) - _SCORE_CODES:
                 votes[c] = votes.get(c, 0) + 1
-        codes = tuple(W(c) for c, n in votes.items() if n * 2 > len(results) and c in _KNOWN)
+        codes = liveness_warnings(c for c, n in votes.items() if n * 2 > len(results))
         score = float(np.median(scores))
         attack = attacks * 2 > len(results)
         log.info("passive liveness over %d frames: median %.1f, %d flagged as attack",

@@ -27,6 +27,7 @@ from inference.active.flash import (
     flash_passes,
     interpolate_landmarks,
 )
+from inference.codes import LivenessCode, LivenessStatus
 from inference.pipeline import FacePipeline
 from inference.types import FaceAnalysis
 
@@ -45,10 +46,10 @@ class ActiveInput:
 
 @dataclass(frozen=True)
 class ActiveResult:
-    status: str  # Approved | Declined
+    status: LivenessStatus
     method: str
     score: float
-    warnings: tuple[str, ...]
+    warnings: tuple[LivenessCode, ...]
     figures: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +86,8 @@ class ActiveLiveness:
         c1 = max(c[1] for c in inp.colours)
         sel = np.nonzero((times >= c0) & (times <= c1))[0]
         if len(sel) < 8:
-            return ActiveResult("Declined", inp.method, 0.0, ("LOW_LIVENESS_SCORE",),
+            return ActiveResult(LivenessStatus.DECLINED, inp.method, 0.0,
+                                (LivenessCode.LOW_LIVENESS_SCORE,),
                                 {"reason": "too few frames during the flash sequence"})
         keys = np.unique(np.linspace(sel[0], sel[-1], self.flash_keyframes).round().astype(int))
         key_faces: list[FaceAnalysis] = []
@@ -94,7 +96,8 @@ class ActiveLiveness:
             face, nf = _face(self.fp, inp.frames[k])
             max_faces = max(max_faces, nf)
             if face is None or face.landmarks is None:
-                return ActiveResult("Declined", inp.method, 0.0, ("NO_FACE_DETECTED",),
+                return ActiveResult(LivenessStatus.DECLINED, inp.method, 0.0,
+                                    (LivenessCode.NO_FACE_DETECTED,),
                                     {"reason": f"no face in frame {int(k)}"})
             key_faces.append(face)
         key_pts = [f.landmarks.points for f in key_faces if f.landmarks is not None]
@@ -111,17 +114,18 @@ class ActiveLiveness:
             figures["checks"] = dict(passes)
             if not acts.all_done:
                 score = min(score, 25.0)
-        warnings: list[str] = []
+        warnings: list[LivenessCode] = []
         if max_faces > 1:
-            warnings.append("MULTIPLE_FACES_DETECTED")
+            warnings.append(LivenessCode.MULTIPLE_FACES_DETECTED)
         ok = all(passes.values())
         if not ok:
-            warnings.append("LIVENESS_FACE_ATTACK")
+            warnings.append(LivenessCode.LIVENESS_FACE_ATTACK)
             score = min(score, 49.0)
         elif score < 50.0:
             score = 50.0
         figures["analysis_ms"] = round(1000 * (time.perf_counter() - t_start), 1)
-        return ActiveResult("Approved" if ok else "Declined", inp.method, score,
+        return ActiveResult(LivenessStatus.APPROVED if ok else LivenessStatus.DECLINED,
+                            inp.method, score,
                             tuple(warnings), figures)
 
     def _flash_score(self, f: FlashFigures) -> float:

@@ -21,10 +21,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from inference.codes import LivenessCode, LivenessStatus
 from inference.passive.fusion import LinearModel
 from inference.passive.regions import U8
 from inference.passive.signals import FaceSignals, face_signals
 from inference.types import FaceAnalysis
+
+_APPROVED, _DECLINED = LivenessStatus.APPROVED, LivenessStatus.DECLINED
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,6 @@ CALIBRATION_PATH = (Path(__file__).resolve().parents[2] / "assets" / "liveness"
                     / "passive_calibration.json")
 LBP_SIGNAL = "lbp_score"
 
-Status = Literal["Approved", "Declined"]
 
 
 class PassiveLivenessConfig(BaseModel):
@@ -56,9 +58,9 @@ class PassiveLivenessConfig(BaseModel):
 
 @dataclass(frozen=True)
 class PassiveLivenessResult:
-    status: Status
+    status: LivenessStatus
     score: float  # 0-100, 100 = live
-    warnings: tuple[str, ...]
+    warnings: tuple[LivenessCode, ...]
     signals: dict[str, float] = field(default_factory=dict)
     method: Literal["PASSIVE"] = "PASSIVE"
 
@@ -116,15 +118,18 @@ class PassiveLiveness:
             raise ValueError(f"expected an HxWx3 uint8 BGR frame, got {frame_bgr.shape} "
                              f"{frame_bgr.dtype}")
         if not faces:
-            return PassiveLivenessResult("Declined", 0.0, ("NO_FACE_DETECTED",))
+            return PassiveLivenessResult(_DECLINED, 0.0, (LivenessCode.NO_FACE_DETECTED,))
         if len(faces) > 1:
-            return PassiveLivenessResult("Declined", 0.0, ("MULTIPLE_FACES_DETECTED",))
+            return PassiveLivenessResult(_DECLINED, 0.0,
+                                         (LivenessCode.MULTIPLE_FACES_DETECTED,))
         logit, values = self.calibration.logit(face_signals(frame_bgr, faces[0]))
         score = round(self.calibration.score(logit), 2)
         signals = {**values, "logit": logit}
         cfg = self.config
         if score < cfg.decline_threshold:
-            return PassiveLivenessResult("Declined", score, ("LIVENESS_FACE_ATTACK",), signals)
+            return PassiveLivenessResult(_DECLINED, score, (LivenessCode.LIVENESS_FACE_ATTACK,),
+                                         signals)
         if score < cfg.review_threshold:
-            return PassiveLivenessResult("Approved", score, ("LOW_LIVENESS_SCORE",), signals)
-        return PassiveLivenessResult("Approved", score, (), signals)
+            return PassiveLivenessResult(_APPROVED, score, (LivenessCode.LOW_LIVENESS_SCORE,),
+                                         signals)
+        return PassiveLivenessResult(_APPROVED, score, (), signals)
