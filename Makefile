@@ -1,5 +1,9 @@
-# make demo: set up on first use and run the main job on embedded defaults (headless-safe).
-# make test: set up and run the whole default test suite (lint, types, import contracts, pytest).
+# make demo: set up on first use and run the lab demo on embedded defaults (headless-safe).
+# make test: set up, then lint (ruff, mypy, import contracts) and every test tier, slow tests excluded.
+# make test-fast: the pure unit tier only (no model, no server, no fetch); seconds.
+# Test tiers are folders under tests/: unit (pure), model (loads models), integration (real
+# SQLCipher, Mosquitto, CLI), ui (pytest-qt, offscreen), lab (lab code, simulation, evaluation).
+# A tier whose folder does not exist yet is reported and skipped, never replaced by the whole tree.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -10,7 +14,18 @@ export POH_DATA_DIR ?= $(POH_CACHE)/data
 export QT_QPA_PLATFORM ?= offscreen
 STAMP := $(VENV)/.installed
 
-.PHONY: setup models data demo test lint pytest eval clean
+PYTEST := $(BIN)/python -m pytest
+# extra pytest arguments, e.g. make test-fast PYTEST_ARGS='-x -k decision'
+PYTEST_ARGS ?=
+TIERS := unit model integration ui lab
+# markers a conftest sets by folder (pyproject [tool.pytest.ini_options] markers)
+NOT_FAST := not (slow or model or integration or ui or lab)
+
+# $(call tier,NAME[,MARKEXPR]): pytest on tests/NAME, or a note when that folder does not exist yet
+tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
+
+.PHONY: setup models data demo test test-fast lint pytest test-slow eval clean \
+	$(addprefix test-,$(TIERS))
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 2; }
@@ -24,24 +39,39 @@ models: $(STAMP)
 	$(BIN)/poh models fetch
 
 data: $(STAMP)
-	$(BIN)/poh data fetch
+	$(BIN)/poh-lab data fetch
 
 demo: setup
-	$(BIN)/poh demo
+	$(BIN)/poh-lab demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check app inference storage sync tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The pure unit tier: needs only the venv (no models, no sample data, no server).
+test-fast: $(STAMP)
+	$(call tier,unit,$(NOT_FAST))
+
+test-unit: test-fast
+
+test-model test-integration test-ui test-lab: test-%: setup
+	$(call tier,$*)
+
+# Every tier in one run, slow tests excluded (pyproject addopts: -m 'not slow'). The whole tests/
+# tree, so a test file not yet sorted into a tier folder still runs.
 pytest: setup
-	$(BIN)/python -m pytest
+	$(PYTEST)$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests
 
 test: setup lint pytest
 
+# The long evaluations and benchmarks only.
+test-slow: setup
+	$(PYTEST) -m slow$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests
+
 eval: setup
-	$(BIN)/poh eval faces $(POH_DATA_DIR)/orl --upscale
-	$(BIN)/poh eval pad --simulate
+	$(BIN)/poh-lab eval faces $(POH_DATA_DIR)/orl --upscale
+	$(BIN)/poh-lab eval pad --simulate
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
