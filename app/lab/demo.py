@@ -12,11 +12,12 @@ import cv2
 
 from app.capture.images import load_image
 from app.checks.passive_check import check_frame
-from app.cli.context import kiosk_config, pipeline
+from app.kiosk.config import load_config
 from app.kiosk.root import passive_liveness
 from app.lab.datasets import colour_dir, fetch_data
 from app.paths import cache_dir, data_dir, models_dir
 from inference.model_store import fetch_models, list_models
+from inference.pipeline import FacePipeline
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def ensure_ready(say: Callable[[str], None]) -> None:
 def passive_demo(say: Callable[[str], None]) -> list[DemoRow]:
     from app.lab.simulation.dataset import demo_attacks
 
-    cfg = kiosk_config()
-    fp = pipeline(cfg)
+    cfg = load_config()
+    fp = FacePipeline(cfg.inference)
     liveness = passive_liveness(cfg.passive_liveness)
     quality = cfg.quality
     rows: list[DemoRow] = []
