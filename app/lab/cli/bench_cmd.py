@@ -97,3 +97,31 @@ def active(
     progress("simulating a FLASHING recording")
     emit(run_active_bench(active_analyzer(kiosk_config(), build_pipeline()), folder, runs), as_json,
          format_report)
+
+
+@app.command("session")
+def session(
+    frames: Annotated[int, typer.Option(
+        "--frames", help="Demo-clip frames for the per-frame costs.")] = 60,
+    repeats: Annotated[int, typer.Option(
+        "--repeats", help="Whole sessions per method, before and after.")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Session flow before (full analysis on every frame) and after (tracking on every frame,
+    completion on candidates): per-frame costs, whole PASSIVE and FLASHING sessions, and PASSIVE
+    face-in-position to verdict, all in one run on scratch kiosks."""
+    from app.cli.context import kiosk_config
+    from app.lab.benchmarks.session_bench import format_report, run_session_bench
+    from app.lab.datasets import colour_dir
+
+    if frames < 1:
+        raise BadInputError("--frames must be at least 1")
+    if repeats < 1:
+        raise BadInputError("--repeats must be at least 1")
+    folder = face_scan_folder()
+    try:
+        report = run_session_bench(kiosk_config(), colour_dir(data_dir()), folder,
+                                   frames=frames, repeats=repeats, progress=progress)
+    except FileNotFoundError as exc:
+        raise BadInputError(str(exc)) from exc
+    emit(report, as_json, format_report)
