@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from app.capture.challenge import RecordingSource
 from app.capture.plan import ChallengePlan, make_plan, new_nonce
 from app.capture.recording import Recording
 from app.errors import BadInputError
@@ -264,12 +265,12 @@ class SessionFlow:
                 self.parts.evidence.keep(self.session_id, rec)
         if self.finished:
             return out
-        t0 = rec.times[0] if rec.times else 0.0
-        for image, rt in zip(rec.frames, rec.times, strict=True):
-            out += self.push_frame(image, t + float(rt) - t0)
+        frames = RecordingSource(rec, "challenge recording")  # on the recording's own clock
+        for frame in frames:
+            out += self.push_frame(frame.image, t + frame.t)
             if self.finished:
                 return out
-        self._source_end = f"challenge recording ended after {len(rec.frames)} frames"
+        self._source_end = frames.end_reason
         out += self._abandon(None, self._source_end)
         return out
 
