@@ -1,4 +1,5 @@
-"""`poh liveness analyze`, `poh eval active`, `poh bench active`: exit codes and JSON shape."""
+"""`poh liveness analyze`, `poh-lab eval active`, `poh-lab bench active`, `poh-lab sim active`:
+exit codes and JSON shape."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from app.capture.recording import write_recording
 from app.cli.main import run
+from app.lab.cli.main import run as lab_run
 from app.lab.datasets import face3d_dir
 from app.lab.simulation.flash.scene import FaceScene, simulate
 from app.lab.simulation.flash.settings import draw_settings
@@ -45,11 +47,11 @@ def test_analyze_bad_recordings_exit_2(tmp_path: Path, live_recording: Path) -> 
 
 
 def test_eval_and_bench_bad_options_exit_2() -> None:
-    assert run(["eval", "active", "--trials", "0"]) == 2
-    assert run(["eval", "active", "--split", "sideways"]) == 2
+    assert lab_run(["eval", "active", "--trials", "0"]) == 2
+    assert lab_run(["eval", "active", "--split", "sideways"]) == 2
     for bad in ("1,1", "red,1,1", "1,0,1", "1,1,1,1"):
-        assert run(["eval", "active", "--room-light", bad]) == 2, bad
-    assert run(["bench", "active", "--runs", "0"]) == 2
+        assert lab_run(["eval", "active", "--room-light", bad]) == 2, bad
+    assert lab_run(["bench", "active", "--runs", "0"]) == 2
 
 
 @pytest.mark.slow
@@ -57,7 +59,7 @@ def test_eval_active_heldout_figures(capsys: pytest.CaptureFixture[str]) -> None
     """The README's held-out run (seed 11, the fresh draw for the final code): the issue's
     target, APCER 0% for every species at BPCER at most 2%."""
     args = ["eval", "active", "--trials", "50", "--split", "heldout", "--seed", "11", "--json"]
-    assert run(args) == 0
+    assert lab_run(args) == 0
     doc = json.loads(capsys.readouterr().out)
     for row in doc["results"].values():
         assert row["trials"] == 50
@@ -71,10 +73,10 @@ def test_sim_active_writes_a_readable_recording(tmp_path: Path) -> None:
     from app.capture.recording import read_recording
 
     out = tmp_path / "print"
-    assert run(["sim", "active", str(out), "--species", "print", "--split", "tuning",
-                "--seed", "2", "--json"]) == 0
+    assert lab_run(["sim", "active", str(out), "--species", "print", "--split", "tuning",
+                    "--seed", "2", "--json"]) == 0
     rec = read_recording(out)
     assert rec.method == "FLASHING" and len(rec.frames) == len(rec.times) > 30
-    assert run(["sim", "active", str(out)]) == 2  # not empty
-    assert run(["sim", "active", str(tmp_path / "x"), "--species", "moved_photo"]) == 2
-    assert run(["sim", "active", str(tmp_path / "y"), "--method", "PASSIVE"]) == 2
+    assert lab_run(["sim", "active", str(out)]) == 2  # not empty
+    assert lab_run(["sim", "active", str(tmp_path / "x"), "--species", "moved_photo"]) == 2
+    assert lab_run(["sim", "active", str(tmp_path / "y"), "--method", "PASSIVE"]) == 2

@@ -1,6 +1,7 @@
-"""Whole FLASHING / ACTIVE_3D sessions: the runner plans the challenge from the session's nonce,
-the simulator (a fake screen and camera) answers it, and the real pipeline, challenge checks,
-active analyzer, encrypted database and signer produce the verdict."""
+"""Whole FLASHING / ACTIVE_3D sessions: the session flow plans the challenge from the session's
+nonce, the simulator (a fake screen and camera) answers it, and the real pipeline, challenge
+checks, active analyzer, encrypted database and signer produce the verdict (scratch key: the
+simulator is not the booth's camera)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-from app.flow.runner import RunnerParts, SessionRunner
-from app.kiosk.runtime import build_pipeline
 
 from app.capture.challenge import StoredRecordingCamera, digest_of
 from app.capture.evidence import EvidenceStore
@@ -19,12 +18,17 @@ from app.capture.frames import Frame, FrameSource
 from app.capture.images import load_image
 from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording, write_recording
-from app.kiosk.storage import evidence_dir, open_storage, runner_parts
+from app.errors import BadInputError
+from app.flow.headless import run_session
+from app.flow.services import SessionParts
+from app.kiosk.config import KioskConfig
+from app.kiosk.root import open_kiosk
+from app.kiosk.storage import evidence_dir
 from app.lab.simulation.flash.challenge_camera import SimulatedChallengeCamera
 from app.workflows import Workflow, parse_workflow
 from sync.device_key import DeviceKey
 from sync.verdict import verify_verdict_bytes
-from sync.vocabulary import SessionStatus, WarningCode
+from sync.vocabulary import CaptureKind, SessionStatus, WarningCode
 
 S, W = SessionStatus, WarningCode
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
@@ -42,6 +46,7 @@ class _Recorder:
     def __init__(self, inner: SimulatedChallengeCamera) -> None:
         self.inner = inner
         self.description = inner.description
+        self.kind = inner.kind
         self.last: Recording | None = None
 
     def capture(self, plan: ChallengePlan) -> Recording:
@@ -55,10 +60,11 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def parts(home: Path) -> Iterator[RunnerParts]:
-    storage = open_storage(home, bytes(range(32)))
-    yield runner_parts(storage, _workflow("flashing.json"), DeviceKey.generate())
-    storage.close()
+def parts(home: Path) -> Iterator[SessionParts]:
+    # the simulator is not the booth's camera: its sessions sign with a scratch key
+    with open_kiosk(KioskConfig.model_validate({}), home, workflow=_workflow("flashing.json"),
+                    db_key=bytes(range(32)), scratch_key=DeviceKey.generate()) as kiosk:
+        yield kiosk.parts
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +77,10 @@ def face3d() -> Path:
 
 
 def test_live_flash_session_is_approved_and_bound_to_its_recording(
-        parts: RunnerParts, face3d: Path, home: Path) -> None:
+        parts: SessionParts, face3d: Path, home: Path) -> None:
     wf = _workflow("flashing.json", retain_evidence=True)
     cam = _Recorder(SimulatedChallengeCamera(face3d, "live", split="tuning", seed=3))
-    result = SessionRunner(parts, wf, nonce=lambda: bytes(range(16))).run(cam, "james")
+    result = run_session(parts, wf, cam, "james", nonce=bytes(range(16)))
     v = result.verdict
     assert v.status is S.APPROVED, v.reason
     assert v.liveness.method.value == "FLASHING"
@@ -89,34 +95,35 @@ def test_live_flash_session_is_approved_and_bound_to_its_recording(
     assert digest_of(back) == v.challenge.response_digest
 
 
-def test_print_attack_is_declined(parts: RunnerParts, face3d: Path) -> None:
+def test_print_attack_is_declined(parts: SessionParts, face3d: Path) -> None:
     wf = _workflow("flashing.json")
-    result = SessionRunner(parts, wf, nonce=lambda: bytes(range(1, 17))).run(
-        SimulatedChallengeCamera(face3d, "print", split="tuning", seed=4), "mallory")
+    result = run_session(parts, wf,
+                         SimulatedChallengeCamera(face3d, "print", split="tuning", seed=4),
+                         "mallory", nonce=bytes(range(1, 17)))
     assert result.verdict.status is S.DECLINED, result.verdict.reason
     assert W.LIVENESS_FACE_ATTACK in result.verdict.warnings
     assert not result.enrolled and result.credential is None
 
 
-def test_stored_recording_is_refused_as_a_replay(parts: RunnerParts, face3d: Path,
+def test_stored_recording_is_refused_as_a_replay(parts: SessionParts, face3d: Path,
                                                  tmp_path: Path) -> None:
     wf = _workflow("flashing.json")
     cam = _Recorder(SimulatedChallengeCamera(face3d, "live", split="tuning", seed=5))
     from app.capture.plan import make_plan
     write_recording(tmp_path / "old", cam.capture(make_plan("FLASHING", bytes(16))))
-    result = SessionRunner(parts, wf).run(StoredRecordingCamera(tmp_path / "old"), "replayer")
+    result = run_session(parts, wf, StoredRecordingCamera(tmp_path / "old"), "replayer")
     v = result.verdict
     assert v.status is S.DECLINED
     assert v.reason is not None and "replay" in v.reason
     assert not result.enrolled
 
 
-def test_another_face_before_the_flash_is_refused(parts: RunnerParts, face3d: Path) -> None:
+def test_another_face_before_the_flash_is_refused(parts: SessionParts, face3d: Path) -> None:
     """A live face answers the flash, another person's photo fills the capture frames."""
     from app.paths import data_dir
 
     portrait = load_image(data_dir() / "colour" / "obama.jpg")
-    box = build_pipeline().analyze(portrait).faces[0].detection.box
+    box = parts.pipeline.analyze(portrait).faces[0].detection.box
     cx, cy, half = (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2, 0.85 * (box.x2 - box.x1)
     other = portrait[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
     inner = SimulatedChallengeCamera(face3d, "live", split="tuning", seed=6)
@@ -132,14 +139,15 @@ def test_another_face_before_the_flash_is_refused(parts: RunnerParts, face3d: Pa
             return Recording(rec.method, rec.nonce, rec.fps, rec.times, frames, rec.colours,
                              rec.actions)
 
-    result = SessionRunner(parts, _workflow("flashing.json"),
-                           nonce=lambda: bytes(range(2, 18))).run(Spliced(inner), "swapper")
+    result = run_session(parts, _workflow("flashing.json"), Spliced(inner), "swapper",
+                         nonce=bytes(range(2, 18)))
     v = result.verdict
     assert v.status is S.DECLINED
     assert v.reason is not None and "not the captured face" in v.reason
 
 
-def test_live_active_3d_session_is_approved(face3d: Path, tmp_path: Path) -> None:
+def test_live_active_3d_session_is_approved(parts: SessionParts, face3d: Path,
+                                             tmp_path: Path) -> None:
     """Two actions (here TURN_RIGHT then BLINK, from this nonce) and the flash, all rendered;
     on an empty gallery (the module's gallery already holds this face)."""
     from app.capture.plan import make_plan
@@ -147,13 +155,12 @@ def test_live_active_3d_session_is_approved(face3d: Path, tmp_path: Path) -> Non
     nonce = (7).to_bytes(16, "big")
     assert [a.action for a in make_plan("ACTIVE_3D", nonce).actions] == ["TURN_RIGHT", "BLINK"]
     wf = _workflow("active_3d.json")
-    storage = open_storage(tmp_path, bytes(range(32)))
-    try:
-        active = runner_parts(storage, wf, DeviceKey.generate())
-        result = SessionRunner(active, wf, nonce=lambda: nonce).run(
-            SimulatedChallengeCamera(face3d, "live", split="tuning", seed=8), "james-3d")
-    finally:
-        storage.close()
+    with open_kiosk(KioskConfig.model_validate({}), tmp_path, workflow=wf,
+                    db_key=bytes(range(32)), scratch_key=DeviceKey.generate(),
+                    pipeline=parts.pipeline) as kiosk:  # the same models, a new gallery
+        result = run_session(kiosk.parts, wf,
+                             SimulatedChallengeCamera(face3d, "live", split="tuning", seed=8),
+                             "james-3d", nonce=nonce)
     assert result.verdict.status is S.APPROVED, result.verdict.reason
     assert result.verdict.liveness.method.value == "ACTIVE_3D"
 
@@ -163,7 +170,7 @@ class _NoFrames(FrameSource):
         yield from ()
 
 
-def test_an_active_workflow_needs_a_challenge_camera(parts: RunnerParts) -> None:
-    runner = SessionRunner(parts, _workflow("flashing.json"))
-    with pytest.raises(ValueError, match="challenge camera"):
-        runner.run(_NoFrames("video", live=False, fps=10.0), "x")
+def test_an_active_workflow_needs_a_challenge_camera(parts: SessionParts) -> None:
+    with pytest.raises(BadInputError, match="challenge camera"):
+        run_session(parts, _workflow("flashing.json"),
+                    _NoFrames("video", live=False, fps=10.0, kind=CaptureKind.VIDEO_FILE), "x")

@@ -1,4 +1,5 @@
-"""Faults of a session run, in a real `poh session run` subprocess killed with SIGKILL.
+"""Faults of a session run, in a real `poh-lab session run` subprocess killed with SIGKILL
+(a session on a still image runs in the lab: its own data folder, its scratch key).
 
 - killed after the verdict is signed and committed but before it is shown: the verdict is in the
   outbox exactly once, verifies, and its number is used up;
@@ -8,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,24 +17,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.kiosk.storage import db_key, db_path, device_key, open_database
+from app.kiosk.storage import open_database
+from storage.config import StorageConfig
+from sync.device_key import public_key_from_jwk
 from sync.verdict import verify_verdict_bytes
 from sync.verdict_store import VerdictStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# the lead wires these groups into app.cli.main; until then attach them here
 _CLI = """
 import sys
-from app.cli import main, session_cmd
-if "session" not in {g.name for g in main.app.registered_groups}:
-    main.app.add_typer(session_cmd.app, name="session")
-sys.exit(main.run(sys.argv[1:]))
+from app.lab.cli.main import run
+sys.exit(run(sys.argv[1:]))
 """
 
 
-def _poh(args: list[str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
+def _poh_lab(args: list[str], fault: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("POH_FAULT", None)
     if fault:
@@ -48,25 +50,38 @@ def portrait() -> Path:
     return data_dir() / "colour" / "grace_hopper.jpg"
 
 
-def _store() -> VerdictStore:
-    return VerdictStore(open_database(db_path(), db_key()))
+@pytest.fixture()
+def lab(tmp_path: Path) -> Path:
+    """The lab's data folder for the sessions of one test."""
+    return tmp_path / "lab"
 
 
-def _args(workflow: Path, source: Path, vendor: str) -> list[str]:
-    return ["session", "run", "--workflow", str(workflow), "--camera", str(source),
-            "--vendor-data", vendor, "--json"]
+def _store(lab: Path) -> VerdictStore:
+    return VerdictStore(open_database(lab, StorageConfig()))
 
 
-def test_crash_after_signing_leaves_the_verdict_in_the_outbox_once(portrait: Path) -> None:
+def _scratch_public_key(lab: Path) -> Ed25519PublicKey:
+    """The lab's scratch signing key, from the public JWK it writes next to its database."""
+    return public_key_from_jwk(json.loads((lab / "scratch-device.jwk.json").read_text()))
+
+
+def _args(lab: Path, workflow: Path, source: Path, vendor: str) -> list[str]:
+    return ["session", "run", "--home", str(lab), "--workflow", str(workflow),
+            "--camera", str(source), "--vendor-data", vendor, "--json"]
+
+
+def test_crash_after_signing_leaves_the_verdict_in_the_outbox_once(portrait: Path,
+                                                                   lab: Path) -> None:
     from app.workflows import DEFAULT_WORKFLOW
 
-    killed = _poh(_args(DEFAULT_WORKFLOW, portrait, "dave"), fault="verdict-after-commit")
+    killed = _poh_lab(_args(lab, DEFAULT_WORKFLOW, portrait, "dave"),
+                      fault="verdict-after-commit")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert killed.stdout == ""  # nothing was shown
-    store = _store()
+    store = _store(lab)
     items = store.outbox()
     assert len(items) == 1
-    verdict = verify_verdict_bytes(items[0].payload, device_key().public)
+    verdict = verify_verdict_bytes(items[0].payload, _scratch_public_key(lab))
     assert verdict.vendor_data == "dave" and verdict.sequence == 1
     assert store.verdict_bytes(verdict.session_id) == items[0].payload
 
@@ -75,21 +90,23 @@ def test_crash_after_signing_leaves_the_verdict_in_the_outbox_once(portrait: Pat
     assert store.last_sequence() == 1 and store.outbox_sequences() == [1]
 
 
-def test_crash_inside_the_transaction_stores_nothing(portrait: Path) -> None:
+def test_crash_inside_the_transaction_stores_nothing(portrait: Path, lab: Path) -> None:
     from app.workflows import DEFAULT_WORKFLOW
 
-    killed = _poh(_args(DEFAULT_WORKFLOW, portrait, "frank"), fault="verdict-before-commit")
+    killed = _poh_lab(_args(lab, DEFAULT_WORKFLOW, portrait, "frank"),
+                      fault="verdict-before-commit")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    store = _store()
+    store = _store(lab)
     assert store.outbox() == [] and store.last_sequence() == 0
 
 
-def test_malformed_workflow_never_starts_a_session(tmp_path: Path, portrait: Path) -> None:
+def test_malformed_workflow_never_starts_a_session(tmp_path: Path, portrait: Path,
+                                                   lab: Path) -> None:
     bad = tmp_path / "wf.json"
     bad.write_text('{"workflow_id": "x", "version": 1, "workflow_label": "x", '
                    '"features": [{"feature": "LIVENESS", "config": {"method": "BLINK"}}]}')
-    out = _poh(_args(bad, portrait, "gina"))
+    out = _poh_lab(_args(lab, bad, portrait, "gina"))
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "features.0.config.method" in lines[0]
-    assert not db_path().exists()  # not even the database was touched
+    assert not StorageConfig().paths(lab).db.exists()  # not even the database was touched

@@ -1,4 +1,4 @@
-"""`poh bench index` and `poh eval dedup` run end to end on small inputs (figures not asserted)."""
+"""`poh-lab bench index`, `poh-lab eval dedup`: end to end, small inputs (figures not asserted)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import run
+from app.lab.cli.main import run
 
 
 def test_bench_index_small(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,12 +9,25 @@ import pytest
 import typer
 
 from app.cli import credential_cmd, main, verdict_cmd
-from app.kiosk.storage import device_key
+from app.cli.context import kiosk_storage
 from sync.credential import issue_credential
 from sync.device_key import DeviceKey
 from sync.reports import LivenessReport
-from sync.verdict import ChallengeBinding, VerdictBody, idempotency_key, iso_utc, sign_verdict
-from sync.vocabulary import FeatureStatus, LivenessMethod, SessionStatus
+from sync.verdict import (
+    CaptureSource,
+    ChallengeBinding,
+    VerdictBody,
+    idempotency_key,
+    iso_utc,
+    sign_verdict,
+)
+from sync.vocabulary import CaptureKind, FeatureStatus, LivenessMethod, SessionStatus
+
+
+def device_key() -> DeviceKey:
+    """This kiosk's verdict key (the data folder under POH_HOME)."""
+    with kiosk_storage() as storage:
+        return storage.device_key()
 
 
 def _cli(argv: list[str]) -> int:
@@ -42,7 +55,9 @@ def _verdict(key: DeviceKey) -> bytes:
         face=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
         decided_at=iso_utc(1.7e9), device_id=key.device_id, sequence=1,
         idempotency_key=idempotency_key(key.device_id, "s"),
-        challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16))
+        challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16),
+        capture_source=CaptureSource(kind=CaptureKind.CAMERA, device_id=key.device_id,
+                                     detail="camera 0"))
     return sign_verdict(body, key).to_bytes()
 
 
@@ -108,29 +123,40 @@ def test_credential_verify_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_session_run_refuses_credentials_before_starting(tmp_path: Path,
+def test_session_run_refuses_credentials_before_starting(tmp_path: Path, data_dir: Path,
                                                          capsys: pytest.CaptureFixture[str]
                                                          ) -> None:
-    from app.cli import session_cmd
-    from app.kiosk.storage import verdict_store
+    # a session on a file runs in the lab (its own data folder, signed with its scratch key)
+    from app.kiosk.storage import open_database
+    from app.lab.cli.main import run as lab_run
+    from app.lab.home import scratch_key
     from app.workflows import DEFAULT_WORKFLOW
+    from storage.config import StorageConfig
+    from sync.verdict_store import VerdictStore
 
-    if "session" not in {g.name for g in main.app.registered_groups}:
-        main.app.add_typer(session_cmd.app, name="session")
-    own = device_key()
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    own = scratch_key(lab)
     token = issue_credential(own, vendor_data="v", method=LivenessMethod.PASSIVE, unique=True,
                              workflow="w@1", validity_seconds=600, age_over=18)
-    base = ["session", "run", "--camera", "missing.avi", "--vendor-data", "v", "--credential"]
+    # the source is opened before the credential is checked: give one that exists
+    image = data_dir / "colour" / "grace_hopper.jpg"
+    base = ["session", "run", "--home", str(lab), "--camera", str(image), "--vendor-data", "v",
+            "--credential"]
     # the default workflow does not accept credentials
-    assert _cli([*base, token, "--workflow", str(DEFAULT_WORKFLOW)]) == 2
+    assert lab_run([*base, token, "--workflow", str(DEFAULT_WORKFLOW)]) == 2
     assert "does not accept reusable credentials" in capsys.readouterr().err
     accepting = tmp_path / "wf.json"
     doc = json.loads(DEFAULT_WORKFLOW.read_text())
     doc["credential"] = {"accept": True, "accepted_methods": ["FLASHING"]}
     accepting.write_text(json.dumps(doc))
-    assert _cli([*base, token, "--workflow", str(accepting)]) == 2
+    assert lab_run([*base, token, "--workflow", str(accepting)]) == 2
     assert "method PASSIVE is not accepted" in capsys.readouterr().err
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    assert _cli([*base, forged, "--workflow", str(accepting)]) == 2
+    assert lab_run([*base, forged, "--workflow", str(accepting)]) == 2
     assert "credential refused" in capsys.readouterr().err
-    assert verdict_store().last_sequence() == 0  # no session ran, no verdict was written
+    db = open_database(lab, StorageConfig())
+    try:  # no session ran, no verdict was written
+        assert VerdictStore(db).last_sequence() == 0
+    finally:
+        db.close()

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from app.kiosk.storage import open_database
+from storage.config import StorageConfig
+from storage.database import Database
 from storage.errors import DatabaseOpenError
 from sync.device_key import DeviceKey
 from sync.reports import LivenessReport
 from sync.verdict import (
+    CaptureSource,
     ChallengeBinding,
     SignedVerdict,
     VerdictBody,
@@ -23,7 +26,7 @@ from sync.verdict import (
     verify_verdict_bytes,
 )
 from sync.verdict_store import VerdictStore
-from sync.vocabulary import FeatureStatus, LivenessMethod, SessionStatus
+from sync.vocabulary import CaptureKind, FeatureStatus, LivenessMethod, SessionStatus
 
 KEY = bytes(range(32))
 
@@ -38,13 +41,20 @@ def _builder(key: DeviceKey, session_id: str):  # type: ignore[no-untyped-def]
             face=None, age=None, warnings=(), reason="test",
             created_at=iso_utc(1.7e9), decided_at=iso_utc(1.7e9 + 1), device_id=key.device_id,
             sequence=seq, idempotency_key=idempotency_key(key.device_id, session_id),
-            challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="aa" * 16))
+            challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="aa" * 16),
+            capture_source=CaptureSource(kind=CaptureKind.CAMERA, device_id=key.device_id,
+                                         detail="camera 0"))
         return sign_verdict(body, key)
     return build
 
 
-def _store(path: Path) -> VerdictStore:
-    return VerdictStore(open_database(path, KEY))
+def _open(home: Path, key: bytes = KEY) -> Database:
+    """The kiosk's encrypted database in the data folder `home`."""
+    return open_database(home, StorageConfig(), key)
+
+
+def _store(home: Path) -> VerdictStore:
+    return VerdictStore(_open(home))
 
 
 def _append(store: VerdictStore, key: DeviceKey, session_id: str) -> SignedVerdict:
@@ -54,7 +64,7 @@ def _append(store: VerdictStore, key: DeviceKey, session_id: str) -> SignedVerdi
 
 def test_append_writes_log_and_outbox_once(tmp_path: Path) -> None:
     key = DeviceKey.generate()
-    store = _store(tmp_path / "db")
+    store = _store(tmp_path)
     store.record_session_start("s1", "v", "w", 1, 1.7e9)
     verdict, raw = store.append(_builder(key, "s1"))
     assert verdict.sequence == 1
@@ -70,7 +80,7 @@ def test_append_writes_log_and_outbox_once(tmp_path: Path) -> None:
 
 def test_failure_inside_the_transaction_leaves_nothing(tmp_path: Path) -> None:
     key = DeviceKey.generate()
-    store = _store(tmp_path / "db")
+    store = _store(tmp_path)
     store.record_session_start("s1", "v", "w", 1, 1.7e9)
 
     def boom() -> None:
@@ -85,20 +95,22 @@ def test_failure_inside_the_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 def test_sequence_never_repeats_across_restarts(tmp_path: Path) -> None:
     key = DeviceKey.generate()
-    path = tmp_path / "db"
+    path = tmp_path  # the data folder holding the database file
     seen = []
     for i in range(3):  # three "process lifetimes": reopen the file each time
-        db = open_database(path, KEY)
+        db = _open(path)
         seen.append(_append(VerdictStore(db), key, f"s{i}").sequence)
         db.close()
     # a separate process appends too
     code = textwrap.dedent(f"""
         from pathlib import Path
         from app.kiosk.storage import open_database
+        from storage.config import StorageConfig
         from sync.verdict_store import VerdictStore
         from sync.device_key import DeviceKey
         import tests.integration.test_verdict_store as t
-        store = VerdictStore(open_database(Path({str(path)!r}), bytes(range(32))))
+        store = VerdictStore(open_database(Path({str(path)!r}), StorageConfig(),
+                                           bytes(range(32))))
         print(t._append(store, DeviceKey.generate(), "child").sequence)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -112,10 +124,10 @@ def test_sequence_never_repeats_across_restarts(tmp_path: Path) -> None:
 
 def test_verdicts_are_not_readable_without_the_key(tmp_path: Path) -> None:
     key = DeviceKey.generate()
-    db = open_database(tmp_path / "db", KEY)
+    db = _open(tmp_path)
     _append(VerdictStore(db), key, "s1")
     db.close()
     with pytest.raises(DatabaseOpenError):
-        open_database(tmp_path / "db", bytes(32))
+        _open(tmp_path, bytes(32))
     on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"poh.verdict.v1" not in on_disk and key.device_id.encode() not in on_disk

@@ -1,4 +1,4 @@
-"""`poh bench inference` runs on real frames and reports every figure (values are not asserted)."""
+"""`poh-lab bench inference` on real frames reports every figure (values are not asserted)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.cli.main import run
+from app.lab.cli.main import run
 
 
 @pytest.mark.slow  # compiles the pipeline twice: about 10 s idle, over 20 s on a busy machine

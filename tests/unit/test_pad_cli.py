@@ -1,4 +1,4 @@
-"""`poh sim pad` and `poh eval pad` end to end on a tiny simulated set (the full run is slow)."""
+"""`poh-lab sim pad` and `poh-lab eval pad` end to end on a tiny simulated set (full run: slow)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import typer
 
-from app.cli import sim_cmd
-from app.cli.main import run
 from app.errors import BadInputError
+from app.lab.cli import sim_cmd
+from app.lab.cli.main import run
 from app.lab.evaluation.pad_metrics import apcer, apcer_at_bpcer, bpcer, equal_error_rate
 
 
@@ -19,7 +19,7 @@ def _sim(args: list[str]) -> None:
     root = typer.Typer()
     root.add_typer(sim_cmd.app, name="sim")
     root.command("noop")(lambda: None)  # keeps `sim` a sub-command group
-    typer.main.get_command(root).main(args=args, prog_name="poh", standalone_mode=False)
+    typer.main.get_command(root).main(args=args, prog_name="poh-lab", standalone_mode=False)
 
 
 def test_sim_then_eval_pad_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

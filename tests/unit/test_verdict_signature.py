@@ -10,6 +10,7 @@ from sync.canonical import CanonicalError, canonical_bytes, parse_canonical
 from sync.device_key import DeviceKey, DeviceKeyError, FileKeySlot, load_or_create
 from sync.reports import FaceMatch, FaceSearchReport, LivenessReport, WarningItem
 from sync.verdict import (
+    CaptureSource,
     ChallengeBinding,
     VerdictBody,
     VerdictError,
@@ -18,7 +19,13 @@ from sync.verdict import (
     sign_verdict,
     verify_verdict_bytes,
 )
-from sync.vocabulary import FeatureStatus, LivenessMethod, SessionStatus, WarningCode
+from sync.vocabulary import (
+    CaptureKind,
+    FeatureStatus,
+    LivenessMethod,
+    SessionStatus,
+    WarningCode,
+)
 
 
 def _body(key: DeviceKey, seq: int = 7) -> VerdictBody:
@@ -36,7 +43,9 @@ def _body(key: DeviceKey, seq: int = 7) -> VerdictBody:
         decided_at=iso_utc(1_750_000_002.5), device_id=key.device_id, sequence=seq,
         idempotency_key=idempotency_key(key.device_id, "s"),
         challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="0f" * 16,
-                                   response_digest="ab" * 32))
+                                   response_digest="ab" * 32),
+        capture_source=CaptureSource(kind=CaptureKind.CAMERA, device_id=key.device_id,
+                                     detail="camera 0"))
 
 
 def test_canonical_form() -> None:
