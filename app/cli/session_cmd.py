@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,29 +95,32 @@ def run(
     with storage_errors():
         kiosk = open_kiosk(cfg, poh_home(), workflow=wf)
     try:
-        source = open_source(camera)
-        emit(run_cli_session(kiosk, wf, source, vendor, credential, issuer_keys, revocations,
-                             verdict_out, qr_png_out), as_json, human_session)
+        emit(run_cli_session(kiosk, wf, lambda: open_source(camera), vendor, credential,
+                             issuer_keys, revocations, verdict_out, qr_png_out),
+             as_json, human_session)
     finally:
         kiosk.close()
 
 
-def run_cli_session(kiosk: Any, wf: Any, source: Any, vendor: str, credential: str | None,
-                    issuer_keys: Path | None, revocations: Path | None,
-                    verdict_out: Path | None, qr_png_out: Path | None) -> dict[str, Any]:
-    """One headless session on an open kiosk; the result as `poh session run` prints it."""
+def run_cli_session(kiosk: Any, wf: Any, open_source: Callable[[], Any], vendor: str,
+                    credential: str | None, issuer_keys: Path | None,
+                    revocations: Path | None, verdict_out: Path | None,
+                    qr_png_out: Path | None) -> dict[str, Any]:
+    """One headless session on an open kiosk; the result as `poh session run` prints it.
+    A credential is checked before the camera or file is opened."""
     from app.capture.frames import FrameSource
     from app.flow.headless import open_flow, run_flow
     from app.flow.verdicts import credential_input
     from app.session.engine import credential_refusal
 
+    cred = None
+    if credential is not None:
+        cred = _verified_credential(credential, issuer_keys, revocations, kiosk.key)
+        refusal = credential_refusal(wf, credential_input(cred))
+        if refusal is not None:
+            raise BadInputError(f"credential refused: {refusal}")
+    source = open_source()
     try:
-        cred = None
-        if credential is not None:
-            cred = _verified_credential(credential, issuer_keys, revocations, kiosk.key)
-            refusal = credential_refusal(wf, credential_input(cred))
-            if refusal is not None:
-                raise BadInputError(f"credential refused: {refusal}")
         try:
             flow = open_flow(kiosk.parts_for(wf), wf, source, vendor)
         except ValueError as exc:

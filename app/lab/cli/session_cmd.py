@@ -54,14 +54,17 @@ def run(
     from app.lab.home import lab_home, scratch_key
 
     folder = lab_home(home)
-    source = (open_source(camera) if wf.method is LivenessMethod.PASSIVE
-              else open_challenge_camera(camera, wf.method))
+    if wf.method is not LivenessMethod.PASSIVE and not camera.startswith("sim:"):
+        open_challenge_camera(camera, wf.method)  # a bad --camera is refused before the models
     with storage_errors():
         kiosk = open_kiosk(kiosk_config(), folder, workflow=wf,
                            scratch_key=scratch_key(folder))
     try:
-        out = run_cli_session(kiosk, wf, source, vendor, credential, issuer_keys, revocations,
-                              verdict_out, qr_png_out)
+        out = run_cli_session(
+            kiosk, wf,
+            lambda: (open_source(camera) if wf.method is LivenessMethod.PASSIVE
+                     else open_challenge_camera(camera, wf.method)),
+            vendor, credential, issuer_keys, revocations, verdict_out, qr_png_out)
     finally:
         kiosk.close()
     out["public_key_file"] = str(folder / "scratch-device.jwk.json")
