@@ -25,7 +25,6 @@ with its traceback, announced as SessionFailed and raised again: never a quiet D
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +35,7 @@ from app.capture.challenge import RecordingSource
 from app.capture.plan import ChallengePlan, make_plan, new_nonce
 from app.capture.recording import Recording
 from app.errors import BadInputError
+from app.flow.clock import FlowClock
 from app.flow.events import (
     ChallengePlanned,
     CueChanged,
@@ -47,6 +47,7 @@ from app.flow.events import (
     StageChanged,
 )
 from app.flow.faults import maybe_crash
+from app.flow.frame_analysis import analyse_frame
 from app.flow.liveness_active import ChallengeRefused
 from app.flow.result import SessionResult
 from app.flow.services import BgrImage, SessionParts
@@ -61,7 +62,6 @@ from app.session import (
 )
 from app.session.events import Event as EngineEvent
 from app.workflows import Workflow
-from inference.quality import assess_quality
 from inference.types import FrameAnalysis
 from sync.credential import Credential
 from sync.verdict import CaptureSource
@@ -70,24 +70,6 @@ from sync.vocabulary import LivenessMethod
 log = logging.getLogger(__name__)
 
 CUE_I18N_PREFIX = "cues."
-
-
-class FlowClock:
-    """The engine's clock, moved by the times the caller pushes (never backwards)."""
-
-    def __init__(self, t0: float, wall0: float | None = None) -> None:
-        self._t0 = self._now = t0
-        self._wall0 = time.time() if wall0 is None else wall0
-
-    def set(self, t: float) -> None:
-        if t > self._now:
-            self._now = t
-
-    def monotonic(self) -> float:
-        return self._now
-
-    def wall(self) -> float:
-        return self._wall0 + (self._now - self._t0)
 
 
 class SessionFlow:
@@ -307,18 +289,11 @@ class SessionFlow:
                                 self.workflow.session.frames_required), out)
 
     def _on_frame(self, index: int, image: BgrImage, out: list[FlowEvent]) -> None:
-        parts, engine = self.parts, self.engine
-        tracked = parts.pipeline.track(image)
-        faces = tracked.faces
-        report = assess_quality(image, faces[0] if len(faces) == 1 else None, len(faces),
-                                parts.quality)
-        self._set_cue(report.codes[0] if report.codes else None, out)
-        analysis = tracked
-        if len(faces) == 1 and report.ok and faces[0].landmarks is not None:
-            # a candidate: only now the embedding, the age and (PASSIVE) the anti-spoofing
-            analysis = parts.pipeline.complete(
-                image, tracked, antispoof=self.workflow.method is LivenessMethod.PASSIVE)
-        events = engine.on_frame(index, analysis, report if len(faces) == 1 else None)
+        seen = analyse_frame(self.parts.pipeline, self.parts.quality, image,
+                             antispoof=self.workflow.method is LivenessMethod.PASSIVE)
+        self._set_cue(seen.cue, out)
+        analysis = seen.analysis
+        events = self.engine.on_frame(index, analysis, seen.face_quality)
         for event in events:
             if isinstance(event, FrameAccepted):
                 self._kept[event.index] = (image, analysis)
