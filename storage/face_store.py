@@ -27,6 +27,7 @@ from storage.config import StorageConfig, StoragePaths
 from storage.database import Database
 from storage.errors import StorageError
 from storage.face_index import IndexStats
+from storage.faults import fault_point
 from storage.index_manager import BuildResult, IndexManager
 from storage.keys import derive_key, load_db_key
 from storage.protection import (
@@ -207,7 +208,12 @@ class FaceStore:
 
         erase_files(session_ids) deletes what the kiosk keeps outside the database for those
         sessions; it runs before the commit, so a crash in between leaves the person in the
-        database (forget again) rather than files nobody can name any more."""
+        database (forget again) rather than files nobody can name any more.
+
+        When this returns, no index snapshot on disk holds the person's templates: they are
+        scrubbed from the snapshots (or a snapshot that cannot be scrubbed is deleted). A crash
+        after the commit leaves that to the next open, which purges erased ids it finds.
+        """
         with self._write_lock:
             with self._db.transaction("erasing a person") as conn:
                 erased = template_store.erase_person(conn, vendor_data)
@@ -218,6 +224,14 @@ class FaceStore:
                        if k == kind]
                 if ids:
                     self._indexes.indexes[kind].remove(ids)
+            fault_point("forget-committed")
+            try:
+                for kind in template_store.KINDS:
+                    self._indexes.purge_erased(kind)
+            except StorageError as exc:
+                raise StorageError(
+                    f"erased from the database, but an index snapshot still holds erased "
+                    f"templates ({exc}); run forget again") from None
         self._maybe_rebuild()
         return ForgetResult(vendor_data, len(erased.template_ids), erased.sessions,
                             erased.verdicts, erased.session_ids)

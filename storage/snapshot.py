@@ -201,6 +201,48 @@ def read_snapshot(path: Path, key: bytes, graph_fd: int) -> tuple[SnapshotMeta,
     return meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
 
 
+def read_ids(path: Path, key: bytes) -> tuple[SnapshotMeta, npt.NDArray[np.int64]]:
+    """The template ids a snapshot holds, authenticated, without decrypting its graph.
+
+    Only the chunks that cover the ids (the start of the plaintext) are decrypted; their tags
+    also authenticate the header. Erasure checks use this to learn cheaply whether a snapshot
+    still holds an erased id.
+    """
+    meta, header, start, chunk = read_meta(path)
+    prefix = bytes.fromhex(json.loads(header)["nonce_prefix"])
+    ids_len = 8 * meta.count
+    total = ids_len + meta.graph_bytes
+    n_chunks = max(1, -(-total // chunk))
+    if path.stat().st_size != start + total + n_chunks * _TAG:
+        raise SnapshotError(f"{path} is truncated or extended")
+    need = max(1, -(-ids_len // chunk))
+    aes = AESGCM(key)
+    ids_buf = bytearray()
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            for index in range(need):
+                size = min(chunk, total - index * chunk) + _TAG
+                plain = aes.decrypt(prefix + struct.pack(">I", index), fh.read(size),
+                                    _aad(header, index, index == n_chunks - 1))
+                ids_buf += plain[:ids_len - len(ids_buf)]
+    except InvalidTag:
+        raise SnapshotError(f"{path} fails authentication (tampered, corrupt or another key)"
+                            ) from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc.strerror}") from None
+    if len(ids_buf) != ids_len:
+        raise SnapshotError(f"{path} holds fewer bytes than its header says")
+    return meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
+
+
+def temp_files(path: Path) -> list[Path]:
+    """Partial snapshots (of `path`) that a writer left behind."""
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{path.name}.tmp-*"))
+
+
 def _write_all_at(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:

@@ -1,0 +1,225 @@
+"""Erase nodes from a serialised nmslib HNSW graph in place, so that a snapshot holds no trace
+of an erased template's vector and no edge that leads to it.
+
+nmslib cannot delete; the face index hides erased ids behind tombstones and a rebuild drops them
+later. A snapshot written to disk must not keep an erased person's template until then (right to
+erasure), and a rebuild per erasure costs minutes at scale. So the serialised graph (plaintext,
+in a memory file) is edited before it is sealed again:
+
+- the node's vector is zeroed and its own neighbour lists emptied at every level;
+- every edge that points to it is redirected to its closest surviving neighbour on that level
+  (so searches still route through that neighbourhood) or, when that one is already a neighbour,
+  dropped;
+- when it was the entry point, the surviving node of the highest level becomes the entry point.
+
+The node keeps its slot (positions are the graph's ids), unreachable. Layout of nmslib 2.x's
+optimized index ("cosinesimil", saveIndex(save_data=False)), read as observed and checked field
+by field before anything is written: a 68-byte header, then `count` fixed-size records
+[object header: id i32, label i32, length u64 | vector f32 x dim | level-0 links: count i32,
+maxM0 x i32], then per node a u32 byte size and its upper-level lists [count, maxM x i32] per
+level. Anything that does not check out raises ScrubUnsupported and the caller falls back to
+deleting the snapshot (the next start rebuilds it from the database).
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+HEADER = 68
+_OBJ_HEADER = 16
+_FILLER = 0x01010101  # what nmslib leaves in unused link slots (memset 1)
+_ROWS = 65536  # level-0 rows scanned at a time (bounded extra memory at a million nodes)
+
+
+class ScrubUnsupported(Exception):
+    """The serialised graph is not in the layout this module knows; nothing was changed."""
+
+
+@dataclass
+class _Layout:
+    count: int
+    per_object: int
+    off_level0: int
+    maxlevel: int
+    enterpoint: int
+    max_m: int
+    max_m0: int
+    dim: int
+    levels: npt.NDArray[np.int64]  # level of each node
+    upper: npt.NDArray[np.int64]  # index (in u32 units of the tail) of each node's first list
+
+
+def _parse(mm: mmap.mmap, size: int, count: int, dim: int) -> _Layout:
+    if size < HEADER:
+        raise ScrubUnsupported("graph shorter than its header")
+    flag, total = struct.unpack_from("<Ii", mm, 0)
+    per_object, off_level0, off_data = struct.unpack_from("<QQQ", mm, 8)
+    maxlevel, enterpoint = struct.unpack_from("<ii", mm, 32)
+    max_m, max_m0 = struct.unpack_from("<QQ", mm, 40)
+    if (flag, total, off_data) != (1, count, 0):
+        raise ScrubUnsupported(f"unexpected header (flag {flag}, count {total}, data {off_data})")
+    if off_level0 != _OBJ_HEADER + 4 * dim or per_object != off_level0 + 4 * (max_m0 + 1):
+        raise ScrubUnsupported("unexpected record layout")
+    if not (0 < max_m <= 4096 and 0 < max_m0 <= 8192 and 0 <= enterpoint < count):
+        raise ScrubUnsupported("implausible graph parameters")
+    tail = HEADER + count * per_object
+    if tail > size or (size - tail) % 4:
+        raise ScrubUnsupported("the graph size does not match its records")
+    heads = np.ndarray((count, 4), dtype="<i4", buffer=mm, offset=HEADER,
+                       strides=(per_object, 4))
+    if not (np.array_equal(heads[:, 0], np.arange(count))
+            and np.all(heads[:, 2] == 4 * dim) and np.all(heads[:, 3] == 0)):
+        raise ScrubUnsupported("unexpected object headers")
+    words = memoryview(mm)[tail:size].cast("I")
+    per_level = max_m + 1
+    levels = np.zeros(count, dtype=np.int64)
+    upper = np.zeros(count, dtype=np.int64)
+    pos = 0
+    n_words = len(words)
+    try:
+        for i in range(count):
+            if pos >= n_words:
+                raise ScrubUnsupported("upper-level lists end early")
+            nbytes = words[pos]
+            if nbytes % (4 * per_level):
+                raise ScrubUnsupported("an upper-level list has an odd size")
+            levels[i] = nbytes // (4 * per_level)
+            upper[i] = pos + 1
+            pos += 1 + nbytes // 4
+    finally:
+        words.release()
+    if pos != n_words:
+        raise ScrubUnsupported("bytes after the upper-level lists")
+    if int(levels.max(initial=0)) != maxlevel or int(levels[enterpoint]) != maxlevel:
+        raise ScrubUnsupported("the entry point is not on the top level")
+    return _Layout(count, per_object, off_level0, maxlevel, enterpoint, max_m, max_m0, dim,
+                   levels, upper)
+
+
+class _Graph:
+    """Views into the mapped graph (level-0 links, vectors, upper-level lists)."""
+
+    def __init__(self, mm: mmap.mmap, size: int, lay: _Layout) -> None:
+        self.lay = lay
+        self.l0 = np.ndarray((lay.count, lay.max_m0 + 1), dtype="<i4", buffer=mm,
+                             offset=HEADER + lay.off_level0, strides=(lay.per_object, 4))
+        self.vecs = np.ndarray((lay.count, lay.dim), dtype="<f4", buffer=mm,
+                               offset=HEADER + _OBJ_HEADER, strides=(lay.per_object, 4))
+        tail = HEADER + lay.count * lay.per_object
+        self.tail = np.ndarray(((size - tail) // 4,), dtype="<i4", buffer=mm, offset=tail)
+
+    def upper_list(self, node: int, level: int) -> npt.NDArray[np.int32]:
+        """The [count, ids...] slots of `node` at `level` >= 1 (a writable view)."""
+        start = int(self.lay.upper[node]) + (level - 1) * (self.lay.max_m + 1)
+        return self.tail[start:start + self.lay.max_m + 1]
+
+    def slots(self, node: int, level: int) -> npt.NDArray[np.int32]:
+        return self.l0[node] if level == 0 else self.upper_list(node, level)
+
+    def friends(self, node: int, level: int) -> list[int]:
+        row = self.slots(node, level)
+        n = int(row[0])
+        limit = self.lay.max_m0 if level == 0 else self.lay.max_m
+        if not 0 <= n <= limit:
+            raise ScrubUnsupported(f"node {node} has {n} links at level {level}")
+        out = [int(x) for x in row[1:1 + n]]
+        if any(not 0 <= x < self.lay.count for x in out):
+            raise ScrubUnsupported(f"node {node} links outside the graph")
+        return out
+
+    def set_friends(self, node: int, level: int, friends: list[int]) -> None:
+        row = self.slots(node, level)
+        old = int(row[0])
+        row[0] = len(friends)
+        row[1:1 + len(friends)] = friends
+        row[1 + len(friends):1 + max(old, len(friends))] = _FILLER
+
+
+def scrub_graph(fd: int, size: int, count: int, dim: int, positions: Iterable[int]) -> None:
+    """Erase the nodes at `positions` from the serialised graph in memory file `fd`."""
+    dead = sorted({int(p) for p in positions})
+    if not dead:
+        return
+    if dead[0] < 0 or dead[-1] >= count:
+        raise ScrubUnsupported("a position outside the graph")
+    mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    try:
+        _scrub(mm, size, count, dim, dead)
+    finally:
+        try:
+            mm.close()
+        except BufferError:  # a view is still referenced by a traceback: the GC unmaps it
+            pass
+
+
+def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int]) -> None:
+    lay = _parse(mm, size, count, dim)
+    g = _Graph(mm, size, lay)
+    dead_set = set(dead)
+    if len(dead_set) >= count:
+        raise ScrubUnsupported("every node of the graph is erased")
+    # 1. Each erased node's replacement per level: its closest surviving neighbour there.
+    replace: dict[tuple[int, int], int] = {}
+    for node in dead:
+        vec = np.asarray(g.vecs[node], dtype=np.float32)
+        for level in range(int(lay.levels[node]) + 1):
+            alive = [f for f in g.friends(node, level) if f not in dead_set]
+            if alive:
+                scores = np.asarray(g.vecs[alive], dtype=np.float32) @ vec
+                replace[(node, level)] = alive[int(np.argmax(scores))]
+    # 2. Its own vector and lists go.
+    for node in dead:
+        g.vecs[node] = 0.0
+        for level in range(int(lay.levels[node]) + 1):
+            g.set_friends(node, level, [])
+    # 3. Edges into it are redirected (or dropped), level 0 in row blocks, then upper levels.
+    dead_arr = np.asarray(dead, dtype=np.int32)
+    for start in range(0, count, _ROWS):
+        block = g.l0[start:start + _ROWS]
+        counts = block[:, 0]
+        if np.any((counts < 0) | (counts > lay.max_m0)):
+            raise ScrubUnsupported("a level-0 link count out of range")
+        valid = np.arange(lay.max_m0)[None, :] < counts[:, None]
+        hit = valid & np.isin(block[:, 1:], dead_arr)
+        for row in np.flatnonzero(hit.any(axis=1)).tolist():
+            _redirect(g, start + row, 0, dead_set, replace)
+    for level in range(1, lay.maxlevel + 1):
+        for node in np.flatnonzero(lay.levels >= level).tolist():
+            if node in dead_set:
+                continue
+            if dead_set.intersection(g.friends(node, level)):
+                _redirect(g, node, level, dead_set, replace)
+    # 4. A new entry point when the old one is erased: a survivor of the highest level.
+    if lay.enterpoint in dead_set:
+        alive_levels = lay.levels.copy()
+        alive_levels[dead] = -1
+        top = int(alive_levels.max())
+        candidates = set(np.flatnonzero(alive_levels == top).tolist())
+        best = replace.get((lay.enterpoint, top))
+        if best not in candidates:
+            best = min(candidates)
+        struct.pack_into("<ii", mm, 32, top, best)
+
+
+def _redirect(g: _Graph, node: int, level: int, dead: set[int],
+              replace: dict[tuple[int, int], int]) -> None:
+    old = g.friends(node, level)
+    new: list[int] = []
+    for f in old:
+        if f not in dead:
+            if f not in new:
+                new.append(f)
+            continue
+        sub = replace.get((f, level))
+        if sub is not None and sub != node and sub not in old and sub not in new:
+            new.append(sub)
+    g.set_friends(node, level, new)
+
+
+__all__ = ["ScrubUnsupported", "scrub_graph"]
