@@ -25,3 +25,7 @@ class StorageFullError(StorageError):
 
 class SnapshotError(StorageError):
     """An index snapshot is unreadable, tampered with or from another key generation."""
+
+
+class KeyGenerationError(DatabaseCorruptError):
+    """Templates of more than one key generation are stored; `poh keys repair` fixes it."""

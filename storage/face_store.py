@@ -7,7 +7,13 @@
 
 Writes take one lock across "database commit, then index update", so an erasure can never
 overtake the enrollment it erases. Searches do not wait for writes or rebuilds, only for a
-key rotation (their query must be rotated like the index it searches).
+switch of key generation (their query must be rotated like the index it searches).
+
+Key generations across processes (storage.key_generations): a write protects under the key the
+database holds inside its own write transaction, a search checks the generation it used; on a
+rotation elsewhere the process loads the new key and its index together. A database that holds
+two generations anyway refuses search and enrolment (KeyGenerationError) until
+`repair_key_generations` (`poh keys repair`); erasure keeps working meanwhile.
 """
 
 from __future__ import annotations
@@ -24,11 +30,17 @@ import numpy.typing as npt
 
 from storage import template_store
 from storage.config import StorageConfig, StoragePaths
-from storage.database import Database
-from storage.errors import StorageError
+from storage.database import Connection, Database
+from storage.errors import KeyGenerationError, StorageError
 from storage.face_index import IndexStats
 from storage.faults import fault_point
 from storage.index_manager import BuildResult, IndexManager
+from storage.key_generations import (
+    RepairReport,
+    drop_strays,
+    protector_in_force,
+    require_single_generation,
+)
 from storage.keys import derive_key, load_db_key
 from storage.protection import (
     DIM,
@@ -36,6 +48,7 @@ from storage.protection import (
     load_protector,
     new_protector,
     save_protector,
+    stored_generation,
 )
 from storage.template_store import NewTemplate, TemplateInfo
 
@@ -80,6 +93,7 @@ class StoreStats:
     index: dict[str, IndexStats]
     index_start: dict[str, str]
     snapshot_bytes: dict[str, int]
+    stray_templates: int = 0  # of another key generation than the database's: `poh keys repair`
 
 
 class FaceStore:
@@ -99,11 +113,28 @@ class FaceStore:
                 save_protector(conn, db_key, prot)
                 log.info("created a new template rotation key")
         self._prot: TemplateProtector = prot
-        self._indexes = IndexManager(db, derive_key(db_key, "index-snapshot"),
-                                     paths.snapshot_dir, cfg.index, prot.dim,
-                                     lambda: self._prot.generation)
-        # Held by searches and by a key rotation: no search mixes two key generations.
+        self._indexes = self._index_manager_for(prot)
+        self._retired: list[threading.Thread] = []  # rebuilds of dropped indexes, for close
+        # Held while a search uses (protector, indexes) and while they are switched together.
         self._generation_gate = threading.RLock()
+        self._unusable: KeyGenerationError | None = None
+
+    def _index_manager_for(self, prot: TemplateProtector) -> IndexManager:
+        generation = prot.generation
+        return IndexManager(self._db, derive_key(self._key, "index-snapshot"),
+                            self.paths.snapshot_dir, self._cfg.index, prot.dim,
+                            lambda: generation)
+
+    def _open_indexes(self) -> None:
+        try:
+            self._indexes.open()
+        except KeyGenerationError as exc:
+            # Not dead: erasure, statistics and `poh keys repair` work; search and enrolment
+            # refuse (fail closed) until the database is repaired.
+            self._unusable = exc
+            log.error("%s", exc)
+            return
+        self._maybe_rebuild()
 
     @classmethod
     def open(cls, cfg: StorageConfig, default_home: Path, background_rebuild: bool = False,
@@ -119,8 +150,7 @@ class FaceStore:
         db = Database(paths.db, key, create=True, integrity_check=cfg.integrity_check)
         try:
             store = cls(db, key, paths, cfg, background_rebuild)
-            store._indexes.open()
-            store._maybe_rebuild()
+            store._open_indexes()
         except BaseException:
             db.close()
             raise
@@ -132,8 +162,7 @@ class FaceStore:
         """Use a database that the caller opened (and closes) with the same key."""
         store = cls(db, db_key, cfg.paths(default_home), cfg, background_rebuild)
         store._owns_db = False
-        store._indexes.open()
-        store._maybe_rebuild()
+        store._open_indexes()
         return store
 
     def __enter__(self) -> FaceStore:
@@ -144,6 +173,8 @@ class FaceStore:
         self.close()
 
     def close(self) -> None:
+        for thread in self._retired:
+            thread.join()
         self._indexes.wait()
         if self._owns_db:
             self._db.close()
@@ -175,16 +206,22 @@ class FaceStore:
         """Insert in one transaction; all become searchable together, or none is stored."""
         if not items:
             return np.empty(0, dtype=np.int64)
+        self._check_usable()
         with self._write_lock:
-            prot = self._prot
             with self._db.transaction("storing templates") as conn:
+                prot = self._write_protector(conn)
                 ids = template_store.insert(conn, prot, items)
-            rotated = prot.protect(np.stack([i.embedding for i in items]))
-            kinds = np.array([i.kind for i in items])
-            for kind in template_store.KINDS:
-                sel = kinds == kind
-                if sel.any():
-                    self._indexes.indexes[kind].add(ids[sel], rotated[sel])
+            if prot.generation != self._prot.generation:
+                # Another process rotated the key: this process's index is of the retired
+                # generation. The new one, read after the commit, already holds these rows.
+                self._switch_to(prot)
+            else:
+                rotated = prot.protect(np.stack([i.embedding for i in items]))
+                kinds = np.array([i.kind for i in items])
+                for kind in template_store.KINDS:
+                    sel = kinds == kind
+                    if sel.any():
+                        self._indexes.indexes[kind].add(ids[sel], rotated[sel])
         self._maybe_rebuild()
         return ids
 
@@ -194,13 +231,17 @@ class FaceStore:
         For migrations and benchmarks: the imported templates become searchable when the
         rebuild at the end swaps in; a crash midway keeps the committed batches.
         """
+        self._check_usable()
         with self._write_lock:
             prot = self._prot
             for batch in batches:
                 if batch:
                     with self._db.transaction("importing templates") as conn:
+                        prot = self._write_protector(conn)
                         template_store.insert(conn, prot, batch)
-        return {kind: self._indexes.rebuild(kind) for kind in template_store.KINDS}
+            if prot.generation != self._prot.generation:
+                self._switch_to(prot)
+            return {kind: self._indexes.rebuild(kind) for kind in template_store.KINDS}
 
     def forget(self, vendor_data: str,
                erase_files: Callable[[tuple[str, ...]], None] | None = None) -> ForgetResult:
@@ -213,6 +254,7 @@ class FaceStore:
         When this returns, no index snapshot on disk holds the person's templates: they are
         scrubbed from the snapshots (or a snapshot that cannot be scrubbed is deleted). A crash
         after the commit leaves that to the next open, which purges erased ids it finds.
+        Works on any key generation, and on a database that needs `poh keys repair`.
         """
         with self._write_lock:
             with self._db.transaction("erasing a person") as conn:
@@ -232,36 +274,112 @@ class FaceStore:
                 raise StorageError(
                     f"erased from the database, but an index snapshot still holds erased "
                     f"templates ({exc}); run forget again") from None
-        self._maybe_rebuild()
+        if self._unusable is None:
+            self._maybe_rebuild()
         return ForgetResult(vendor_data, len(erased.template_ids), erased.sessions,
                             erased.verdicts, erased.session_ids)
 
     def rotate_keys(self) -> int:
         """Re-key every template (R' R^T t) in one transaction, then rebuild the index.
 
-        A crash before COMMIT leaves the old key and templates; after COMMIT the snapshots
-        of the old generation no longer match and are rebuilt at the next start.
+        The generation rotated from is the database's (read inside the transaction), not the
+        one this process loaded, so a rotation elsewhere meanwhile is built upon. A crash before
+        COMMIT leaves the old key and templates; after COMMIT the snapshots of the old
+        generation are dead and deleted at the next start at the latest.
         """
-        with self._write_lock, self._generation_gate:
-            old = self._prot
-            new = new_protector(old.generation + 1, old.dim)
+        self._check_usable()
+        with self._write_lock:
             with self._db.transaction("rotating the template key") as conn:
+                old = self._write_protector(conn)
+                new = new_protector(old.generation + 1, old.dim)
                 n = template_store.rekey(conn, old, new, old.dim)
                 save_protector(conn, self._key, new)
-            self._prot = new
             log.info("rotated the template key to generation %d (%d templates)",
                      new.generation, n)
+            fault_point("rotate-committed")
             self._indexes.invalidate_snapshots()
-            for kind in template_store.KINDS:
-                self._indexes.rebuild(kind)
+            self._switch_to(new)
         return new.generation
+
+    def repair_key_generations(self, dry_run: bool = False) -> RepairReport:
+        """Bring a database that holds templates of several key generations back to one.
+
+        Templates of another generation than the current one cannot be re-keyed (their key is
+        gone) and never match again: they are dropped and reported, so that the people can be
+        enrolled again (storage.key_generations). Then search and enrolment work again.
+        """
+        with self._write_lock:
+            with self._db.transaction("repairing template key generations") as conn:
+                prot, report = drop_strays(conn, self._key, dry_run)
+            if dry_run:
+                return report
+            if report.dropped:
+                log.warning("dropped %d templates of a retired key generation (people to "
+                            "enrol again: %s)", len(report.dropped),
+                            ", ".join(sorted({str(t.vendor_data) for t in report.dropped})))
+                for kind in template_store.KINDS:
+                    self._indexes.purge_erased(kind)
+            if (report.dropped or self._unusable is not None
+                    or prot.generation != self._prot.generation):
+                self._switch_to(prot)
+            self._unusable = None
+        return report
+
+    # --- key generations -----------------------------------------------------------------
+
+    def _write_protector(self, conn: Connection) -> TemplateProtector:
+        """The key in force for a write, read inside its write transaction (which holds the
+        database's write lock: no rotation can commit before the caller's commit)."""
+        prot = protector_in_force(conn, self._key, self._prot)
+        if prot is not self._prot:
+            log.info("the template key moved to generation %d in another process",
+                     prot.generation)
+        return prot
+
+    def _switch_to(self, prot: TemplateProtector) -> None:
+        """Load the index of `prot`'s generation, then switch searches to both at once.
+
+        Caller holds the write lock. The old key and index serve searches until the new index
+        is loaded; if loading fails nothing changes (and the next call tries again).
+        """
+        manager = self._index_manager_for(prot)
+        manager.open()
+        with self._generation_gate:
+            old, self._indexes, self._prot = self._indexes, manager, prot
+        # The old graphs are freed once no search and no rebuild of theirs holds them.
+        self._retired = [t for t in self._retired if t.is_alive()] + old.running()
+        self._maybe_rebuild()
+
+    def _adopt_stored_generation(self) -> None:
+        with self._write_lock:
+            with self._db.read("reading the template key") as conn:
+                prot = protector_in_force(conn, self._key, self._prot)
+            if prot is not self._prot:
+                log.info("the template key moved to generation %d in another process",
+                         prot.generation)
+                self._switch_to(prot)
+
+    def _check_usable(self) -> None:
+        """Raise while the database holds mixed generations (fail closed); notice a repair."""
+        if self._unusable is None:
+            return
+        with self._write_lock:
+            if self._unusable is None:
+                return
+            with self._db.read("checking template key generations") as conn:
+                prot = require_single_generation(conn, self._key)
+            self._switch_to(prot)  # repaired by another process
+            self._unusable = None
 
     def reindex(self) -> None:
         """Fold every delta into fresh graphs now and write the snapshots."""
+        self._check_usable()
         for kind in template_store.KINDS:
             self._indexes.rebuild(kind)
 
     def _maybe_rebuild(self) -> None:
+        if self._unusable is not None:
+            return
         for kind in template_store.KINDS:
             if self._indexes.needs_rebuild(kind):
                 if self._background:
@@ -276,13 +394,24 @@ class FaceStore:
 
     def search(self, embedding: npt.NDArray[np.floating], k: int = 5) -> SearchHits:
         """Top k enrolled and top k blocklisted templates by cosine similarity."""
-        with self._generation_gate:
-            q = self._prot.protect(_as_f32(embedding))
-            raw = {kind: self._indexes.indexes[kind].search(q, k)
-                   for kind in template_store.KINDS}
-        ids = [h.template_id for hits in raw.values() for h in hits]
-        with self._db.read("describing matches") as conn:
-            info: dict[int, TemplateInfo] = template_store.describe(conn, ids)
+        self._check_usable()
+        query = _as_f32(embedding)
+        for _ in range(3):
+            with self._generation_gate:
+                prot = self._prot
+                q = prot.protect(query)
+                raw = {kind: self._indexes.indexes[kind].search(q, k)
+                       for kind in template_store.KINDS}
+            ids = [h.template_id for hits in raw.values() for h in hits]
+            with self._db.read("describing matches") as conn:
+                generation = stored_generation(conn)
+                info: dict[int, TemplateInfo] = template_store.describe(conn, ids)
+            if generation == prot.generation:
+                break
+            # Another process rotated the key: answer with the new key and its index.
+            self._adopt_stored_generation()
+        else:
+            raise StorageError("the template key generation keeps changing; search again")
         out: dict[str, tuple[Match, ...]] = {}
         for kind, hits in raw.items():
             # A row erased after the index answered is simply gone.
@@ -303,16 +432,19 @@ class FaceStore:
             verdicts = int(conn.execute("SELECT count(*) FROM verdicts").fetchone()[0])
             pending = int(conn.execute(
                 "SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+            generation = stored_generation(conn)
+            strays = template_store.count_strays(conn, generation)
         db_bytes = sum(p.stat().st_size for p in self.paths.db.parent.glob(
             self.paths.db.name + "*") if p.is_file())
         snaps = {k: self._indexes.snapshot_path(k) for k in template_store.KINDS}
         return StoreStats(
             db_path=str(self.paths.db), db_bytes=db_bytes,
-            schema_version=self._db.schema_version, key_generation=self._prot.generation,
+            schema_version=self._db.schema_version, key_generation=generation,
             templates=counts, sessions=sessions, verdicts=verdicts, outbox_pending=pending,
             index={k: ix.stats() for k, ix in self._indexes.indexes.items()},
             index_start=dict(self._indexes.last_start),
             snapshot_bytes={k: p.stat().st_size if p.exists() else 0 for k, p in snaps.items()},
+            stray_templates=strays,
         )
 
     @property
@@ -327,4 +459,5 @@ def _as_f32(embedding: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     return arr
 
 
-__all__ = ["FaceStore", "ForgetResult", "Match", "SearchHits", "StorageError", "StoreStats"]
+__all__ = ["FaceStore", "ForgetResult", "Match", "RepairReport", "SearchHits", "StorageError",
+           "StoreStats"]

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from storage.database import Connection
-from storage.errors import DatabaseCorruptError
+from storage.errors import DatabaseCorruptError, KeyGenerationError
 from storage.faults import fault_point
 from storage.protection import TemplateProtector
 
@@ -81,7 +81,7 @@ def load(conn: Connection, kind: str, generation: int, dim: int, above: int = 0,
         if not rows:
             break
         if any(r[2] != generation for r in rows):
-            raise DatabaseCorruptError("templates of another key generation are in the database")
+            raise mixed_generations(conn, generation)
         blob = b"".join(bytes(r[1]) for r in rows)
         if len(blob) != len(rows) * dim * 4:
             raise DatabaseCorruptError("a stored template has the wrong size")
@@ -139,10 +139,8 @@ def erase_person(conn: Connection, vendor_data: str) -> Erased:
 def rekey(conn: Connection, old: TemplateProtector, new: TemplateProtector, dim: int,
           chunk: int = 1000) -> int:
     """Re-rotate every template from `old` to `new` (R' R^T t); caller holds the transaction."""
-    stray = conn.execute("SELECT count(*) FROM templates WHERE key_generation != ?",
-                         (old.generation,)).fetchone()[0]
-    if stray:
-        raise DatabaseCorruptError(f"{stray} templates are not of key generation {old.generation}")
+    if count_strays(conn, old.generation):
+        raise mixed_generations(conn, old.generation)
     mat = old.rekey_matrix(new)
     done = 0
     last = 0
@@ -163,6 +161,46 @@ def rekey(conn: Connection, old: TemplateProtector, new: TemplateProtector, dim:
         last = int(rows[-1][0])
         fault_point("rotate-midway")
     return done
+
+
+@dataclass(frozen=True)
+class StrayTemplate:
+    """A template stored under another key generation than the database's current one."""
+
+    template_id: int
+    kind: str
+    vendor_data: str | None
+    reason: str | None
+    session_id: str | None
+    key_generation: int
+
+
+def count_strays(conn: Connection, generation: int) -> int:
+    return int(conn.execute("SELECT count(*) FROM templates WHERE key_generation != ?",
+                            (generation,)).fetchone()[0])
+
+
+def strays(conn: Connection, generation: int) -> list[StrayTemplate]:
+    rows = conn.execute(
+        "SELECT id, kind, vendor_data, reason, session_id, key_generation FROM templates "
+        "WHERE key_generation != ? ORDER BY id", (generation,)).fetchall()
+    return [StrayTemplate(int(r[0]), str(r[1]), r[2], r[3], r[4], int(r[5])) for r in rows]
+
+
+def delete_ids(conn: Connection, ids: Sequence[int]) -> None:
+    conn.executemany("DELETE FROM templates WHERE id = ?", [(int(i),) for i in ids])
+
+
+def mixed_generations(conn: Connection, generation: int) -> KeyGenerationError:
+    """The error for a database whose templates are not all of `generation`."""
+    found = dict(conn.execute(
+        "SELECT key_generation, count(*) FROM templates WHERE key_generation != ? "
+        "GROUP BY key_generation", (generation,)).fetchall())
+    others = ", ".join(f"{n} of generation {g}" for g, n in sorted(found.items()))
+    return KeyGenerationError(
+        f"the database holds templates of another key generation than its key "
+        f"(generation {generation}; {others or 'some'}): an enrolment raced a key rotation in "
+        "an older program; run `poh keys repair`")
 
 
 def counts(conn: Connection) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""`poh enroll|search|forget`, `poh blocklist add`, `poh db stats|reindex`, `poh keys rotate`.
+"""`poh enroll|search|forget`, `poh blocklist add`, `poh db stats|reindex`,
+`poh keys rotate|repair`.
 
 Registered on the root app with `store_cmd.register(app)`. A database that cannot be opened
 (wrong key, corrupt, not a database, key file missing or too open) is bad input: exit 2 with
@@ -232,6 +233,9 @@ def db_stats(as_json: JsonOpt = False) -> None:
             lines.append(f"index {kind}: graph {ix['graph_size']}, delta {ix['delta_size']}, "
                          f"tombstones {ix['tombstones']} ({o['index_start'].get(kind, '?')}, "
                          f"snapshot {o['snapshot_bytes'][kind] / 1e6:.1f} MB)")
+        if o["stray_templates"]:
+            lines.append(f"{o['stray_templates']} templates of another key generation: search "
+                         "and enrolment refuse until `poh keys repair`")
         return "\n".join(lines)
 
     emit(st, as_json, human)
@@ -258,3 +262,33 @@ def keys_rotate(as_json: JsonOpt = False) -> None:
     emit({"key_generation_before": before, "key_generation": after, "templates": n}, as_json,
          lambda o: f"template key rotated: generation {o['key_generation_before']} -> "
                    f"{o['key_generation']}, {o['templates']} templates re-keyed")
+
+
+@keys_app.command("repair")
+def keys_repair(
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Only list the templates that a repair would drop.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Repair a database that holds templates of two key generations (an enrolment raced a
+    rotation in an older program): drop those whose key is gone, list the people to enrol again.
+    """
+    with _store() as store:
+        report = store.repair_key_generations(dry_run=dry_run)
+    out = {"key_generation": report.key_generation, "dry_run": report.dry_run,
+           "dropped": [asdict(t) for t in report.dropped]}
+
+    def human(o: dict[str, Any]) -> str:
+        if not o["dropped"]:
+            return f"all templates are of key generation {o['key_generation']}: nothing to repair"
+        verb = "would drop" if o["dry_run"] else "dropped"
+        lines = [f"{verb} {len(o['dropped'])} templates of a retired key generation (current "
+                 f"{o['key_generation']}); enrol these again:"]
+        for t in o["dropped"]:
+            who = t["vendor_data"] if t["vendor_data"] is not None else "(blocklist entry)"
+            extra = f", reason {t['reason']}" if t["reason"] else ""
+            lines.append(f"  {who}: {t['kind']} template {t['template_id']} of generation "
+                         f"{t['key_generation']}, session {t['session_id'] or '-'}{extra}")
+        return "\n".join(lines)
+
+    emit(out, as_json, human)
