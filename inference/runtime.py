@@ -12,6 +12,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+# Before openvino: keeps OpenVINO's telemetry from loading (entry points import it first too).
+import inference.offline
+
+# isort: split
 import numpy as np
 import openvino as ov
 
@@ -32,6 +36,10 @@ def core() -> ov.Core:
     global _core
     with _core_lock:
         if _core is None:
+            if not inference.offline.telemetry_blocked():
+                # an entry point imported openvino before inference.offline: say so, loudly
+                log.warning("OpenVINO's telemetry package is loaded in this process: import "
+                            "inference.offline before openvino in the entry point")
             _core = ov.Core()
         return _core
 

@@ -5,6 +5,10 @@ Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure.
 
 from __future__ import annotations
 
+# First of all, before anything imports openvino: keeps OpenVINO's telemetry from loading.
+import inference.offline  # noqa: F401
+
+# isort: split
 import logging
 import sys
 from typing import Annotated

@@ -4,6 +4,10 @@ and the demo. Never shipped; nothing in the product imports it. Same exit-code c
 
 from __future__ import annotations
 
+# First of all, before anything imports openvino: keeps OpenVINO's telemetry from loading.
+import inference.offline  # noqa: F401
+
+# isort: split
 import sys
 
 import typer
