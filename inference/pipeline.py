@@ -48,7 +48,10 @@ class PipelineConfig(BaseModel):
     )
     min_detection_score: float = Field(default=0.5, gt=0.0, lt=1.0)
     nms_iou: float = Field(default=0.3, gt=0.0, lt=1.0)
-    max_faces: int = Field(default=4, ge=1, description="Largest faces kept; the rest are dropped.")
+    # At least 2: a second face must reach the checks to be refused (MULTIPLE_FACES_DETECTED);
+    # with 1, a photo of two people would pass as the larger one.
+    max_faces: int = Field(default=4, ge=2, le=32,
+                           description="Largest faces analysed; the rest are counted only.")
     min_face_size: float = Field(default=24.0, ge=0.0, description="Smallest box side, px.")
     min_landmark_presence: float = Field(default=0.5, ge=0.0, le=1.0)
     landmark_roi_scale: float = Field(default=1.5, gt=1.0)
@@ -156,6 +159,10 @@ class FacePipeline:
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         """Faces, largest first, at most max_faces, none smaller than min_face_size."""
+        return self._detect_all(frame_bgr)[: self.config.max_faces]
+
+    def _detect_all(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """Every face at least min_face_size, largest first (before the max_faces cap)."""
         dets: list[Detection] = []
         if self._short is not None:
             dets = self._short.infer(frame_bgr)
@@ -163,7 +170,7 @@ class FacePipeline:
             dets = self._full.infer(frame_bgr)
         dets = [d for d in dets if min(d.box.width, d.box.height) >= self.config.min_face_size]
         dets.sort(key=lambda d: d.box.width * d.box.height, reverse=True)
-        return dets[: self.config.max_faces]
+        return dets
 
     def analyze(
         self,
@@ -180,14 +187,15 @@ class FacePipeline:
         frame_bgr = as_bgr(frame)
         timer = _Timer()
         with timer.stage("detect"):
-            dets = self.detect(frame_bgr)
+            found = self._detect_all(frame_bgr)
         faces = tuple(
             self._face(frame_bgr, d, timer, embed=embed, antispoof=antispoof, age=age,
                        landmarks=landmarks)
-            for d in dets
+            for d in found[: self.config.max_faces]
         )
         timer.ms["total"] = sum(timer.ms.values())
-        return FrameAnalysis((frame_bgr.shape[0], frame_bgr.shape[1]), faces, timer.ms)
+        return FrameAnalysis((frame_bgr.shape[0], frame_bgr.shape[1]), faces, timer.ms,
+                             detected=len(found))
 
     def track(self, frame: np.ndarray) -> FrameAnalysis:
         """Fast path for live cues: detection, mesh, pose and blendshapes only."""
@@ -213,7 +221,8 @@ class FacePipeline:
                                                                  face.detection.box).score)
             faces.append(done)
         timer.ms["total"] = sum(timer.ms.values())
-        return FrameAnalysis(tracked.image_shape, tuple(faces), timer.ms)
+        return FrameAnalysis(tracked.image_shape, tuple(faces), timer.ms,
+                             detected=tracked.detected)
 
     def _face(self, frame: np.ndarray, det: Detection, timer: _Timer, *, embed: bool,
               antispoof: bool, age: bool, landmarks: bool) -> FaceAnalysis:

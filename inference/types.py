@@ -98,12 +98,20 @@ class FrameAnalysis:
     """The pipeline's answer for one BGR frame: every face found, and per-stage timings (ms)."""
 
     image_shape: tuple[int, int]  # (height, width)
-    faces: tuple[FaceAnalysis, ...]
+    faces: tuple[FaceAnalysis, ...]  # the largest, at most the pipeline's max_faces
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Faces the detector found before the max_faces cap (None: as many as `faces`): a photo of
+    # five people is reported as five, not as the four that were analysed.
+    detected: int | None = None
+
+    @property
+    def faces_found(self) -> int:
+        return len(self.faces) if self.detected is None else max(self.detected, len(self.faces))
 
     def to_dict(self) -> dict[str, object]:
         return {
             "image_shape": list(self.image_shape),
+            "faces_found": self.faces_found,
             "faces": [f.to_dict() for f in self.faces],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }

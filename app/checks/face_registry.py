@@ -50,11 +50,13 @@ class FaceTemplate:
 def face_template(pipeline: FacePipeline, image: BgrImage, tight: bool = False) -> FaceTemplate:
     """Embed the single face of an image (tight: the face fills the image, as in ORL)."""
     frame = prepare_tight_face(image) if tight else image
-    faces = pipeline.analyze(frame, antispoof=False, age=False, landmarks=False).faces
+    analysis = pipeline.analyze(frame, antispoof=False, age=False, landmarks=False)
+    faces = analysis.faces
     if not faces:
         return FaceTemplate(None, WarningCode.NO_FACE_DETECTED, 0)
     if len(faces) > 1:
-        return FaceTemplate(None, WarningCode.MULTIPLE_FACES_DETECTED, len(faces))
+        # every face found, not only the max_faces the pipeline went on to analyse
+        return FaceTemplate(None, WarningCode.MULTIPLE_FACES_DETECTED, analysis.faces_found)
     emb = faces[0].embedding
     if emb is None:
         return FaceTemplate(None, WarningCode.LOW_FACE_QUALITY, 1)

@@ -70,7 +70,7 @@ def check_frame(
     return {
         "status": status,
         "liveness": live_dict,
-        "faces_detected": len(faces),
+        "faces_detected": analysis.faces_found,  # all found, not only the max_faces analysed
         "face": _face_dict(face) if face is not None else None,
         "quality": quality.to_dict(),
         "age": age,
