@@ -38,7 +38,7 @@ STAGES = ("detect", "landmarks", "align", "embed", "antispoof", "age")
 class PipelineConfig(BaseModel):
     """Options of the face pipeline (the `inference` section of the kiosk configuration)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     models_dir: Path
     detector: Literal["short", "full", "short_then_full"] = Field(
@@ -52,22 +52,24 @@ class PipelineConfig(BaseModel):
     # with 1, a photo of two people would pass as the larger one.
     max_faces: int = Field(default=4, ge=2, le=32,
                            description="Largest faces analysed; the rest are counted only.")
-    min_face_size: float = Field(default=24.0, ge=0.0, description="Smallest box side, px.")
+    min_face_size: float = Field(default=24.0, ge=0.0, le=4096.0,
+                                 description="Smallest box side, px.")
     min_landmark_presence: float = Field(default=0.5, ge=0.0, le=1.0)
-    landmark_roi_scale: float = Field(default=1.5, gt=1.0)
+    landmark_roi_scale: float = Field(default=1.5, gt=1.0, le=4.0)
     # Eye centres for the ArcFace alignment: the mean of the eye corners separated ORL's 400
     # faces as well as the iris centres (rank-1 100% both, closest impostor 0.62 against 0.66).
     eye_points: EyePoints = "corners"
     blendshapes: bool = True
-    antispoof_crop_scale: float = Field(default=1.0, gt=0.5)
-    age_chip_padding: float = Field(default=0.2, ge=0.0)
+    antispoof_crop_scale: float = Field(default=1.0, gt=0.5, le=4.0)
+    age_chip_padding: float = Field(default=0.2, ge=0.0, le=2.0)
     # Off by default: on the shared 2-core test machine overlapping gave no steady gain.
     overlap_antispoof: bool = Field(
         default=False,
         description="Run anti-spoofing in OpenVINO's threads while the mesh, alignment, "
         "embedding and age run; its timing is then the wait left after those stages.",
     )
-    threads: int = Field(default=0, ge=0, description="OpenVINO threads per model; 0 = all cores.")
+    threads: int = Field(default=0, ge=0, le=256,
+                         description="OpenVINO threads per model; 0 = all cores.")
 
 
 class _Timer:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,12 +26,22 @@ from sync.device_key import (
     key_id,
     public_key_from_jwk,
 )
+from sync.strict_json import (
+    InputError,
+    StrictJsonError,
+    parse_json,
+    read_input_file,
+    read_json_file,
+)
 from sync.vocabulary import LivenessMethod
 
 TOKEN_TYPE = "poh-credential+jwt"
 CLAIMS = "poh"
 _SUBJECT_PURPOSE = "credential subject v1"
 MAX_TOKEN_CHARS = 4096
+MAX_KEYS_BYTES = 1_000_000  # a JWK is about 200 bytes: thousands of issuers fit
+MAX_REVOCATIONS_BYTES = 16_000_000  # some 300,000 revoked ids
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: beyond it no date can be shown
 
 
 class CredentialError(ValueError):
@@ -112,31 +121,72 @@ def load_issuer_keys(doc: Any) -> dict[str, IssuerKey]:
             raise CredentialError(f"issuer keys: key {i}: kid {jwk.get('kid')} is not the "
                                   f"fingerprint of its key ({kid})")
         device = jwk.get("device_id")
-        out[kid] = IssuerKey(kid, device if isinstance(device, str) else None, pub)
+        if device is not None and not isinstance(device, str):
+            raise CredentialError(f"issuer keys: key {i}: device_id must be a string")
+        if kid in out:
+            # which of the two (and its device binding) would count is not for us to guess
+            raise CredentialError(f"issuer keys: key {i}: key {kid} is listed twice")
+        out[kid] = IssuerKey(kid, device, pub)
     return out
 
 
 def load_issuer_keys_file(path: Path) -> dict[str, IssuerKey]:
+    """Trusted issuer keys from a file, read with the project's strict JSON reader."""
     try:
-        return load_issuer_keys(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise CredentialError(f"{path}: no such file") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CredentialError(f"{path}: not a JSON key set") from exc
+        doc = read_json_file(path, max_bytes=MAX_KEYS_BYTES)
+    except InputError as exc:
+        raise CredentialError(f"issuer keys: {exc}") from exc
+    return load_issuer_keys(doc)
 
 
 def load_revocations_file(path: Path) -> frozenset[str]:
-    """A revocation list: {"revoked": ["<jti>", ...]} (a bare JSON list is accepted too)."""
+    """A revocation list: {"revoked": ["<jti>", ...]} (a bare JSON list is accepted too).
+
+    Strictly read: `{"revoked": ["<jti>"], "revoked": []}` is refused, never read as "nothing
+    revoked"; so is any other key beside "revoked" (a misspelt "revokd" would revoke nothing)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CredentialError(f"{path}: no such file") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CredentialError(f"{path}: not JSON") from exc
+        doc = read_json_file(path, max_bytes=MAX_REVOCATIONS_BYTES)
+    except InputError as exc:
+        raise CredentialError(f"revocations: {exc}") from exc
+    if isinstance(doc, dict) and set(doc) != {"revoked"}:
+        raise CredentialError(f"revocations: {path}: expected {{\"revoked\": [\"<jti>\", ...]}} "
+                              f"and no other key")
     items = doc.get("revoked") if isinstance(doc, dict) else doc
     if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
-        raise CredentialError(f"{path}: expected {{\"revoked\": [\"<jti>\", ...]}}")
+        raise CredentialError(f"revocations: {path}: expected {{\"revoked\": [\"<jti>\", ...]}}")
     return frozenset(items)
+
+
+def read_token_file(path: Path) -> str:
+    """A credential kept in a file (at most MAX_TOKEN_CHARS and a newline)."""
+    try:
+        raw = read_input_file(path, max_bytes=MAX_TOKEN_CHARS + 2)
+    except InputError as exc:
+        raise CredentialError(str(exc)) from exc
+    try:
+        return raw.decode("ascii").strip()
+    except UnicodeDecodeError as exc:
+        raise CredentialError(f"{path}: not a compact JWS (not ASCII)") from exc
+
+
+def _segment(part: str, what: str) -> dict[str, Any]:
+    """A JWS header or payload, read with the strict reader: PyJWT's json.loads would keep the
+    last of two equal claims, and another verifier might keep the first."""
+    try:
+        doc = parse_json(b64url_decode(part), max_bytes=MAX_TOKEN_CHARS, max_depth=4)
+    except (DeviceKeyError, StrictJsonError) as exc:
+        raise CredentialError(f"malformed token {what}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise CredentialError(f"malformed token {what}: not a JSON object")
+    return doc
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> int:
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMESTAMP:
+        raise CredentialError(f"{name} must be a whole number of seconds since 1970 (up to "
+                              f"year 9999)")
+    return value
 
 
 def verify_credential(token: str, issuers: dict[str, IssuerKey],
@@ -151,10 +201,9 @@ def verify_credential(token: str, issuers: dict[str, IssuerKey],
             b64url_decode(part)  # strict: one token string per signed content, no variants
         except DeviceKeyError as exc:
             raise CredentialError(f"malformed token: {exc}") from exc
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
-        raise CredentialError(f"malformed token: {exc}") from exc
+    head, body_part, _ = token.split(".")
+    header = _segment(head, "header")
+    strict_claims = _segment(body_part, "claims")
     if header.get("alg") != "EdDSA" or header.get("typ") != TOKEN_TYPE:
         raise CredentialError(f"not a Proof-of-Human credential (alg {header.get('alg')}, "
                               f"typ {header.get('typ')})")
@@ -174,9 +223,12 @@ def verify_credential(token: str, issuers: dict[str, IssuerKey],
         raise CredentialError("signature does not match the token") from exc
     except jwt.InvalidTokenError as exc:
         raise CredentialError(f"invalid token: {exc}") from exc
-    exp, nbf = claims["exp"], claims["nbf"]
-    if not isinstance(exp, int) or not isinstance(nbf, int):
-        raise CredentialError("exp and nbf must be integers")
+    if claims != strict_claims:  # cannot happen once the strict read passed; never trust one
+        raise CredentialError("malformed token claims: read two ways")
+    exp, nbf, iat = (_timestamp(claims, n) for n in ("exp", "nbf", "iat"))
+    for name in ("iss", "sub", "jti"):
+        if not isinstance(claims[name], str):
+            raise CredentialError(f"{name} must be a string")
     if at >= exp + leeway_seconds:
         raise CredentialError(f"expired at {_utc(exp)}")
     if at < nbf - leeway_seconds:
@@ -196,7 +248,7 @@ def verify_credential(token: str, issuers: dict[str, IssuerKey],
     seq = body.get("verdict_seq")
     return Credential(token=token, jti=str(claims["jti"]), issuer=str(claims["iss"]),
                       key_id=kid, subject=str(claims["sub"]), method=method,
-                      unique=body.get("unique") is True, issued_at=int(claims["iat"]),
+                      unique=body.get("unique") is True, issued_at=iat,
                       expires_at=exp, workflow=str(body.get("workflow", "")),
                       age_over=age_over if isinstance(age_over, int) else None,
                       verdict_sequence=seq if isinstance(seq, int) else None)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from storage.durable import fsync_dir
+from sync.strict_json import StrictJsonError, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,9 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
     text = text.strip()
     if text.startswith("{"):
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DeviceKeyError("public key JSON does not parse") from exc
+            doc = parse_json(text, max_bytes=64 * 1024)  # the project's one strict reader
+        except StrictJsonError as exc:
+            raise DeviceKeyError(f"public key JSON: {exc}") from exc
         if isinstance(doc, dict) and isinstance(doc.get("keys"), list):
             if len(doc["keys"]) != 1:
                 raise DeviceKeyError("a key set with several keys: pass the one JWK to use")

@@ -25,6 +25,7 @@ from sync.device_key import (
     verify_signature,
 )
 from sync.reports import AgeReport, FaceSearchReport, LivenessReport, WireModel
+from sync.strict_json import MAX_SAFE_INTEGER
 from sync.vocabulary import CaptureKind, LivenessMethod, SessionStatus, WarningCode
 
 SCHEMA = "poh.verdict.v1"
@@ -67,8 +68,8 @@ class CredentialUse(WireModel):
     issuer: str
     key_id: str
     method: LivenessMethod
-    issued_at: int
-    expires_at: int
+    issued_at: int = Field(ge=0, le=MAX_SAFE_INTEGER)
+    expires_at: int = Field(ge=0, le=MAX_SAFE_INTEGER)
 
 
 class VerdictBody(WireModel):
@@ -77,7 +78,7 @@ class VerdictBody(WireModel):
     vendor_data: str = Field(max_length=500)
     status: SessionStatus
     workflow_id: str
-    workflow_version: int = Field(ge=1)
+    workflow_version: int = Field(ge=1, le=MAX_SAFE_INTEGER)
     liveness: LivenessReport
     face: FaceSearchReport | None  # Didit names the face-search block "face"
     age: AgeReport | None
@@ -86,7 +87,7 @@ class VerdictBody(WireModel):
     created_at: str  # ISO 8601 UTC, milliseconds
     decided_at: str
     device_id: str
-    sequence: int = Field(ge=1, le=2**53 - 1)
+    sequence: int = Field(ge=1, le=MAX_SAFE_INTEGER)
     idempotency_key: str
     challenge: ChallengeBinding
     capture_source: CaptureSource

@@ -19,10 +19,13 @@ import cv2
 import numpy as np
 
 from app.capture.plan import ACTIONS, ActionCue, ChallengePlan, ColourCue
+from sync.strict_json import InputError, read_json_file
 
 VERSION = 1
 METHODS = ("FLASHING", "ACTIVE_3D", "PASSIVE")
 MANIFEST = "capture.json"
+MAX_MANIFEST_BYTES = 16_000_000  # some 200,000 frames; a 30 s capture names about 1,000
+MAX_MANIFEST_DEPTH = 4  # {"cues": [{"rgb": [r, g, b]}]}
 
 
 class RecordingError(ValueError):
@@ -109,12 +112,14 @@ def read_recording(folder: Path) -> Recording:
     path = folder / MANIFEST
     if not folder.is_dir():
         raise RecordingError(f"{folder} is not a folder")
+    if not path.exists():
+        raise RecordingError(f"{path} is missing")
     try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise RecordingError(f"{path} is missing") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordingError(f"{path} is not valid JSON: {exc}") from exc
+        # the project's one strict reader: a key written twice (two "nonce"s, two "frames"),
+        # NaN or 1e400 times, a 2**53+ integer or absurd nesting is refused here in one line
+        doc = read_json_file(path, max_bytes=MAX_MANIFEST_BYTES, max_depth=MAX_MANIFEST_DEPTH)
+    except InputError as exc:
+        raise RecordingError(str(exc)) from exc
     if not isinstance(doc, dict):
         raise RecordingError(f"{path} must hold a JSON object")
     if doc.get("version") != VERSION:
@@ -140,7 +145,8 @@ def read_recording(folder: Path) -> Recording:
         if not isinstance(e, dict) or not isinstance(e.get("file"), str):
             raise RecordingError(f"frame {i} needs a file name")
         name = e["file"]
-        if "/" in name or "\\" in name or name.startswith("."):
+        if ("/" in name or "\\" in name or name.startswith(".") or "\x00" in name
+                or not 0 < len(name.encode("utf-8")) <= 255):
             raise RecordingError(f"frame {i} file must be a plain name inside the folder")
         t = _num(e.get("t"), f"frame {i} t")
         if times and t <= times[-1]:

@@ -7,7 +7,7 @@ keys live in their own files or in environment variables.
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -24,16 +24,39 @@ from inference.passive.liveness import PassiveLivenessConfig
 from inference.pipeline import PipelineConfig
 from inference.quality import QualityConfig
 from storage.config import StorageConfig
-from sync.canonical import strict_object_hook
 from sync.config import SyncConfig
+from sync.strict_json import (
+    MAX_SAFE_INTEGER,
+    InputError,
+    existing_path,
+    parse_json,
+    read_input_file,
+)
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 16  # the deepest section (storage.index) is three levels down
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-# json keeps the last of two equal keys: a setting written twice would be half ignored
-_no_duplicate_keys = strict_object_hook(lambda key: _DuplicateKey(f"{key}: key appears twice"))
+def _out_of_range(value: Any, where: str) -> str | None:
+    """The first number of a validated section that no component can use: not finite, or an
+    integer beyond 2**53 - 1 (pydantic turns a whole float like 1e300 into an int)."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            bad = _out_of_range(getattr(value, name), f"{where}.{name}" if where else name)
+            if bad:
+                return bad
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"{where}: must be a finite number"
+    elif isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        return f"{where}: must be at most {MAX_SAFE_INTEGER} in magnitude"
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            bad = _out_of_range(item, f"{where}.{i}")
+            if bad:
+                return bad
+    return None
 
 
 class KioskConfig(BaseModel):
@@ -57,6 +80,14 @@ class KioskConfig(BaseModel):
             data = {**data, "inference": section}
         return data
 
+    @model_validator(mode="after")
+    def _finite_and_bounded(self) -> KioskConfig:
+        # every section, including those a component defines without an upper bound
+        bad = _out_of_range(self, "")
+        if bad:
+            raise ValueError(bad)
+        return self
+
 
 def config_path() -> Path:
     env = os.environ.get("POH_CONFIG")
@@ -66,22 +97,24 @@ def config_path() -> Path:
 def load_config(path: Path | None = None) -> KioskConfig:
     """The configuration file if there is one, else the embedded defaults."""
     p = path or config_path()
-    if not p.exists():
+    if existing_path(str(p)) is None:
         if path is not None or "POH_CONFIG" in os.environ:
             raise BadInputError(f"{p}: configuration file not found")
         return KioskConfig.model_validate({})
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{p}: not readable JSON ({exc})") from exc
-    return parse_config(text, str(p))
+        raw = read_input_file(p, max_bytes=MAX_BYTES)  # a folder or a FIFO is refused unread
+    except InputError as exc:
+        raise BadInputError(str(exc)) from exc
+    return parse_config(raw, str(p))
 
 
 def parse_config(text: str | bytes, origin: str = "configuration") -> KioskConfig:
     """A configuration document (a file, or one delivered to a running kiosk), strictly read."""
     try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except (UnicodeDecodeError, json.JSONDecodeError, _DuplicateKey, RecursionError) as exc:
+        # the one strict reader: a setting written twice, NaN, 1e400, a 2**53+ integer or a
+        # document nested thousands deep is refused here, in one line
+        raw = parse_json(text, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH)
+    except InputError as exc:
         raise BadInputError(f"{origin}: not readable JSON ({exc})") from exc
     if not isinstance(raw, dict):
         raise BadInputError(f"{origin}: a configuration is a JSON object")

@@ -9,9 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.workflows.model import Workflow
-from sync.canonical import strict_object_hook
+from sync.strict_json import InputError, StrictJsonError, parse_json, read_input_file
 
 MAX_BYTES = 256 * 1024  # a workflow is a few hundred bytes; refuse anything absurd early
+MAX_DEPTH = 8  # workflow -> features -> [i] -> config -> accepted_methods -> [j]
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
 DEFAULT_WORKFLOW = WORKFLOWS / "default.json"
@@ -55,42 +56,35 @@ def describe_validation_error(exc: ValidationError) -> str:
     return line.replace("\n", " ")
 
 
-_no_duplicate_keys = strict_object_hook(
-    lambda key: WorkflowError(f"{key}: key appears twice in one object")
-)
-
-
 def parse_workflow(data: Any, source: str = "workflow") -> Workflow:
     """Validate a decoded JSON value strictly: "1" is not a version, "true" is not a bool."""
     if not isinstance(data, dict):
         raise WorkflowError(f"{source}: a workflow must be a JSON object")
     try:
-        return Workflow.model_validate_json(json.dumps(data), strict=True)
+        # via JSON text, so that strict mode judges JSON types; allow_nan=False: NaN is no JSON
+        text = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise WorkflowError(f"{source}: not a JSON document ({type(exc).__name__})") from exc
+    try:
+        return Workflow.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise WorkflowError(f"{source}: {describe_validation_error(exc)}") from exc
 
 
 def load_workflow(path: Path) -> Workflow:
-    if not path.is_file():
-        raise WorkflowError(f"{path}: no such file")
-    return parse_workflow_document(path.read_bytes(), str(path))
+    """A workflow file: a regular file of at most MAX_BYTES (a folder or /dev/zero is refused
+    before anything is read), strictly parsed and validated."""
+    try:
+        raw = read_input_file(path, max_bytes=MAX_BYTES)
+    except InputError as exc:
+        raise WorkflowError(str(exc)) from exc
+    return parse_workflow_document(raw, str(path))
 
 
 def parse_workflow_document(raw: bytes | str, source: str = "workflow") -> Workflow:
     """A workflow document (a file's bytes, or one pushed to a running kiosk), strictly read."""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
-    if len(raw) > MAX_BYTES:
-        raise WorkflowError(f"{source}: {len(raw)} bytes, larger than {MAX_BYTES}")
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except WorkflowError as exc:
+        data = parse_json(raw, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH)
+    except StrictJsonError as exc:
         raise WorkflowError(f"{source}: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise WorkflowError(f"{source}: not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise WorkflowError(f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: "
-                            f"{exc.msg})") from exc
-    except RecursionError as exc:
-        raise WorkflowError(f"{source}: nested too deeply") from exc
     return parse_workflow(data, source)

@@ -12,9 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sync.vocabulary import DuplicateAction, LivenessMethod
 
+# Every number a workflow holds is bounded and finite: what `poh workflow validate` accepts, a
+# session must be able to run and sign (a signed verdict carries integers up to 2**53 - 1 only).
+MAX_SAFE_INTEGER = 2**53 - 1
+DAY = 86_400
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False,
+                              allow_inf_nan=False)
 
 
 class LivenessConfig(_Strict):
@@ -88,17 +94,18 @@ Feature = Annotated[LivenessFeature | FaceSearchFeature | AgeFeature,
 class AttemptLimits(_Strict):
     """Sessions allowed per person (vendor_data) and per device within a sliding window."""
 
-    per_person: int = Field(default=3, ge=1)
-    per_device: int = Field(default=500, ge=1)
-    window_seconds: int = Field(default=86_400, ge=1)
+    per_person: int = Field(default=3, ge=1, le=1_000)
+    per_device: int = Field(default=500, ge=1, le=1_000_000)
+    window_seconds: int = Field(default=DAY, ge=1, le=366 * DAY)
 
 
 class SessionConfig(_Strict):
-    expiry_seconds: float = Field(default=300.0, gt=0)
+    # A session runs in front of the booth: an hour is already far longer than any person waits.
+    expiry_seconds: float = Field(default=300.0, gt=0, le=3_600.0)
     # Nobody in front of the camera this long: the person walked away.
-    abandon_after_seconds: float = Field(default=20.0, gt=0)
+    abandon_after_seconds: float = Field(default=20.0, gt=0, le=3_600.0)
     # A face is present but no usable frames this long: ask for a retake (Resubmitted).
-    capture_timeout_seconds: float = Field(default=15.0, gt=0)
+    capture_timeout_seconds: float = Field(default=15.0, gt=0, le=3_600.0)
     frames_required: int = Field(default=5, ge=1, le=100)
     max_retakes: int = Field(default=2, ge=0, le=10)
 
@@ -111,15 +118,17 @@ class SessionConfig(_Strict):
 
 class CredentialConfig(_Strict):
     issue: bool = True
-    validity_seconds: int = Field(default=30 * 86_400, ge=60, le=366 * 86_400)
+    validity_seconds: int = Field(default=30 * DAY, ge=60, le=366 * DAY)
     # Accept a valid reusable credential instead of running a new check.
     accept: bool = False
-    accepted_methods: tuple[LivenessMethod, ...] | None = None  # None: the workflow's own method
+    # None: the workflow's own method; an empty list would silently mean the same, so it is refused
+    accepted_methods: tuple[LivenessMethod, ...] | None = Field(default=None, min_length=1,
+                                                                  max_length=3)
 
 
 class Workflow(_Strict):
     workflow_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_SAFE_INTEGER)  # signed into every verdict
     workflow_label: str = Field(min_length=1, max_length=200)
     features: tuple[Feature, ...] = Field(min_length=1)
     face_liveness_score_decline_threshold: float = Field(default=50.0, ge=0.0, le=100.0)
