@@ -56,13 +56,30 @@ verdict_cmd.attach_keys_show(store_cmd.keys_app)
 LAB_COMMANDS = frozenset({"demo", "data", "sim", "eval", "bench"})
 
 
+# The project's own loggers; -v and -vv open these only. Third-party loggers (Pillow logs every
+# EXIF tag of a photo at DEBUG, urllib3 every URL) stay at WARNING however verbose the CLI is.
+OWN_LOGGERS = ("app", "inference", "storage", "sync")
+
+
+def _own_or_warning(record: logging.LogRecord) -> bool:
+    if record.levelno >= logging.WARNING:
+        return True
+    return any(record.name == n or record.name.startswith(n + ".") for n in OWN_LOGGERS)
+
+
 def configure_logging(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging.")] = 0,
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    root = logging.getLogger()
+    if not root.handlers:  # a host (pytest, the kiosk) that set up logging keeps its handlers
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(_own_or_warning)  # also a third-party logger that set its own level
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 app.callback()(configure_logging)
