@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import stat
 import warnings
 from pathlib import Path
 
@@ -23,11 +24,19 @@ BgrImage = npt.NDArray[np.uint8]
 
 def load_image(path: Path) -> BgrImage:
     """Read an image file as 8-bit BGR; greyscale is expanded, alpha is flattened on white."""
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise BadInputError(f"{_shown(path)}: no such file") from exc
+    except OSError as exc:  # a name too long, permission denied
+        raise BadInputError(f"{_shown(path)}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # an embedded NUL byte
+        raise BadInputError(f"{_shown(path)}: not a usable file name") from exc
+    if stat.S_ISDIR(st.st_mode):
         raise BadInputError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+        raise BadInputError(f"{path}: not a regular file")
+    if st.st_size == 0:
         raise BadInputError(f"{path}: empty file")
     try:
         with warnings.catch_warnings():
@@ -55,6 +64,11 @@ def load_image(path: Path) -> BgrImage:
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadInputError(f"{path}: unreadable or truncated image ({exc})") from exc
     return np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _to_rgb(im: Image.Image) -> npt.NDArray[np.uint8]:

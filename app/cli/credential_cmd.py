@@ -9,14 +9,18 @@ from typing import Annotated
 import typer
 
 from app.cli.common import JsonOpt, emit
+from app.cli.inputs import output_file
 from app.errors import BadInputError
 from app.qr import qr_png, qr_terminal
 from sync.credential import (
+    MAX_TOKEN_CHARS,
     CredentialError,
     load_issuer_keys_file,
     load_revocations_file,
+    read_token_file,
     verify_credential,
 )
+from sync.strict_json import existing_path
 
 _JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -24,13 +28,27 @@ app = typer.Typer(help="Verify and show reusable credentials.", no_args_is_help=
 
 
 def read_token(token: str) -> str:
-    """A token given inline, or a path to a file holding it."""
-    if _JWS.match(token.strip()):
-        return token.strip()
-    path = Path(token)
-    if not path.is_file():
-        raise BadInputError(f"{token[:60]}: neither a compact JWS nor a file")
-    return path.read_text(encoding="utf-8").strip()
+    """A token given inline, or a path to a file holding it.
+
+    Inline text is never looked up as a file name first: a long token would make the lookup
+    fail ("File name too long"). A path that is a folder or a special file is refused."""
+    text = token.strip()
+    if _JWS.match(text):
+        if len(text) > MAX_TOKEN_CHARS:
+            raise BadInputError(f"credential refused: longer than {MAX_TOKEN_CHARS} characters")
+        return text
+    path = existing_path(token)
+    if path is None:
+        raise BadInputError(f"{_show(token)}: neither a compact JWS nor a file")
+    try:
+        return read_token_file(path)
+    except CredentialError as exc:
+        raise BadInputError(f"credential refused: {exc}") from exc
+
+
+def _show(text: str, limit: int = 60) -> str:
+    one = text if text.isprintable() else repr(text)
+    return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
 @app.command("verify")
@@ -61,6 +79,7 @@ def qr(
     as_json: JsonOpt = False,
 ) -> None:
     """Render a credential as a QR code in the terminal (and as PNG)."""
+    output_file(png, "--png")
     text = read_token(token)
     if png is not None:
         qr_png(text, png)

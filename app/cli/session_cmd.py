@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
+from app.cli.inputs import output_file
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.errors import BadInputError
@@ -27,6 +28,13 @@ def check_vendor_data(v: str) -> str:
     if any(ord(c) < 32 for c in v):
         raise BadInputError("--vendor-data must not hold control characters")
     return v
+
+
+def check_outputs(verdict_out: Path | None, qr_png_out: Path | None) -> None:
+    """--verdict-out and --qr-png must be writable files before a session runs: a folder there
+    would otherwise fail only after the verdict was signed and stored."""
+    output_file(verdict_out, "--verdict-out")
+    output_file(qr_png_out, "--qr-png")
 
 
 def human_session(o: dict[str, Any]) -> str:
@@ -77,13 +85,17 @@ def run(
 ) -> None:
     """Run one session on the booth's camera and print its signed verdict (+ credential)."""
     wf = load_or_bad_input(workflow)  # a malformed workflow never starts a session
+    check_outputs(verdict_out, qr_png_out)  # nor does an output that could not be written
     vendor = check_vendor_data(vendor_data)
     if wf.method is not LivenessMethod.PASSIVE:
         raise BadInputError(f"a {wf.method} session needs the kiosk screen to draw its "
                             f"challenge: run it at the kiosk, or in the lab "
                             f"(`poh-lab session run --camera sim:SPECIES|RECORDING_DIR`)")
-    if not camera.strip().isdigit():
-        raise BadInputError(f"--camera {camera}: the booth signs only what its own camera "
+    index = camera.strip()
+    if index.isascii() and index.isdigit() and len(index) > 3:  # "²" is a digit, not an index
+        raise BadInputError(f"--camera {index[:20]}: not a camera index (0 to 999)")
+    if not (index.isascii() and index.isdigit()):
+        raise BadInputError(f"--camera {camera[:60]}: the booth signs only what its own camera "
                             f"saw (give a camera index); video files and images run in the lab "
                             f"(`poh-lab session run`), signed with a scratch key")
     from app.capture.frames import open_source
@@ -113,6 +125,7 @@ def run_cli_session(kiosk: Any, wf: Any, open_source: Callable[[], Any], vendor:
     from app.flow.verdicts import credential_input
     from app.session.engine import credential_refusal
 
+    check_outputs(verdict_out, qr_png_out)
     cred = None
     if credential is not None:
         cred = _verified_credential(credential, issuer_keys, revocations, kiosk.key)

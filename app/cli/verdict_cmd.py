@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit
+from app.cli.inputs import inline_or_file, input_bytes, output_file
 from app.errors import BadInputError
 from sync.device_key import DeviceKeyError, key_id, public_key_from_text
 from sync.verdict import SignedVerdict, VerdictError, verify_verdict_bytes
@@ -17,6 +18,7 @@ from sync.verdict import SignedVerdict, VerdictError, verify_verdict_bytes
 app = typer.Typer(help="Verify and show signed verdicts.", no_args_is_help=True)
 
 MAX_VERDICT_BYTES = 1_000_000
+MAX_KEY_BYTES = 64 * 1024
 
 
 @contextmanager
@@ -39,10 +41,9 @@ def _public_key(spec: str | None) -> Any:
 
         with storage_errors(), kiosk_storage() as storage:
             return storage.device_key().public
-    path = Path(spec)
-    text = spec
-    if len(spec) < 4096 and path.is_file():
-        text = path.read_text(encoding="utf-8")
+    # inline (JWK, PEM, base64url) or a file; a folder is refused, a long inline JWK is not
+    # looked up as a file name ("File name too long")
+    text = inline_or_file(spec, "--public-key", MAX_KEY_BYTES)
     try:
         return public_key_from_text(text)
     except DeviceKeyError as exc:
@@ -67,13 +68,10 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a verdict offline; any changed byte fails (exit 2, one line)."""
-    if not file.is_file():
-        raise BadInputError(f"{file}: no such file")
-    if file.stat().st_size > MAX_VERDICT_BYTES:
-        raise BadInputError(f"{file}: larger than {MAX_VERDICT_BYTES} bytes, not a verdict")
+    raw = input_bytes(file, "verdict", MAX_VERDICT_BYTES)  # a folder or FIFO is refused unread
     pub = _public_key(public_key)
     try:
-        verdict = verify_verdict_bytes(file.read_bytes(), pub)
+        verdict = verify_verdict_bytes(raw, pub)
     except VerdictError as exc:
         raise BadInputError(f"{file}: {exc}") from exc
     emit(_summary(verdict), as_json,
@@ -95,7 +93,11 @@ def show(
     """Print (or save) a stored verdict exactly as signed."""
     from app.cli.context import kiosk_storage
 
-    key: str | int = int(session) if session.isdigit() else session
+    output_file(out, "--out")
+    # a sequence number is at most 16 ASCII digits (2**53 - 1); "²" or 5,000 digits would make
+    # int() raise, so anything else is looked up as a session id (and not found)
+    is_seq = session.isascii() and session.isdigit() and len(session) <= 16
+    key: str | int = int(session) if is_seq else session
     with storage_errors(), kiosk_storage() as storage:
         raw = storage.verdicts().verdict_bytes(key)
     if raw is None:
