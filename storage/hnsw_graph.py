@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,15 +26,33 @@ _nmslib: Any = None
 
 
 def _lib() -> Any:
-    """Import nmslib on first use: its import prints a CPU-feature note on stderr."""
+    """Import nmslib on first use, silently (see _quiet_import)."""
     global _nmslib
     if _nmslib is None:
         # nmslib logs its registry and every parameter at INFO through Python logging.
         logging.getLogger("nmslib").setLevel(logging.WARNING)
-        import nmslib
-
-        _nmslib = nmslib
+        _nmslib = _quiet_import()
     return _nmslib
+
+
+def _quiet_import() -> Any:
+    """nmslib's import writes a three-line CPU-feature note ("Your CPU supports instructions
+    that this binary was not compiled to use ... pip install --no-binary") from C++ straight to
+    file descriptor 2, past Python's sys.stderr: a bad-input error would no longer be one line
+    on stderr. File descriptor 2 points at /dev/null for the import only (once per process)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        import nmslib
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return nmslib
 
 
 def _new_index() -> Any:

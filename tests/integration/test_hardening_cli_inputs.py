@@ -337,3 +337,20 @@ def test_very_verbose_logging_keeps_third_party_debug_output_out(
     assert proc.returncode == 0, proc.stderr
     assert "DEBUG inference." in proc.stderr  # our own debug output is there
     assert "SecretCam" not in proc.stderr and "PIL" not in proc.stderr
+
+
+def test_building_a_face_index_graph_writes_nothing_to_stderr() -> None:
+    """nmslib's import wrote a three-line CPU-feature note to file descriptor 2: a refusal
+    after it would not be one line on stderr."""
+    code = ("import numpy as np\n"
+            "from storage.hnsw_graph import GraphParams, HnswGraph\n"
+            "from storage.memfile import memory_file\n"
+            "v = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)\n"
+            "with memory_file('graph') as (fd, path):\n"
+            "    g = HnswGraph.build(np.arange(50, dtype=np.int64), v, GraphParams(8, 50, 50),\n"
+            "                        1, fd, path)\n"
+            "    assert len(g) == 50\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
