@@ -28,6 +28,7 @@ from app.cli import (
     workflow_cmd,
 )
 from app.errors import BadInputError
+from app.workflows import WorkflowError
 from inference.model_store import ModelMissingError
 from inference.packages import FetchError
 
@@ -116,7 +117,9 @@ def run_app(app: typer.Typer, prog: str, argv: list[str] | None) -> int:
             return 2
         fmt = getattr(exc, "format_message", None)
         return _fail(prog, 2, fmt() if callable(fmt) else str(exc))
-    except BadInputError as exc:
+    except (BadInputError, WorkflowError) as exc:
+        # a workflow named by any command (check, enroll, search, sessions, the lab's
+        # evaluations) that cannot be used is bad input, mapped here once for all of them
         return _fail(prog, 2, str(exc))
     except (ModelMissingError, FetchError) as exc:
         return _fail(prog, 1, str(exc))

@@ -354,3 +354,18 @@ def test_building_a_face_index_graph_writes_nothing_to_stderr() -> None:
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_a_bad_workflow_is_bad_input_for_every_command(
+        tmp_path: Path, data_dir: Path, models_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """enroll and search read --workflow without a mapping of their own: exit 2, not 1."""
+    assert run(["db", "init"]) == 0
+    capsys.readouterr()
+    image = str(data_dir / "colour" / "obama.jpg")
+    bad = tmp_path / "wf.json"
+    bad.write_text(_default_with(version=2**53))
+    for argv in (["search", image, "--workflow", str(tmp_path)],
+                 ["search", image, "--workflow", str(bad)],
+                 ["enroll", image, "--vendor-data", "v", "--workflow", str(bad)]):
+        _refused(capsys, argv, "wf" if argv[-1] == str(bad) else "is a folder")
