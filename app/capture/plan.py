@@ -16,6 +16,12 @@ ACTIONS = ("TURN_LEFT", "TURN_RIGHT", "LOOK_UP", "BLINK", "SMILE")
 NEUTRAL = (0.5, 0.5, 0.5)
 LEAD_IN_S = 0.5
 MIN_CHROMA_STEP = 0.35  # minimum rg-chromaticity distance between consecutive colours
+# Each colour is shown 200-300 ms: at most five screen changes in any second, so at most five
+# luminance or red transitions (2.5 flashes) and WCAG 2.3.1's limit of three flashes a second
+# holds whatever the colours and the UI around them, even if every colour is shown up to 30 ms
+# short (app/capture/flash_safety.py checks it). 150 ms let one plan in 10,000 reach 3.5.
+MIN_CUE_S = 0.200
+MAX_CUE_S = 0.300
 ACTION_WINDOW_S = 1.5
 ACTION_GAP_S = 0.3
 
@@ -81,7 +87,7 @@ def chroma_distance(a: tuple[float, float, float], b: tuple[float, float, float]
 
 
 def flash_colours(nonce: bytes, t0: float = 0.0) -> tuple[ColourCue, ...]:
-    """Neutral lead-in, then 8-12 saturated colours 150-300 ms each, consecutive ones far apart
+    """Neutral lead-in, then 8-12 saturated colours 200-300 ms each, consecutive ones far apart
     in chromaticity (and never a repeat of the previous hue)."""
     s = _Stream(nonce, b"poh-flash-v1")
     cues = [ColourCue(t0, t0 + LEAD_IN_S, NEUTRAL)]
@@ -96,7 +102,7 @@ def flash_colours(nonce: bytes, t0: float = 0.0) -> tuple[ColourCue, ...]:
                 break
         else:
             raise RuntimeError("could not draw a well separated colour")
-        dur = 0.150 + 0.150 * s.uniform()
+        dur = MIN_CUE_S + (MAX_CUE_S - MIN_CUE_S) * s.uniform()
         cues.append(ColourCue(round(t, 4), round(t + dur, 4), rgb))
         t += dur
         prev = rgb

@@ -10,7 +10,9 @@ import pytest
 
 from app.capture.plan import (
     ACTIONS,
+    MAX_CUE_S,
     MIN_CHROMA_STEP,
+    MIN_CUE_S,
     NEUTRAL,
     chroma_distance,
     make_plan,
@@ -41,7 +43,7 @@ def test_flash_colours_are_well_separated(seed: int) -> None:
     assert 8 <= len(colours) <= 12
     prev = lead
     for c in colours:
-        assert 0.150 - 1e-3 <= c.t_end - c.t_start <= 0.300 + 1e-3
+        assert MIN_CUE_S - 1e-3 <= c.t_end - c.t_start <= MAX_CUE_S + 1e-3
         assert c.t_start == pytest.approx(prev.t_end, abs=1e-3)
         assert chroma_distance(c.rgb, prev.rgb) >= MIN_CHROMA_STEP
         prev = c
