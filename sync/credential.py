@@ -250,8 +250,13 @@ def verify_credential(token: str, issuers: dict[str, IssuerKey],
                       key_id=kid, subject=str(claims["sub"]), method=method,
                       unique=body.get("unique") is True, issued_at=iat,
                       expires_at=exp, workflow=str(body.get("workflow", "")),
-                      age_over=age_over if isinstance(age_over, int) else None,
-                      verdict_sequence=seq if isinstance(seq, int) else None)
+                      age_over=age_over if _count(age_over) else None,
+                      verdict_sequence=seq if _count(seq) else None)
+
+
+def _count(value: Any) -> bool:
+    """A whole number as a claim carries it (JSON true is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _utc(epoch: int) -> str:

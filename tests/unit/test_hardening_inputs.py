@@ -241,6 +241,15 @@ def test_odd_claim_types_are_refused_not_crashed(over: dict[str, Any]) -> None:
         verify_credential(token, load_issuer_keys(key.public_jwk()), now=T0)
 
 
+def test_true_is_not_an_age_or_a_sequence_number() -> None:
+    key = DeviceKey.generate("dev")
+    claims = _claims(poh={"live": True, "method": "PASSIVE", "age_over": True,
+                          "verdict_seq": True})
+    cred = verify_credential(_signed(key, _header(key), json.dumps(claims)),
+                             load_issuer_keys(key.public_jwk()), now=T0)
+    assert cred.age_over is None and cred.verdict_sequence is None
+
+
 def test_a_public_key_json_is_read_strictly() -> None:
     key, other = DeviceKey.generate(), DeviceKey.generate()
     jwk = key.public_jwk()
