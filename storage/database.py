@@ -1,7 +1,10 @@
 """The SQLCipher database: open with the raw key, check it, set pragmas, run migrations.
 
 Opening never writes before the key has been proven on page 1, so a wrong key, a corrupt
-header or a file that is not a database leaves the disk exactly as it was.
+header or a file that is not a database leaves the disk exactly as it was. An initialised
+booth's database is checked against its marker first (storage.booth): a missing, empty or
+swapped database is an error, never a new empty one. A failure to open says what failed (one
+line): permission denied, read-only filesystem, disk full, wrong key, not a poh database.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from typing import Any, Literal, TypeAlias
 
 import sqlcipher3
 
+from storage import booth
+from storage.durable import make_private_dir
 from storage.errors import (
+    DatabaseAccessError,
     DatabaseCorruptError,
     DatabaseOpenError,
     StorageError,
@@ -34,15 +40,65 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 Connection: TypeAlias = Any  # sqlcipher3 ships no type hints
 
 
-def translate_error(exc: sqlcipher3.Error, where: str) -> StorageError:
-    """Map an SQLite error to the typed storage error the callers and the CLI understand."""
-    msg = str(exc)
+_FS_ERRORS = frozenset({"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL",
+                        "SQLITE_PERM", "SQLITE_AUTH"})
+_LOW_SPACE = 64 * 1024  # below this many free bytes a failed write is put down to a full disk
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def translate_error(exc: sqlcipher3.Error, where: str, path: Path | None = None
+                    ) -> StorageError:
+    """Map an SQLite error to the typed storage error the callers and the CLI understand.
+
+    path: the database file; when the error may come from the filesystem, the folder is
+    examined (read-only mount, permissions, free space) so that the message says which."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     low = msg.lower()
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if path is not None and not name.startswith("SQLITE_NOTADB") and (
+            name.startswith(tuple(_FS_ERRORS)) or "readonly" in low or "unable to open" in low
+            or "disk i/o" in low or "full" in low):
+        found = filesystem_problem(path, where)
+        if found is not None:
+            return found
     if "disk is full" in low or "database or disk is full" in low:
         return StorageFullError(f"{where}: the disk or the database size limit is full ({msg})")
+    if "readonly" in low or name.startswith("SQLITE_READONLY"):
+        return DatabaseAccessError(f"{where}: the database can only be read here ({msg})")
     if "not a database" in low or "malformed" in low or "corrupt" in low:
         return DatabaseCorruptError(f"{where}: the database file is corrupt ({msg})")
     return StorageError(f"{where}: {msg}")
+
+
+def _can(target: Path, mode: int) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(target, mode, effective_ids=True)
+    return os.access(target, mode)
+
+
+def filesystem_problem(path: Path, where: str) -> StorageError | None:
+    """Why the operating system refuses the database `path`, if it does: a read-only
+    filesystem, a permission, a full disk. None when none of these explains it."""
+    folder = path.parent
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        fs = None
+    if fs is not None and fs.f_flag & os.ST_RDONLY:
+        return DatabaseAccessError(f"{where}: {folder} is on a read-only filesystem")
+    user = f"user {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
+    if folder.exists() and not _can(folder, os.W_OK | os.X_OK):
+        return DatabaseAccessError(f"{where}: permission denied (the folder {folder} is not "
+                                   f"writable by {user})")
+    for target in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if target.exists() and not _can(target, os.R_OK | os.W_OK):
+            return DatabaseAccessError(f"{where}: permission denied ({target} is not readable "
+                                       f"and writable by {user})")
+    if fs is not None and fs.f_bavail * fs.f_frsize < _LOW_SPACE:
+        free = fs.f_bavail * fs.f_frsize
+        return StorageFullError(f"{where}: the disk holding {folder} is full ({free} bytes "
+                                f"free)")
+    return None
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -94,19 +150,37 @@ class Database:
 
     def __init__(self, path: Path, key: bytes, create: bool = True,
                  integrity_check: IntegrityCheck = "auto") -> None:
+        """Open (create: or create) the database at `path` with the raw 256-bit `key`.
+
+        A database is created only where no booth was initialised: if the booth marker exists
+        (storage.booth), a missing or empty file is DatabaseMissingError, another booth's
+        database DatabaseReplacedError, another key WrongKeyError, all before SQLite opens
+        anything. A database without a marker (new, or from before markers) is given one.
+        """
         self.path = path
         self._key = key
         self.lock = threading.RLock()
-        size = path.stat().st_size if path.is_file() else 0
+        marker = booth.read_marker(path)
+        if marker is not None:
+            booth.check_before_open(path, marker, key)
+        try:
+            size = path.stat().st_size if path.is_file() else 0
+        except PermissionError:
+            raise DatabaseAccessError(f"cannot open database {path}: permission denied "
+                                      f"(cannot reach {path.parent})") from None
         background = integrity_check == "background" or (
             integrity_check == "auto" and size > AUTO_CHECK_LIMIT)
-        self.conn = connect(path, key, create=create, check=not background)
+        self.conn = connect(path, key, create=create and marker is None, check=not background,
+                            key_is_booths=marker is not None)
         self.integrity = "unchecked" if background else "ok"
         self._integrity_error: DatabaseCorruptError | None = None
         self._checker: threading.Thread | None = None
         self._checker_conn: Connection | None = None
         try:
+            if marker is not None:  # before migrating: never write into another booth's file
+                booth.check_booth_id(path, marker, self._stored_booth_id())
             self.schema_version = _migrate(self.conn, path)
+            self.booth_id = self._claim(marker)
         except BaseException:
             self.conn.close()
             raise
@@ -115,6 +189,47 @@ class Database:
             self._checker = threading.Thread(target=self._check_in_background,
                                              name="poh-db-integrity", daemon=True)
             self._checker.start()
+
+    def _stored_booth_id(self) -> str | None:
+        try:
+            if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                     "name = 'meta'").fetchone():
+                return None
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?",
+                                    (booth.META_BOOTH_ID,)).fetchone()
+        except sqlcipher3.Error as exc:
+            raise translate_error(exc, f"reading the booth id of {self.path}", self.path
+                                  ) from None
+        return bytes(row[0]).decode("ascii", "replace") if row else None
+
+    def _claim(self, marker: booth.BoothMarker | None) -> str:
+        """This database's booth id (checked against the marker already); a database without
+        a marker (just created, or from before markers) gets an id and its marker now."""
+        if marker is not None:
+            return marker.booth_id
+        found = self._stored_booth_id()
+        with self.transaction("recording the booth id") as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                         (booth.META_BOOTH_ID, booth.new_booth_id().encode("ascii")))
+            row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                               (booth.META_BOOTH_ID,)).fetchone()
+        booth_id = bytes(row[0]).decode("ascii")
+        try:
+            stored = booth.write_marker(self.path, booth.new_marker(self.path, self._key,
+                                                                    booth_id))
+        except PermissionError:
+            raise DatabaseAccessError(
+                f"permission denied writing the booth marker {booth.marker_path(self.path)}"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot write the booth marker "
+                               f"{booth.marker_path(self.path)}: {exc.strerror}") from None
+        booth.check_booth_id(self.path, stored, booth_id)  # a racing process wrote the same
+        if found is None:
+            log.info("database %s: new booth id %s", self.path, booth_id)
+        else:
+            log.info("database %s (booth %s) had no marker: wrote one", self.path, booth_id)
+        return booth_id
 
     def _check_in_background(self) -> None:
         conn = self._checker_conn
@@ -158,13 +273,13 @@ class Database:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlcipher3.Error as exc:
-                raise translate_error(exc, what) from None
+                raise translate_error(exc, what, self.path) from None
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except sqlcipher3.Error as exc:
                 self._rollback()
-                raise translate_error(exc, what) from None
+                raise translate_error(exc, what, self.path) from None
             except BaseException:
                 self._rollback()
                 raise
@@ -182,7 +297,7 @@ class Database:
             try:
                 yield self.conn
             except sqlcipher3.Error as exc:
-                raise translate_error(exc, what) from None
+                raise translate_error(exc, what, self.path) from None
 
     def close(self) -> None:
         checker, conn = self._checker, self._checker_conn
@@ -193,37 +308,45 @@ class Database:
             self.conn.close()
 
 
-def connect(path: Path, key: bytes, create: bool, check: bool = False) -> Connection:
-    """Open, key and verify the database; raise DatabaseOpenError without touching the file.
+def connect(path: Path, key: bytes, create: bool, check: bool = False,
+            key_is_booths: bool = False) -> Connection:
+    """Open, key and verify the database; raise a typed error without touching the file.
 
     check: authenticate every page now (else only page 1 and the pages read later).
+    key_is_booths: the booth marker has confirmed the key, so a page 1 that does not decrypt
+    means a corrupt or foreign file, not a wrong key.
     """
-    exists = path.exists()
+    where = f"cannot open database {path}"
+    try:
+        exists = path.exists()
+    except PermissionError:
+        raise DatabaseAccessError(f"{where}: permission denied (cannot reach {path.parent})"
+                                  ) from None
     if exists and not path.is_file():
         raise DatabaseOpenError(f"{path} is not a regular file")
     if not exists and not create:
         raise DatabaseOpenError(f"database {path} does not exist")
     if not exists:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            make_private_dir(path.parent)
+        except OSError as exc:
+            raise _os_failure(path, exc, where) from None
     try:
         conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False,
                                   timeout=10.0)
     except sqlcipher3.Error as exc:
-        raise DatabaseOpenError(f"cannot open database {path}: {exc}") from None
-    if not exists and path.exists():
-        # Owner only (SQLite gives its -wal and -shm files the same mode).
-        os.chmod(path, 0o600)
+        raise _open_failure(path, exc, where, key_is_booths) from None
     try:
+        if not exists and path.exists():
+            # Owner only (SQLite gives its -wal and -shm files the same mode).
+            os.chmod(path, 0o600)
+        # SQLCipher's own log lines (a wrong key prints three) would follow ours on stderr.
+        conn.execute("PRAGMA cipher_log_level = "
+                     + ("WARN" if log.isEnabledFor(logging.DEBUG) else "NONE"))
         # Raw 256-bit key: no passphrase KDF, the key file already holds full entropy.
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlcipher3.DatabaseError:
-            raise DatabaseOpenError(
-                f"cannot open database {path}: wrong key, or the file is corrupt or not a "
-                "poh database"
-            ) from None
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if exists and check:
             _check_pages(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
@@ -232,11 +355,44 @@ def connect(path: Path, key: bytes, create: bool, check: bool = False) -> Connec
         conn.execute("PRAGMA secure_delete = ON")
     except sqlcipher3.Error as exc:
         conn.close()
-        raise translate_error(exc, f"opening database {path}") from None
+        raise _open_failure(path, exc, where, key_is_booths) from None
+    except OSError as exc:
+        conn.close()
+        raise _os_failure(path, exc, where) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _os_failure(path: Path, exc: OSError, where: str) -> StorageError:
+    found = filesystem_problem(path, where)
+    if found is not None:
+        return found
+    if isinstance(exc, PermissionError):
+        return DatabaseAccessError(f"{where}: permission denied ({exc.filename})")
+    return StorageError(f"{where}: {exc.strerror or exc}")
+
+
+def _open_failure(path: Path, exc: sqlcipher3.Error, where: str,
+                  key_is_booths: bool) -> StorageError:
+    """One accurate line for a database that does not open."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if not (name.startswith("SQLITE_NOTADB") or "not a database" in str(exc).lower()):
+        return translate_error(exc, where, path)
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(_SQLITE_HEADER))
+    except OSError:
+        header = b""
+    if header == _SQLITE_HEADER:
+        return DatabaseOpenError(f"{where}: it is a plain, unencrypted SQLite file, not a poh "
+                                 f"database")
+    if key_is_booths:
+        return DatabaseCorruptError(f"{where}: the key is this booth's, but the file is corrupt "
+                                    f"or not a poh database (restore it from a backup)")
+    return DatabaseOpenError(f"{where}: wrong key, or the file is corrupt or not a poh "
+                             f"database")
 
 
 def _check_pages(conn: Connection, path: Path) -> None:
@@ -255,18 +411,26 @@ def _check_pages(conn: Connection, path: Path) -> None:
         raise DatabaseCorruptError(f"database {path} is corrupt: {rows[0][0]}")
 
 
+def _schema_version(conn: Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
 def _migrate(conn: Connection, path: Path) -> int:
+    """Apply the missing migrations, each in its own transaction.
+
+    The version is read again inside each transaction: two processes opening a new database at
+    once both see version 0 first, and the second must skip what the first has applied."""
     migrations = _migrations()
     try:
-        has_table = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
-        ).fetchone()
-        current = 0
-        if has_table:
-            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-            current = int(row[0] or 0)
+        current = _schema_version(conn)
     except sqlcipher3.Error as exc:
-        raise translate_error(exc, f"reading the schema version of {path}") from None
+        raise translate_error(exc, f"reading the schema version of {path}", path) from None
     if current > len(migrations):
         raise DatabaseOpenError(
             f"database {path} has schema version {current}, newer than this program "
@@ -275,6 +439,10 @@ def _migrate(conn: Connection, path: Path) -> int:
     for version, name, script in migrations[current:]:
         try:
             conn.execute("BEGIN IMMEDIATE")
+            if _schema_version(conn) >= version:  # another process applied it meanwhile
+                conn.execute("COMMIT")
+                current = version
+                continue
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                 "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT "
@@ -286,8 +454,9 @@ def _migrate(conn: Connection, path: Path) -> int:
                          (version, name))
             conn.execute("COMMIT")
         except sqlcipher3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise translate_error(exc, f"applying migration {name}") from None
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise translate_error(exc, f"applying migration {name}", path) from None
         log.info("applied migration %s to %s", name, path)
         current = version
     return current

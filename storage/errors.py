@@ -19,6 +19,31 @@ class KeyMaterialError(DatabaseOpenError):
     """The key file or POH_DB_KEY is missing, malformed or readable by others."""
 
 
+class WrongKeyError(DatabaseOpenError):
+    """The key is not the one this booth's database was initialised with."""
+
+
+class DatabaseAccessError(DatabaseOpenError):
+    """The operating system refuses access: permission denied or a read-only filesystem."""
+
+
+class BoothStateError(DatabaseOpenError):
+    """The data folder is not in a state to open: never initialised, or an initialised booth
+    whose database is missing, empty or replaced. Nothing was created or deleted."""
+
+
+class NotInitialisedError(BoothStateError):
+    """No booth was ever initialised in this data folder (`poh db init`)."""
+
+
+class DatabaseMissingError(BoothStateError):
+    """This booth was initialised, but its database file is missing or empty."""
+
+
+class DatabaseReplacedError(BoothStateError):
+    """The database file opens, but it is not the database this booth was initialised with."""
+
+
 class StorageFullError(StorageError):
     """The disk (or the database's page limit) is full; the write was rolled back."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.durable import fsync_dir, write_all
+from storage.durable import fsync_dir, make_private_dir, write_all
 from storage.errors import KeyMaterialError
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -78,22 +78,46 @@ def _create_key_file(path: Path) -> bytes:
     return key
 
 
-def load_db_key(key_file: Path, db_exists: bool, env: Mapping[str, str] | None = None) -> bytes:
+def load_db_key(key_file: Path, db_exists: bool, env: Mapping[str, str] | None = None, *,
+                may_create: bool = True) -> bytes:
     """The 32-byte database key from POH_DB_KEY, else the key file, else a new key file.
 
-    A new key is made only when the database does not exist yet: generating one for an
-    existing database would only turn "missing key" into a confusing "wrong key".
+    A new key is made only when the database does not exist yet, when the caller may create
+    state (may_create; read-only commands may not) and when no booth marker sits in the key
+    file's folder: generating one for an existing database, or for an initialised booth whose
+    files went missing, would only turn "missing key" into a confusing "wrong key" (or a
+    silently new booth).
     """
     environ = os.environ if env is None else env
     if environ.get(ENV_KEY):
         return _parse_hex_key(environ[ENV_KEY], ENV_KEY)
-    if key_file.exists():
+    try:
+        present = key_file.exists()
+    except PermissionError:
+        raise KeyMaterialError(f"cannot read key file {key_file}: permission denied") from None
+    if present:
         return _read_key_file(key_file)
     if db_exists:
         raise KeyMaterialError(
             f"the database exists but its key file {key_file} is missing (and {ENV_KEY} is unset)"
         )
+    if not may_create:
+        raise KeyMaterialError(f"key file {key_file} is missing (and {ENV_KEY} is unset)")
+    markers = _booth_markers(key_file.parent)
+    if markers:
+        raise KeyMaterialError(
+            f"key file {key_file} is missing, but {markers[0]} says a booth was initialised "
+            f"here: restore the key file (or set {ENV_KEY}); nothing was changed")
     return _create_key_file(key_file)
+
+
+def _booth_markers(folder: Path) -> list[Path]:
+    from storage.booth import MARKER_SUFFIX  # storage.booth imports this module
+
+    try:
+        return sorted(folder.glob("*" + MARKER_SUFFIX))
+    except OSError:
+        return []
 
 
 def derive_key(db_key: bytes, purpose: str) -> bytes:
