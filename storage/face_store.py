@@ -330,7 +330,11 @@ class FaceStore:
     def _write_protector(self, conn: Connection) -> TemplateProtector:
         """The key in force for a write, read inside its write transaction (which holds the
         database's write lock: no rotation can commit before the caller's commit)."""
-        prot = protector_in_force(conn, self._key, self._prot)
+        try:
+            prot = protector_in_force(conn, self._key, self._prot)
+        except KeyGenerationError as exc:
+            self._unusable = exc  # the transaction rolls back; refuse until repaired
+            raise
         if prot is not self._prot:
             log.info("the template key moved to generation %d in another process",
                      prot.generation)
@@ -343,7 +347,11 @@ class FaceStore:
         is loaded; if loading fails nothing changes (and the next call tries again).
         """
         manager = self._index_manager_for(prot)
-        manager.open()
+        try:
+            manager.open()
+        except KeyGenerationError as exc:
+            self._unusable = exc  # refuse cheaply (_check_usable) until repaired
+            raise
         with self._generation_gate:
             old, self._indexes, self._prot = self._indexes, manager, prot
         # The old graphs are freed once no search and no rebuild of theirs holds them.
@@ -353,7 +361,11 @@ class FaceStore:
     def _adopt_stored_generation(self) -> None:
         with self._write_lock:
             with self._db.read("reading the template key") as conn:
-                prot = protector_in_force(conn, self._key, self._prot)
+                try:
+                    prot = protector_in_force(conn, self._key, self._prot)
+                except KeyGenerationError as exc:
+                    self._unusable = exc
+                    raise
             if prot is not self._prot:
                 log.info("the template key moved to generation %d in another process",
                          prot.generation)
@@ -374,6 +386,7 @@ class FaceStore:
     def reindex(self) -> None:
         """Fold every delta into fresh graphs now and write the snapshots."""
         self._check_usable()
+        self._adopt_stored_generation()
         for kind in template_store.KINDS:
             self._indexes.rebuild(kind)
 

@@ -41,10 +41,12 @@ def protector_in_force(conn: Connection, db_key: bytes, known: TemplateProtector
                        ) -> TemplateProtector:
     """The database's current key: `known` when it still is, else the stored one.
 
-    Call inside the write transaction that uses it."""
+    Call inside the write transaction that uses it. When the key moved, the templates are
+    checked to be all of the new generation first (KeyGenerationError rolls the write back):
+    the caller is about to load that generation's index, which must not be a mixed one."""
     if stored_generation(conn) == known.generation:
         return known
-    return stored_protector(conn, db_key)
+    return require_single_generation(conn, db_key)
 
 
 def require_single_generation(conn: Connection, db_key: bytes) -> TemplateProtector:

@@ -3,7 +3,8 @@
 Only when the workflow sets `retain_evidence`. The recording (capture.json and PNG frames) is
 packed into an uncompressed zip in memory and sealed with a key derived from the database key
 (storage.sealed_file): face images never reach the disk in plaintext. `poh evidence export`
-writes a plain recording folder for an analyst, on purpose and only then. Kept recordings expire
+writes a plain recording folder for an analyst, on purpose and only then (owner only: the
+folder 0700, its files 0600, like the sealed folder itself). Kept recordings expire
 (EvidenceConfig: an age limit and a total size cap, oldest first), checked after each new one and
 by `poh evidence prune`.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import time
 import zipfile
@@ -21,6 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.capture.recording import MANIFEST, Recording, read_recording, recording_files
+from storage.durable import PRIVATE_DIR_MODE, make_private_dir, write_all
 from storage.sealed_file import open_sealed_file, seal_file
 
 log = logging.getLogger(__name__)
@@ -77,10 +80,20 @@ def unpack(data: bytes, folder: Path) -> Recording:
         names = zf.namelist()
         if MANIFEST not in names or any(not _MEMBER.match(n) for n in names):
             raise EvidenceError("the evidence holds unexpected files")
-        folder.mkdir(parents=True, exist_ok=False)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_DIR_MODE)  # plain face images: owner only
+        os.chmod(folder, PRIVATE_DIR_MODE)
         for name in names:
-            (folder / name).write_bytes(zf.read(name))
+            _write_private(folder / name, zf.read(name))
     return read_recording(folder)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
 
 
 class EvidenceStore:
@@ -94,6 +107,7 @@ class EvidenceStore:
 
     def keep(self, session_id: str, recording: Recording) -> None:
         data = pack(recording)
+        make_private_dir(self.folder)
         seal_file(self._path(session_id), self._key, PURPOSE, data)
         log.info("evidence kept for session %s (%d frames, %d bytes sealed)", session_id,
                  len(recording.frames), len(data))

@@ -1,9 +1,12 @@
-"""`poh enroll|search|forget`, `poh blocklist add`, `poh db stats|reindex`,
+"""`poh enroll|search|forget`, `poh blocklist add`, `poh db init|stats|reindex`,
 `poh keys rotate|repair`.
 
 Registered on the root app with `store_cmd.register(app)`. A database that cannot be opened
-(wrong key, corrupt, not a database, key file missing or too open) is bad input: exit 2 with
-one line. Any other storage failure (disk full, ...) is exit 1 with one line.
+(wrong key, corrupt, not a database, key file missing or too open, permission denied, a
+read-only filesystem, a data folder never initialised, an initialised booth whose database is
+missing, empty or swapped) is bad input: exit 2 with one line. Any other storage failure (disk
+full, ...) is exit 1 with one line. Only `enroll` and `blocklist add` may initialise a data
+folder that holds nothing of a booth; the other commands create nothing.
 """
 
 from __future__ import annotations
@@ -51,16 +54,21 @@ def _storage_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _store() -> Iterator[FaceStore]:
-    from app.checks.face_registry import open_store
+def _store(create: bool = False) -> Iterator[FaceStore]:
+    """The booth's face store; create: the command writes and may initialise a data folder
+    that holds nothing of a booth (else nothing is created)."""
     from app.cli.context import kiosk_config
+    from app.kiosk.storage import open_storage
+    from app.paths import poh_home
 
+    cfg = kiosk_config()
     with _storage_errors():
-        store = open_store(kiosk_config().storage)
+        storage = open_storage(poh_home(), cfg.storage, evidence=cfg.evidence, sync=cfg.sync,
+                               create=create)
         try:
-            yield store
+            yield storage.faces
         finally:
-            store.close()
+            storage.close()
 
 
 def _text(value: str, option: str, limit: int) -> str:
@@ -136,7 +144,7 @@ def enroll(
     """Store the face's protected template; report duplicates found before storing it."""
     vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
-    with _store() as store:
+    with _store(create=True) as store:
         before = _search_report(store, embedding, 5, workflow)
         tid = store.enroll(vendor_data, embedding)
     out = {"template_id": tid, "vendor_data": vendor_data, **before}
@@ -210,10 +218,38 @@ def blocklist_add(
     if vendor_data is not None:
         vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
-    with _store() as store:
+    with _store(create=True) as store:
         tid = store.add_blocklist(embedding, reason, vendor_data)
     emit({"template_id": tid, "reason": reason, "vendor_data": vendor_data}, as_json,
          lambda o: f"blocklisted as template {o['template_id']} ({o['reason']})")
+
+
+@db_app.command("init")
+def db_init(
+    force: Annotated[bool, typer.Option(
+        "--force", help="Start a new booth even though one was initialised here: its database, "
+                        "marker, index snapshots and kept recordings are moved to "
+                        "POH_HOME/set-aside-<time>/ (never deleted).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Initialise this booth's data folder: key, database, booth marker, device key (once; an
+    initialised booth is left as it is unless --force)."""
+    from app.cli.context import kiosk_config
+    from app.kiosk.storage import init_home
+    from app.paths import poh_home
+
+    with _storage_errors():
+        res = init_home(poh_home(), kiosk_config().storage, force=force)
+    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(res).items()}
+
+    def human(o: dict[str, Any]) -> str:
+        lines = [f"{o['status']}: booth {o['booth_id']} (since {o['created_at']}), database "
+                 f"{o['database']}, device {o['device_id']} key {o['key_id']}"]
+        if o["set_aside"]:
+            lines.append(f"the previous booth's files were moved to {o['set_aside']}")
+        return "\n".join(lines)
+
+    emit(out, as_json, human)
 
 
 @db_app.command("stats")

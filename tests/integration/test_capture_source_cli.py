@@ -61,6 +61,9 @@ def test_lab_session_names_its_source_and_signs_with_a_scratch_key(
     text = capsys.readouterr().out
     assert "capture source: video_file" in text and "no proof of a present person" in text
     # the booth's own key does not verify it (and the booth's home stayed untouched)
+    assert main.run(["keys", "show", "--public"]) == 2  # a read creates no booth
+    assert main.run(["db", "init"]) == 0
+    capsys.readouterr()
     assert main.run(["keys", "show", "--public", "--json"]) == 0
     booth = json.loads(capsys.readouterr().out)
     assert booth["key_id"] != result["verdict"]["signature"]["key_id"]

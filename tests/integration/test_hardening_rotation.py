@@ -154,6 +154,11 @@ def test_forget_in_a_stale_process_after_a_rotation(tmp_path: Path) -> None:
 def _make_mixed(home: Path) -> None:
     """What the old code did: rotate, then a stale process inserts under the old generation."""
     _populate(home)
+    _make_mixed_after_populate(home)
+    assert _generations(home) == {1: 1, 2: 120}
+
+
+def _make_mixed_after_populate(home: Path) -> None:
     cfg = small_config(home)
     paths = cfg.paths(home)
     key = load_db_key(paths.key_file, True)
@@ -178,7 +183,6 @@ def _make_mixed(home: Path) -> None:
                 ("stale", "s-stale", stale_vec.astype("<f4").tobytes()))
     finally:
         db.close()
-    assert _generations(home) == {1: 1, 2: 120}
 
 
 def test_mixed_database_is_not_dead_and_keys_repair_brings_it_back(tmp_path: Path) -> None:
@@ -257,3 +261,47 @@ def test_rotation_in_another_real_process_while_the_kiosk_runs(tmp_path: Path) -
     assert _generations(home) == {2: 121}
     with FaceStore.open(small_config(home), home) as store:
         assert _top(store, 306) == ("during-days-long-session", 1.0)
+
+
+def test_a_running_kiosk_meets_a_mixed_database_fails_closed_and_recovers_after_repair(
+        tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _populate(home)
+    with _kiosk(home) as kiosk:
+        assert _top(kiosk, 8) == ("p8", 1.0)
+        _make_mixed_after_populate(home)  # rotation + an old program's stray, elsewhere
+        with pytest.raises(KeyGenerationError, match="poh keys repair"):
+            kiosk.enroll("y", VECS[307])  # refused before anything is stored
+        assert _generations(home) == {1: 1, 2: 120}
+        for _ in range(2):  # refused every time, never answered from a mixed gallery
+            with pytest.raises(KeyGenerationError, match="poh keys repair"):
+                kiosk.search(VECS[8], 1)
+        with FaceStore.open(small_config(home), home) as operator:
+            assert len(operator.repair_key_generations().dropped) == 1
+        assert _top(kiosk, 8) == ("p8", 1.0)
+        assert kiosk.key_generation == 2
+        kiosk.enroll("y", VECS[307])
+    assert _generations(home) == {2: 121}
+
+
+def test_a_search_that_first_meets_a_mixed_database_refuses(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _populate(home)
+    with _kiosk(home) as kiosk:
+        _make_mixed_after_populate(home)
+        with pytest.raises(KeyGenerationError, match="poh keys repair"):
+            kiosk.search(VECS[8], 1)
+        with pytest.raises(KeyGenerationError, match="poh keys repair"):
+            kiosk.add_blocklist(VECS[308], "fraud")
+    assert _generations(home) == {1: 1, 2: 120}
+
+
+def test_reindex_in_a_stale_process_follows_the_stored_generation(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _populate(home)
+    with _kiosk(home) as kiosk:
+        with FaceStore.open(small_config(home), home) as operator:
+            operator.rotate_keys()
+        kiosk.reindex()
+        assert kiosk.key_generation == 2
+        assert kiosk.stats().index["enrolled"].graph_size == 120

@@ -25,8 +25,8 @@ from sync.vocabulary import CaptureKind, FeatureStatus, LivenessMethod, SessionS
 
 
 def device_key() -> DeviceKey:
-    """This kiosk's verdict key (the data folder under POH_HOME)."""
-    with kiosk_storage() as storage:
+    """This kiosk's verdict key (the data folder under POH_HOME, initialised if new)."""
+    with kiosk_storage(create=True) as storage:
         return storage.device_key()
 
 
@@ -62,6 +62,9 @@ def _verdict(key: DeviceKey) -> bytes:
 
 
 def test_keys_show_public(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(["keys", "show", "--public"]) == 2  # a read creates no booth
+    assert _cli(["db", "init"]) == 0
+    capsys.readouterr()
     assert _cli(["keys", "show", "--public", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     dk = device_key()
