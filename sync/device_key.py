@@ -177,18 +177,25 @@ class DeviceKey:
     @classmethod
     def from_record(cls, record: bytes, secret: bytes) -> DeviceKey:
         try:
-            doc = json.loads(record.decode("utf-8"))
-            if doc.get("version") != RECORD_VERSION:
-                raise DeviceKeyError(f"device key record version {doc.get('version')} unknown")
-            key = serialization.load_pem_private_key(doc["pkcs8"].encode("ascii"),
+            doc = parse_json(record, max_bytes=64 * 1024)  # the project's one strict reader
+        except StrictJsonError as exc:
+            raise DeviceKeyError(f"device key record is corrupt ({exc})") from exc
+        if not isinstance(doc, dict):
+            raise DeviceKeyError("device key record is corrupt (not a JSON object)")
+        if doc.get("version") != RECORD_VERSION:
+            raise DeviceKeyError(f"device key record version {doc.get('version')} unknown")
+        device_id, created_at, pkcs8 = doc.get("device_id"), doc.get("created_at"), doc.get("pkcs8")
+        if (not isinstance(device_id, str) or not isinstance(pkcs8, str)
+                or not isinstance(created_at, int) or isinstance(created_at, bool)):
+            raise DeviceKeyError("device key record is corrupt (device_id, created_at, pkcs8)")
+        try:
+            key = serialization.load_pem_private_key(pkcs8.encode("ascii"),
                                                      password=_passphrase(secret))
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DeviceKeyError("device key record is corrupt") from exc
-        except ValueError as exc:  # cryptography: wrong password or bad data
+        except ValueError as exc:  # cryptography: wrong password or bad data; non-ASCII PEM
             raise DeviceKeyError("device key record cannot be decrypted with this secret") from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise DeviceKeyError("device key record does not hold an Ed25519 key")
-        dk = cls(str(doc["device_id"]), int(doc["created_at"]), key)
+        dk = cls(device_id, created_at, key)
         if doc.get("key_id") != dk.key_id:
             raise DeviceKeyError("device key record's key_id does not match its key")
         return dk

@@ -421,3 +421,16 @@ def test_capture_json_is_read_strictly(tmp_path: Path, defect: str) -> None:
 def test_a_frame_reports_every_face_found_not_only_those_analysed() -> None:
     assert FrameAnalysis((480, 640), (), detected=5).faces_found == 5
     assert FrameAnalysis((480, 640), ()).faces_found == 0
+
+
+def test_the_device_key_record_is_read_strictly() -> None:
+    secret = b"s" * 32
+    key = DeviceKey.generate("dev-1")
+    record = key.to_record(secret)
+    assert DeviceKey.from_record(record, secret).key_id == key.key_id
+    doc = json.loads(record)
+    twice = record.decode()[:-1] + ', "device_id": "someone-else"}'
+    for bad in (twice.encode(), b"[]", json.dumps({**doc, "created_at": "x"}).encode(),
+                json.dumps({**doc, "pkcs8": 7}).encode(), DEEP.encode()[:60_000]):
+        with pytest.raises(DeviceKeyError):
+            DeviceKey.from_record(bad, secret)
