@@ -25,8 +25,12 @@ def check_vendor_data(v: str) -> str:
         raise BadInputError("--vendor-data must not be empty")
     if len(v) > MAX_VENDOR_DATA:
         raise BadInputError(f"--vendor-data longer than {MAX_VENDOR_DATA} characters")
-    if any(ord(c) < 32 for c in v):
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
         raise BadInputError("--vendor-data must not hold control characters")
+    try:
+        v.encode("utf-8")  # bytes that were not UTF-8 arrive as lone surrogates: unsignable
+    except UnicodeEncodeError as exc:
+        raise BadInputError("--vendor-data must be UTF-8 text") from exc
     return v
 
 

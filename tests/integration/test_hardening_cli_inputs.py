@@ -369,3 +369,13 @@ def test_a_bad_workflow_is_bad_input_for_every_command(
                  ["search", image, "--workflow", str(bad)],
                  ["enroll", image, "--vendor-data", "v", "--workflow", str(bad)]):
         _refused(capsys, argv, "wf" if argv[-1] == str(bad) else "is a folder")
+
+
+@pytest.mark.parametrize("vendor", ["ab\udcffcd", "a\x7fb"])
+def test_vendor_data_a_verdict_could_not_carry_is_refused_before_the_session(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], vendor: str) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: the session used to run and
+    then fail to sign its verdict (exit 1)."""
+    _refused(capsys, ["session", "run", "--home", str(tmp_path / "lab"), "--workflow",
+                      str(DEFAULT_WORKFLOW), "--camera", str(data_dir / "colour" / "obama.jpg"),
+                      "--vendor-data", vendor], "--vendor-data", lab=True)
