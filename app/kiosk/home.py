@@ -23,7 +23,12 @@ from pathlib import Path
 from storage import booth
 from storage.config import StorageConfig, StoragePaths
 from storage.durable import fsync_dir, make_private_dir
-from storage.errors import BoothStateError, DatabaseAccessError, NotInitialisedError
+from storage.errors import (
+    BoothStateError,
+    DatabaseAccessError,
+    NotInitialisedError,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +116,15 @@ def home_lock(home: Path) -> Iterator[None]:
     """An exclusive lock on the data folder (flock on the folder itself, so no lock file is
     left behind): two processes never initialise or set aside at the same time. Released by
     the kernel if the holder dies."""
-    make_private_dir(home)
-    fd = os.open(home, os.O_RDONLY)
+    try:
+        make_private_dir(home)
+        fd = os.open(home, os.O_RDONLY)
+    except PermissionError:
+        raise DatabaseAccessError(f"permission denied: cannot create or open the data folder "
+                                  f"{home}") from None
+    except OSError as exc:
+        raise DatabaseAccessError(f"cannot create or open the data folder {home}: "
+                                  f"{exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -151,15 +163,21 @@ def set_aside(state: HomeState) -> Path | None:
         moves.append((evidence_dir(paths.home), dest / EVIDENCE_DIR))
     if not moves:
         return None
-    make_private_dir(dest)
-    if paths.key_file.exists():
-        key_copy = dest / "keys" / paths.key_file.name
-        make_private_dir(key_copy.parent)
-        shutil.copy2(paths.key_file, key_copy)
-        os.chmod(key_copy, 0o600)
-    for src, target in moves:
-        _move(src, target)
-        log.info("set aside %s -> %s", src, target)
+    src = paths.key_file
+    try:
+        make_private_dir(dest)
+        if paths.key_file.exists():
+            key_copy = dest / "keys" / paths.key_file.name
+            make_private_dir(key_copy.parent)
+            shutil.copy2(paths.key_file, key_copy)
+            os.chmod(key_copy, 0o600)
+        for src, target in moves:
+            _move(src, target)
+            log.info("set aside %s -> %s", src, target)
+    except OSError as exc:
+        raise StorageError(f"setting the old booth aside in {dest} failed at {src}: "
+                           f"{exc.strerror or exc} (what was moved is there; nothing was "
+                           f"deleted)") from None
     for folder in {state.home, paths.db.parent, marker.parent, dest, dest / "keys"}:
         if folder.is_dir():
             fsync_dir(folder)

@@ -163,3 +163,15 @@ def test_a_data_folder_that_cannot_be_written_is_named(tmp_path: Path) -> None:
     assert code == 2
     line = _one_line(err)
     assert f"permission denied (the folder {home} is not writable" in line
+
+
+def test_a_data_folder_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    parent = tmp_path / "srv"
+    parent.mkdir(mode=0o500)
+    try:
+        code, err = _cli_child(parent / "poh" / "home", "db", "init", without_root_powers=True)
+    finally:
+        parent.chmod(0o700)
+    assert code == 2
+    assert "permission denied: cannot create or open the data folder" in _one_line(err)
+    assert list(parent.iterdir()) == []
