@@ -37,10 +37,19 @@ def storage_errors() -> Iterator[None]:
 
 def _public_key(spec: str | None) -> Any:
     if spec is None:
+        # this booth's own key, read only: on a data folder that was never initialised this
+        # creates no database and no device key (exit 2: give --public-key)
         from app.cli.context import kiosk_storage
+        from storage.errors import NotInitialisedError
 
-        with storage_errors(), kiosk_storage() as storage:
-            return storage.device_key().public
+        try:
+            with storage_errors(), kiosk_storage() as storage:
+                return storage.device_key().public
+        except BadInputError as exc:
+            if isinstance(exc.__context__, NotInitialisedError):
+                raise BadInputError(f"{exc}, or give the signer's key with --public-key"
+                                    ) from None
+            raise
     # inline (JWK, PEM, base64url) or a file; a folder is refused, a long inline JWK is not
     # looked up as a file name ("File name too long")
     text = inline_or_file(spec, "--public-key", MAX_KEY_BYTES)
