@@ -96,7 +96,9 @@ def _parse(mm: mmap.mmap, size: int, count: int, dim: int) -> _Layout:
         words.release()
     if pos != n_words:
         raise ScrubUnsupported("bytes after the upper-level lists")
-    if int(levels.max(initial=0)) != maxlevel or int(levels[enterpoint]) != maxlevel:
+    # Equal in a fresh graph; after an entry point was scrubbed the header's top level may be
+    # lower than the link lists that the scrubbed node keeps.
+    if int(levels[enterpoint]) < maxlevel or int(levels.max(initial=0)) < maxlevel:
         raise ScrubUnsupported("the entry point is not on the top level")
     return _Layout(count, per_object, off_level0, maxlevel, enterpoint, max_m, max_m0, dim,
                    levels, upper)
@@ -141,16 +143,21 @@ class _Graph:
         row[1 + len(friends):1 + max(old, len(friends))] = _FILLER
 
 
-def scrub_graph(fd: int, size: int, count: int, dim: int, positions: Iterable[int]) -> None:
-    """Erase the nodes at `positions` from the serialised graph in memory file `fd`."""
+def scrub_graph(fd: int, size: int, count: int, dim: int, positions: Iterable[int],
+                scrubbed: Iterable[int] = ()) -> None:
+    """Erase the nodes at `positions` from the serialised graph in memory file `fd`.
+
+    scrubbed: positions erased by an earlier scrub (never chosen as the new entry point).
+    """
     dead = sorted({int(p) for p in positions})
     if not dead:
         return
-    if dead[0] < 0 or dead[-1] >= count:
+    earlier = {int(p) for p in scrubbed}
+    if dead[0] < 0 or dead[-1] >= count or any(not 0 <= p < count for p in earlier):
         raise ScrubUnsupported("a position outside the graph")
     mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
     try:
-        _scrub(mm, size, count, dim, dead)
+        _scrub(mm, size, count, dim, dead, earlier)
     finally:
         try:
             mm.close()
@@ -158,11 +165,12 @@ def scrub_graph(fd: int, size: int, count: int, dim: int, positions: Iterable[in
             pass
 
 
-def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int]) -> None:
+def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int],
+           earlier: set[int]) -> None:
     lay = _parse(mm, size, count, dim)
     g = _Graph(mm, size, lay)
     dead_set = set(dead)
-    if len(dead_set) >= count:
+    if len(dead_set | earlier) >= count:
         raise ScrubUnsupported("every node of the graph is erased")
     # 1. Each erased node's replacement per level: its closest surviving neighbour there.
     replace: dict[tuple[int, int], int] = {}
@@ -198,7 +206,7 @@ def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int]) -> N
     # 4. A new entry point when the old one is erased: a survivor of the highest level.
     if lay.enterpoint in dead_set:
         alive_levels = lay.levels.copy()
-        alive_levels[dead] = -1
+        alive_levels[sorted(dead_set | earlier)] = -1
         top = int(alive_levels.max())
         candidates = set(np.flatnonzero(alive_levels == top).tolist())
         best = replace.get((lay.enterpoint, top))

@@ -233,7 +233,8 @@ class IndexManager:
                erased: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Scrub the graph in memory file `fd`; the ids with erased slots made negative."""
         positions = np.flatnonzero(np.isin(ids, erased))
-        scrub_graph(fd, size, count, self._dim, positions.tolist())
+        scrub_graph(fd, size, count, self._dim, positions.tolist(),
+                    scrubbed=np.flatnonzero(ids < 0).tolist())
         out = ids.copy()
         out[positions] = -(positions + 1)  # distinct, never a template id (those are >= 1)
         return out

@@ -136,12 +136,17 @@ def test_forget_removes_blocklist_entries_from_their_snapshot(tmp_path: Path) ->
         assert store.search(VECS[310], 1).blocklist[0].vendor_data != "b310"
 
 
-def _entry_point_person(home: Path) -> str:
-    """The person whose node is the graph's entry point (nmslib 2.x header, int32 at 36)."""
+def _entry_point(home: Path) -> tuple[str, int]:
+    """The person whose node is the graph's entry point, and the graph's top level (nmslib
+    2.x header: int32 top level at 32, int32 entry point at 36)."""
     ((_, ids, plain),) = list(_decrypted(home))
-    (entry,) = struct.unpack_from("<i", plain, 36)
+    level, entry = struct.unpack_from("<ii", plain, 32)
     tid = int(ids[entry])
-    return f"p{tid - 1}"  # ids 1..N were given to p0..p{N-1} in order
+    return f"p{tid - 1}", level  # ids 1..N were given to p0..p{N-1} in order
+
+
+def _entry_point_person(home: Path) -> str:
+    return _entry_point(home)[0]
 
 
 def test_erasing_the_entry_point_and_many_others_keeps_the_rest_searchable(
@@ -160,6 +165,28 @@ def test_erasing_the_entry_point_and_many_others_keeps_the_rest_searchable(
     with FaceStore.open(small_config(home), home) as store:
         assert store.stats().index_start["enrolled"] == "snapshot"
         _all_found(store, range(N), erased)
+
+
+def test_erasing_the_entry_point_again_and_again(tmp_path: Path) -> None:
+    """The top level empties and the entry point moves down; the snapshot stays scrubbed
+    (not deleted for want of a layout it no longer recognises)."""
+    home = tmp_path / "home"
+    _populate(home)
+    names: list[str] = []
+    levels: list[int] = []
+    with FaceStore.open(small_config(home), home) as store:
+        while len(set(levels)) < 2 or len(names) < 3:  # until the top level has emptied
+            assert len(names) < 40, f"entry point stuck at {names[-3:]} (level {levels[-1]})"
+            name, level = _entry_point(home)
+            assert name not in names, f"an erased node ({name}) became the entry point"
+            names.append(name)
+            levels.append(level)
+            store.forget(name)
+            assert (home / "index" / "faces-enrolled.snap").exists()
+    gone = {int(name[1:]) for name in names}
+    with FaceStore.open(small_config(home), home) as store:
+        assert store.stats().index_start["enrolled"] == "snapshot"
+        _all_found(store, range(N), gone)
 
 
 def test_a_snapshot_that_cannot_be_scrubbed_is_deleted(tmp_path: Path,
