@@ -76,7 +76,8 @@ def _parse(mm: mmap.mmap, size: int, count: int, dim: int) -> _Layout:
     if not (np.array_equal(heads[:, 0], np.arange(count))
             and np.all(heads[:, 2] == 4 * dim) and np.all(heads[:, 3] == 0)):
         raise ScrubUnsupported("unexpected object headers")
-    words = memoryview(mm)[tail:size].cast("I")
+    whole = memoryview(mm)
+    words = whole[tail:size].cast("I")
     per_level = max_m + 1
     levels = np.zeros(count, dtype=np.int64)
     upper = np.zeros(count, dtype=np.int64)
@@ -94,6 +95,7 @@ def _parse(mm: mmap.mmap, size: int, count: int, dim: int) -> _Layout:
             pos += 1 + nbytes // 4
     finally:
         words.release()
+        whole.release()
     if pos != n_words:
         raise ScrubUnsupported("bytes after the upper-level lists")
     # Equal in a fresh graph; after an entry point was scrubbed the header's top level may be
@@ -155,7 +157,12 @@ def scrub_graph(fd: int, size: int, count: int, dim: int, positions: Iterable[in
     earlier = {int(p) for p in scrubbed}
     if dead[0] < 0 or dead[-1] >= count or any(not 0 <= p < count for p in earlier):
         raise ScrubUnsupported("a position outside the graph")
-    mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    if size < HEADER:
+        raise ScrubUnsupported("graph shorter than its header")
+    try:
+        mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    except (OSError, ValueError) as exc:
+        raise ScrubUnsupported(f"cannot map the graph: {exc}") from None
     try:
         _scrub(mm, size, count, dim, dead, earlier)
     finally:

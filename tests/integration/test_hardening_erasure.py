@@ -197,12 +197,12 @@ def test_a_snapshot_that_cannot_be_scrubbed_is_deleted(tmp_path: Path,
     def unsupported(*args: object, **kwargs: object) -> None:
         raise hnsw_scrub.ScrubUnsupported("test: another nmslib layout")
 
-    monkeypatch.setattr(index_manager, "scrub_graph", unsupported)
-    with FaceStore.open(small_config(home), home) as store:
-        store.forget("p4")
-        assert not (home / "index" / "faces-enrolled.snap").exists()
-        _all_found(store, range(0, N, 9), {4})
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(index_manager, "scrub_graph", unsupported)
+        with FaceStore.open(small_config(home), home) as store:
+            store.forget("p4")
+            assert not (home / "index" / "faces-enrolled.snap").exists()
+            _all_found(store, range(0, N, 9), {4})
     with FaceStore.open(small_config(home), home) as store:
         assert store.stats().index_start["enrolled"] == "built: no snapshot"
         _all_found(store, range(N), {4})

@@ -83,4 +83,9 @@ def test_an_unknown_layout_changes_nothing() -> None:
             scrub_graph(fd, file_size(fd), n + 1, DIM, [3])  # count does not match
         with pytest.raises(ScrubUnsupported):
             scrub_graph(fd, file_size(fd), n, DIM + 4, [3])  # another dimension
+        with pytest.raises(ScrubUnsupported):
+            scrub_graph(fd, 40, n, DIM, [3])  # shorter than a header
         assert read_all(fd) == before
+    with memory_file("test-empty") as (fd, _):
+        with pytest.raises(ScrubUnsupported):
+            scrub_graph(fd, 4096, n, DIM, [3])  # cannot be mapped: the file is empty
