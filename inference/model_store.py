@@ -76,7 +76,7 @@ def _extract(entry: ModelEntry, cache: Path) -> bytes:
 
 def fetch_models(models_dir: Path, cache: Path) -> list[ModelStatus]:
     """Download every manifest model into `models_dir`, verify it and prepare OpenVINO files."""
-    models_dir.mkdir(parents=True, exist_ok=True)
+    _private_dirs(models_dir)
     for e in load_manifest():
         target = models_dir / e.file
         if target.is_file() and sha256_file(target) == e.sha256:
@@ -143,3 +143,10 @@ def model_path(models_dir: Path, name: str) -> Path:
                 )
             return p
     raise ModelMissingError(f"model {name} is not in the manifest")
+
+
+def _private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents owner-only (the default lies inside POH_HOME)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.paths import poh_home
 from app.session.decision import judge_search
 from app.session.inputs import SearchInput, SearchMatch
 from app.workflows.model import (
@@ -29,7 +28,6 @@ from app.workflows.model import (
     Workflow,
 )
 from inference.pipeline import FacePipeline, prepare_tight_face
-from storage.config import StorageConfig
 from storage.face_store import FaceStore, SearchHits
 from sync.reports import FaceSearchReport, warning_items
 from sync.vocabulary import FeatureStatus, WarningCode
@@ -61,11 +59,6 @@ def face_template(pipeline: FacePipeline, image: BgrImage, tight: bool = False) 
     if emb is None:
         return FaceTemplate(None, WarningCode.LOW_FACE_QUALITY, 1)
     return FaceTemplate(np.asarray(emb, dtype=np.float32), None, 1)
-
-
-def open_store(config: StorageConfig, background_rebuild: bool = False) -> FaceStore:
-    """The kiosk's template store under POH_HOME (storage section of the kiosk config)."""
-    return FaceStore.open(config, poh_home(), background_rebuild=background_rebuild)
 
 
 def _search_workflow(cfg: FaceSearchConfig) -> Workflow:

@@ -73,3 +73,20 @@ def output_file(path: Path | None, what: str) -> Path | None:
     if not os.access(parent, os.W_OK):
         raise BadInputError(f"{what}: {shown}: folder {_show(str(parent))} is not writable")
     return path
+
+
+def text_option(value: str, option: str, limit: int) -> str:
+    """Free text that goes into a signed verdict or the database: not empty, bounded, no
+    control characters, and UTF-8 (bytes that were not UTF-8 arrive as lone surrogates, which a
+    verdict cannot carry)."""
+    if not value.strip():
+        raise BadInputError(f"{option} must not be empty")
+    if len(value) > limit:
+        raise BadInputError(f"{option} longer than {limit} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise BadInputError(f"{option} must not hold control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadInputError(f"{option} must be UTF-8 text") from exc
+    return value

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
-from app.cli.inputs import output_file
+from app.cli.inputs import output_file, text_option
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.errors import BadInputError
@@ -21,17 +21,7 @@ MAX_VENDOR_DATA = 500
 
 
 def check_vendor_data(v: str) -> str:
-    if not v.strip():
-        raise BadInputError("--vendor-data must not be empty")
-    if len(v) > MAX_VENDOR_DATA:
-        raise BadInputError(f"--vendor-data longer than {MAX_VENDOR_DATA} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in v):
-        raise BadInputError("--vendor-data must not hold control characters")
-    try:
-        v.encode("utf-8")  # bytes that were not UTF-8 arrive as lone surrogates: unsignable
-    except UnicodeEncodeError as exc:
-        raise BadInputError("--vendor-data must be UTF-8 text") from exc
-    return v
+    return text_option(v, "--vendor-data", MAX_VENDOR_DATA)
 
 
 def check_outputs(verdict_out: Path | None, qr_png_out: Path | None) -> None:

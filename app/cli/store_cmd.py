@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit
+from app.cli.inputs import text_option
 from app.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -69,16 +70,6 @@ def _store(create: bool = False) -> Iterator[FaceStore]:
             yield storage.faces
         finally:
             storage.close()
-
-
-def _text(value: str, option: str, limit: int) -> str:
-    if not value.strip():
-        raise BadInputError(f"{option} must not be empty")
-    if len(value) > limit:
-        raise BadInputError(f"{option} longer than {limit} characters")
-    if any(ord(c) < 32 for c in value):
-        raise BadInputError(f"{option} must not hold control characters")
-    return value
 
 
 def _template(image: Path, tight: bool) -> FaceTemplate:
@@ -142,7 +133,7 @@ def enroll(
     as_json: JsonOpt = False,
 ) -> None:
     """Store the face's protected template; report duplicates found before storing it."""
-    vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
     with _store(create=True) as store:
         before = _search_report(store, embedding, 5, workflow)
@@ -187,7 +178,7 @@ def forget(
     kept challenge recordings."""
     from app.cli.context import kiosk_evidence
 
-    vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+    vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     recordings = 0
 
     def erase_recordings(session_ids: tuple[str, ...]) -> None:
@@ -214,9 +205,9 @@ def blocklist_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a face to the blocklist; a later match reports BLOCKLISTED_FACE."""
-    reason = _text(reason, "--reason", MAX_REASON)
+    reason = text_option(reason, "--reason", MAX_REASON)
     if vendor_data is not None:
-        vendor_data = _text(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
+        vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
     with _store(create=True) as store:
         tid = store.add_blocklist(embedding, reason, vendor_data)

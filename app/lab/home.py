@@ -26,7 +26,13 @@ def lab_home(explicit: Path | None = None) -> Path:
     if home.resolve() == poh_home().resolve():
         raise BadInputError(f"{home} is the booth's data folder: the lab keeps its own "
                             f"(POH_LAB_HOME or --home)")
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if home.exists() and not home.is_dir():
+        raise BadInputError(f"{home}: not a folder (the lab's data folder)")
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise BadInputError(f"{home}: cannot create the lab's data folder "
+                            f"({exc.strerror})") from exc
     return home
 
 

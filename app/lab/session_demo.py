@@ -79,7 +79,7 @@ def _run_cases(out_dir: Path, wf: Workflow,
                config: KioskConfig | None = None) -> list[dict[str, Any]]:
     scratch = out_dir / "scratch"
     shutil.rmtree(scratch, ignore_errors=True)  # our own demo folder: a fresh gallery each run
-    scratch.mkdir(parents=True)
+    scratch.mkdir(parents=True, mode=0o700)
     key = DeviceKey.generate(device_id="poh-demo")  # a scratch key, never the booth's
     (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
     kiosk = open_kiosk(config or load_config(), scratch, workflow=wf,
