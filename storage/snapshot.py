@@ -163,42 +163,65 @@ def read_meta(path: Path) -> tuple[SnapshotMeta, bytes, int, int]:
     return meta, header, len(MAGIC) + 4 + hlen, chunk
 
 
-def read_snapshot(path: Path, key: bytes, graph_fd: int) -> tuple[SnapshotMeta,
-                                                                   npt.NDArray[np.int64]]:
-    """Decrypt and authenticate; the graph is written into `graph_fd` (a memory file)."""
+@dataclass(frozen=True)
+class _Layout:
+    meta: SnapshotMeta
+    header: bytes
+    start: int  # offset of the first sealed chunk
+    chunk: int
+    ids_len: int
+    total: int  # plaintext bytes: ids, then the graph
+    n_chunks: int
+
+
+def _layout(path: Path) -> _Layout:
     meta, header, start, chunk = read_meta(path)
-    prefix = bytes.fromhex(json.loads(header)["nonce_prefix"])
     ids_len = 8 * meta.count
     total = ids_len + meta.graph_bytes
     n_chunks = max(1, -(-total // chunk))
     if path.stat().st_size != start + total + n_chunks * _TAG:
         raise SnapshotError(f"{path} is truncated or extended")
+    return _Layout(meta, header, start, chunk, ids_len, total, n_chunks)
+
+
+def _plaintext(path: Path, key: bytes, lay: _Layout, chunks: int) -> Iterator[bytes]:
+    """The first `chunks` chunks, each decrypted and authenticated (with the header)."""
+    prefix = bytes.fromhex(json.loads(lay.header)["nonce_prefix"])
     aes = AESGCM(key)
-    ids_buf = bytearray()
-    written = 0
     try:
         with path.open("rb") as fh:
-            fh.seek(start)
-            for index in range(n_chunks):
-                size = min(chunk, total - index * chunk) + _TAG
-                sealed = fh.read(size)
-                plain = aes.decrypt(prefix + struct.pack(">I", index), sealed,
-                                    _aad(header, index, index == n_chunks - 1))
-                need = ids_len - len(ids_buf)
-                if need > 0:
-                    ids_buf += plain[:need]
-                    plain = plain[need:]
-                if plain:
-                    _write_all_at(graph_fd, plain, written)
-                    written += len(plain)
+            fh.seek(lay.start)
+            for index in range(chunks):
+                size = min(lay.chunk, lay.total - index * lay.chunk) + _TAG
+                yield aes.decrypt(prefix + struct.pack(">I", index), fh.read(size),
+                                  _aad(lay.header, index, index == lay.n_chunks - 1))
     except InvalidTag:
         raise SnapshotError(f"{path} fails authentication (tampered, corrupt or another key)"
                             ) from None
     except OSError as exc:
         raise SnapshotError(f"cannot read {path}: {exc.strerror}") from None
-    if written != meta.graph_bytes or len(ids_buf) != ids_len:
+
+
+def read_snapshot(path: Path, key: bytes, graph_fd: int) -> tuple[SnapshotMeta,
+                                                                   npt.NDArray[np.int64]]:
+    """Decrypt and authenticate; the graph is written into `graph_fd` (a memory file)."""
+    lay = _layout(path)
+    ids_buf = bytearray()
+    written = 0
+    try:
+        for plain in _plaintext(path, key, lay, lay.n_chunks):
+            need = lay.ids_len - len(ids_buf)
+            if need > 0:
+                ids_buf += plain[:need]
+                plain = plain[need:]
+            if plain:
+                _write_all_at(graph_fd, plain, written)
+                written += len(plain)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc.strerror}") from None
+    if written != lay.meta.graph_bytes or len(ids_buf) != lay.ids_len:
         raise SnapshotError(f"{path} holds fewer bytes than its header says")
-    return meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
+    return lay.meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
 
 
 def read_ids(path: Path, key: bytes) -> tuple[SnapshotMeta, npt.NDArray[np.int64]]:
@@ -208,32 +231,13 @@ def read_ids(path: Path, key: bytes) -> tuple[SnapshotMeta, npt.NDArray[np.int64
     also authenticate the header. Erasure checks use this to learn cheaply whether a snapshot
     still holds an erased id.
     """
-    meta, header, start, chunk = read_meta(path)
-    prefix = bytes.fromhex(json.loads(header)["nonce_prefix"])
-    ids_len = 8 * meta.count
-    total = ids_len + meta.graph_bytes
-    n_chunks = max(1, -(-total // chunk))
-    if path.stat().st_size != start + total + n_chunks * _TAG:
-        raise SnapshotError(f"{path} is truncated or extended")
-    need = max(1, -(-ids_len // chunk))
-    aes = AESGCM(key)
+    lay = _layout(path)
     ids_buf = bytearray()
-    try:
-        with path.open("rb") as fh:
-            fh.seek(start)
-            for index in range(need):
-                size = min(chunk, total - index * chunk) + _TAG
-                plain = aes.decrypt(prefix + struct.pack(">I", index), fh.read(size),
-                                    _aad(header, index, index == n_chunks - 1))
-                ids_buf += plain[:ids_len - len(ids_buf)]
-    except InvalidTag:
-        raise SnapshotError(f"{path} fails authentication (tampered, corrupt or another key)"
-                            ) from None
-    except OSError as exc:
-        raise SnapshotError(f"cannot read {path}: {exc.strerror}") from None
-    if len(ids_buf) != ids_len:
+    for plain in _plaintext(path, key, lay, max(1, -(-lay.ids_len // lay.chunk))):
+        ids_buf += plain[:lay.ids_len - len(ids_buf)]
+    if len(ids_buf) != lay.ids_len:
         raise SnapshotError(f"{path} holds fewer bytes than its header says")
-    return meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
+    return lay.meta, np.frombuffer(bytes(ids_buf), dtype="<i8").astype(np.int64)
 
 
 def temp_files(path: Path) -> list[Path]:

@@ -19,6 +19,20 @@ app = typer.Typer(help="Run sessions headless.", no_args_is_help=True)
 
 MAX_VENDOR_DATA = 500
 
+# options shared by `poh session run` and `poh-lab session run`
+WorkflowOpt = Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")]
+VendorOpt = Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")]
+CredentialOpt = Annotated[str | None, typer.Option(
+    "--credential", help="A reusable credential (token or file) instead of a new check.")]
+IssuerKeysOpt = Annotated[Path | None, typer.Option(
+    "--issuer-keys", help="Other kiosks whose credentials to trust (JWK set).")]
+RevocationsOpt = Annotated[Path | None, typer.Option(
+    "--revocations", help="Revoked credential ids.")]
+VerdictOutOpt = Annotated[Path | None, typer.Option(
+    "--verdict-out", help="Write the signed verdict (canonical bytes) here.")]
+QrPngOpt = Annotated[Path | None, typer.Option(
+    "--qr-png", help="Write the credential's QR code here (on Approved).")]
+
 
 def check_vendor_data(v: str) -> str:
     return text_option(v, "--vendor-data", MAX_VENDOR_DATA)
@@ -59,22 +73,16 @@ def human_session(o: dict[str, Any]) -> str:
 
 @app.command("run")
 def run(
-    workflow: Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")],
+    workflow: WorkflowOpt,
     camera: Annotated[str, typer.Option(
         "--camera", help="The booth's camera index (0, 1, ...). Video files, still images, "
                          "recordings and the simulator run in the lab: `poh-lab session run`.")],
-    vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
-    credential: Annotated[str | None, typer.Option(
-        "--credential", help="A reusable credential (token or file) instead of a new check.")
-    ] = None,
-    issuer_keys: Annotated[Path | None, typer.Option(
-        "--issuer-keys", help="Other kiosks whose credentials to trust (JWK set).")] = None,
-    revocations: Annotated[Path | None, typer.Option(
-        "--revocations", help="Revoked credential ids.")] = None,
-    verdict_out: Annotated[Path | None, typer.Option(
-        "--verdict-out", help="Write the signed verdict (canonical bytes) here.")] = None,
-    qr_png_out: Annotated[Path | None, typer.Option(
-        "--qr-png", help="Write the credential's QR code here (on Approved).")] = None,
+    vendor_data: VendorOpt,
+    credential: CredentialOpt = None,
+    issuer_keys: IssuerKeysOpt = None,
+    revocations: RevocationsOpt = None,
+    verdict_out: VerdictOutOpt = None,
+    qr_png_out: QrPngOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one session on the booth's camera and print its signed verdict (+ credential)."""

@@ -8,33 +8,17 @@ serving new sessions; a session already under way keeps what it started with.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.errors import BadInputError
-from app.kiosk.config import KioskConfig
-from app.kiosk.root import Kiosk, open_kiosk
+from app.kiosk.root import Kiosk
 from app.workflows import DEFAULT_WORKFLOW, FLASHING_WORKFLOW, load_workflow
-from inference.pipeline import FacePipeline, PipelineConfig
 from sync.verdict import CaptureSource
 from sync.vocabulary import CaptureKind, LivenessMethod
 
 CAMERA = CaptureSource(kind=CaptureKind.CAMERA, detail="camera 0")
-
-
-@pytest.fixture(scope="module")
-def pipeline(models_dir: Path) -> FacePipeline:
-    return FacePipeline(PipelineConfig(models_dir=models_dir))
-
-
-@pytest.fixture()
-def kiosk(tmp_path: Path, models_dir: Path, pipeline: FacePipeline) -> Iterator[Kiosk]:
-    cfg = KioskConfig.model_validate({"inference": {"models_dir": str(models_dir)}})
-    k = open_kiosk(cfg, tmp_path / "home", db_key=bytes(range(32)), pipeline=pipeline)
-    yield k
-    k.close()
 
 
 def _doc(path: Path, **changes: object) -> bytes:

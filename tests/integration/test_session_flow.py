@@ -6,7 +6,6 @@ only fake (frames from clips made of real portraits). Each test asserts the type
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,10 @@ from app.flow.events import (
     Stage,
     StageChanged,
 )
-from app.kiosk.config import KioskConfig
-from app.kiosk.root import Kiosk, open_kiosk
+from app.kiosk.root import Kiosk
 from app.lab.demo_clips import make_demo_clips
 from app.session.events import FrameAccepted, RetakeRequested, StatusChanged
 from app.workflows import DEFAULT_WORKFLOW, FLASHING_WORKFLOW, load_workflow
-from inference.pipeline import FacePipeline, PipelineConfig
 from sync.verdict import CaptureSource
 from sync.vocabulary import CaptureKind, SessionStatus, WarningCode
 
@@ -47,19 +44,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def live_frames(clips: dict[str, Path]) -> list[np.ndarray]:
     return [f.image for f in open_source(str(clips["live"]))]
-
-
-@pytest.fixture(scope="module")
-def pipeline(models_dir: Path) -> FacePipeline:
-    return FacePipeline(PipelineConfig(models_dir=models_dir))
-
-
-@pytest.fixture()
-def kiosk(tmp_path: Path, models_dir: Path, pipeline: FacePipeline) -> Iterator[Kiosk]:
-    cfg = KioskConfig.model_validate({"inference": {"models_dir": str(models_dir)}})
-    k = open_kiosk(cfg, tmp_path / "home", db_key=bytes(range(32)), pipeline=pipeline)
-    yield k
-    k.close()
 
 
 def _started(kiosk: Kiosk, vendor: str = "alice") -> tuple[SessionFlow, list[FlowEvent]]:

@@ -9,7 +9,18 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
-from app.cli.session_cmd import check_vendor_data, human_session, run_cli_session
+from app.cli.session_cmd import (
+    CredentialOpt,
+    IssuerKeysOpt,
+    QrPngOpt,
+    RevocationsOpt,
+    VendorOpt,
+    VerdictOutOpt,
+    WorkflowOpt,
+    check_vendor_data,
+    human_session,
+    run_cli_session,
+)
 from app.cli.verdict_cmd import storage_errors
 from app.cli.workflow_cmd import load_or_bad_input
 from app.errors import BadInputError
@@ -23,25 +34,19 @@ app = typer.Typer(help="Sessions on files and simulations (lab data folder, scra
 
 @app.command("run")
 def run(
-    workflow: Annotated[Path, typer.Option("--workflow", help="Workflow JSON file.")],
+    workflow: WorkflowOpt,
     camera: Annotated[str, typer.Option(
         "--camera", help="Video file, still image or camera index; for FLASHING / ACTIVE_3D "
                          "workflows sim:SPECIES[:SEED] (the 3D-scan simulator) or a capture "
                          "recording folder.")],
-    vendor_data: Annotated[str, typer.Option("--vendor-data", help="Your id for the person.")],
+    vendor_data: VendorOpt,
     home: Annotated[Path | None, typer.Option(
         "--home", help="Lab data folder (default POH_LAB_HOME, else DATA_DIR/lab).")] = None,
-    credential: Annotated[str | None, typer.Option(
-        "--credential", help="A reusable credential (token or file) instead of a new check.")
-    ] = None,
-    issuer_keys: Annotated[Path | None, typer.Option(
-        "--issuer-keys", help="Other kiosks whose credentials to trust (JWK set).")] = None,
-    revocations: Annotated[Path | None, typer.Option(
-        "--revocations", help="Revoked credential ids.")] = None,
-    verdict_out: Annotated[Path | None, typer.Option(
-        "--verdict-out", help="Write the signed verdict (canonical bytes) here.")] = None,
-    qr_png_out: Annotated[Path | None, typer.Option(
-        "--qr-png", help="Write the credential's QR code here (on Approved).")] = None,
+    credential: CredentialOpt = None,
+    issuer_keys: IssuerKeysOpt = None,
+    revocations: RevocationsOpt = None,
+    verdict_out: VerdictOutOpt = None,
+    qr_png_out: QrPngOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One session on a file or the simulator; the verdict names its capture source and is
