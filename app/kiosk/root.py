@@ -28,7 +28,7 @@ from app.flow.liveness_passive import PassiveSessionLiveness
 from app.flow.result import SessionResult
 from app.flow.services import LivenessAnalyzer, SessionParts
 from app.kiosk.config import KioskConfig, parse_config
-from app.kiosk.storage import Storage, open_storage
+from app.kiosk.storage import Storage, open_evidence, open_storage
 from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow
 from app.workflows.loader import WorkflowError, parse_workflow_document
 from inference.active.analyzer import ActiveLiveness
@@ -77,7 +77,7 @@ def session_parts(config: KioskConfig, workflow: Workflow, pipeline: FacePipelin
         search=StoreFaceSearch(storage.faces),
         sessions=storage.verdicts(),
         key=key,
-        evidence=storage.evidence(),
+        evidence=open_evidence(storage.home, storage.key, config.evidence),
         scratch_key=scratch_key,
     )
 

@@ -57,10 +57,17 @@ def test_a_bad_workflow_is_refused_and_the_old_keeps_running(kiosk: Kiosk,
 def test_a_good_configuration_applies_without_a_restart(kiosk: Kiosk, models_dir: Path) -> None:
     pipeline = kiosk.pipeline
     doc = {"inference": {"models_dir": str(models_dir)}, "quality": {"min_face_luma": 55.0},
-           "challenge": {"same_face_min": 0.5}, "active_liveness": {"min_relief": 0.05}}
+           "challenge": {"same_face_min": 0.5}, "active_liveness": {"min_relief": 0.05},
+           "evidence": {"max_age_days": 7}}
     cfg = kiosk.apply_config(json.dumps(doc))
     assert kiosk.config is cfg and cfg.challenge.same_face_min == 0.5
-    assert kiosk.parts.quality.min_face_luma == 55.0
+    # every section reaches the parts new sessions are built from
+    parts = kiosk.parts
+    assert parts.quality.min_face_luma == 55.0
+    assert parts.evidence is not None and parts.evidence.policy.max_age_days == 7  # type: ignore[attr-defined]
+    active = kiosk.parts_for(load_workflow(FLASHING_WORKFLOW)).liveness
+    assert active._config.same_face_min == 0.5  # type: ignore[attr-defined]
+    assert active._analyzer.flash_th.min_relief == 0.05  # type: ignore[attr-defined]
     assert kiosk.pipeline is pipeline  # same inference section: models not recompiled
 
 
