@@ -96,12 +96,10 @@ class Kiosk:
     """The booth (or a lab bench) built from configuration; see open_kiosk()."""
 
     def __init__(self, config: KioskConfig, workflow: Workflow, pipeline: FacePipeline,
-                 storage: Storage, key: DeviceKey, *, scratch_key: bool,
-                 own_pipeline: bool = True) -> None:
+                 storage: Storage, key: DeviceKey, *, scratch_key: bool) -> None:
         self.storage = storage
         self.key = key
         self.scratch_key = scratch_key
-        self._own_pipeline = own_pipeline
         self._lock = threading.Lock()
         self._listeners: list[VerdictListener] = []
         self._snap = _Snapshot(config, workflow, pipeline,
@@ -224,8 +222,7 @@ def open_kiosk(config: KioskConfig, home: Path, *, workflow: Workflow | None = N
                            sync=config.sync)
     try:
         key = scratch_key or storage.device_key()
-        return Kiosk(config, wf, fp, storage, key, scratch_key=scratch_key is not None,
-                     own_pipeline=pipeline is None)
+        return Kiosk(config, wf, fp, storage, key, scratch_key=scratch_key is not None)
     except BaseException:
         storage.close()
         raise
