@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -32,7 +31,6 @@ from storage import template_store
 from storage.config import StorageConfig, StoragePaths
 from storage.database import Connection, Database
 from storage.errors import KeyGenerationError, StorageError
-from storage.face_index import IndexStats
 from storage.faults import fault_point
 from storage.index_manager import BuildResult, IndexManager
 from storage.key_generations import (
@@ -50,50 +48,10 @@ from storage.protection import (
     save_protector,
     stored_generation,
 )
+from storage.store_results import ForgetResult, Match, SearchHits, StoreStats
 from storage.template_store import NewTemplate, TemplateInfo
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Match:
-    template_id: int
-    kind: str
-    vendor_data: str | None
-    reason: str | None
-    session_id: str | None
-    cosine: float
-
-
-@dataclass(frozen=True)
-class SearchHits:
-    enrolled: tuple[Match, ...]
-    blocklist: tuple[Match, ...]
-
-
-@dataclass(frozen=True)
-class ForgetResult:
-    vendor_data: str
-    templates: int
-    sessions: int
-    verdicts: int
-    session_ids: tuple[str, ...] = ()  # for the caller to erase what it keeps per session
-
-
-@dataclass(frozen=True)
-class StoreStats:
-    db_path: str
-    db_bytes: int
-    schema_version: int
-    key_generation: int
-    templates: dict[str, int]
-    sessions: int
-    verdicts: int
-    outbox_pending: int
-    index: dict[str, IndexStats]
-    index_start: dict[str, str]
-    snapshot_bytes: dict[str, int]
-    stray_templates: int = 0  # of another key generation than the database's: `poh keys repair`
 
 
 class FaceStore:
