@@ -15,22 +15,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from verdict_helpers import signed_verdict_bytes
 
 from app.cli.main import run
 from app.lab.cli.main import run as lab_run
 from app.workflows import DEFAULT_WORKFLOW
 from sync.credential import issue_credential
 from sync.device_key import DeviceKey
-from sync.reports import LivenessReport
-from sync.verdict import (
-    CaptureSource,
-    ChallengeBinding,
-    VerdictBody,
-    idempotency_key,
-    iso_utc,
-    sign_verdict,
-)
-from sync.vocabulary import CaptureKind, FeatureStatus, LivenessMethod, SessionStatus
+from sync.vocabulary import LivenessMethod
 
 DEEP = "[" * 100_000 + "]" * 100_000
 LONG_INT = "1" * 5_000
@@ -47,20 +39,6 @@ def _refused(capsys: pytest.CaptureFixture[str], argv: list[str], *says: str,
     for s in says:
         assert s in err, err
     return err
-
-
-def _verdict(key: DeviceKey) -> bytes:
-    body = VerdictBody(
-        session_id="s", vendor_data="v", status=SessionStatus.APPROVED, workflow_id="w",
-        workflow_version=1, liveness=LivenessReport(status=FeatureStatus.APPROVED,
-                                                    method=LivenessMethod.PASSIVE, score=90.0),
-        face=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
-        decided_at=iso_utc(1.7e9), device_id=key.device_id, sequence=1,
-        idempotency_key=idempotency_key(key.device_id, "s"),
-        challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16),
-        capture_source=CaptureSource(kind=CaptureKind.CAMERA, device_id=key.device_id,
-                                     detail="camera 0"))
-    return sign_verdict(body, key).to_bytes()
 
 
 def _device_token() -> tuple[DeviceKey, str]:
@@ -166,7 +144,7 @@ def test_a_public_key_pasted_inline_as_json_is_read_not_looked_up(
     may be) verifies; it used to fail with 'File name too long'."""
     own = DeviceKey.generate()
     path = tmp_path / "v.json"
-    path.write_bytes(_verdict(own))
+    path.write_bytes(signed_verdict_bytes(own))
     jwk = own.public_jwk()
     shown = json.dumps({"device_id": own.device_id, "key_id": own.key_id, "public_key": jwk,
                         "jwks": {"keys": [jwk]}}, indent=2)  # as `poh keys show` prints it

@@ -7,21 +7,13 @@ from pathlib import Path
 
 import pytest
 import typer
+from verdict_helpers import signed_verdict_bytes
 
 from app.cli import credential_cmd, main, verdict_cmd
 from app.cli.context import kiosk_storage
 from sync.credential import issue_credential
 from sync.device_key import DeviceKey
-from sync.reports import LivenessReport
-from sync.verdict import (
-    CaptureSource,
-    ChallengeBinding,
-    VerdictBody,
-    idempotency_key,
-    iso_utc,
-    sign_verdict,
-)
-from sync.vocabulary import CaptureKind, FeatureStatus, LivenessMethod, SessionStatus
+from sync.vocabulary import LivenessMethod
 
 
 def device_key() -> DeviceKey:
@@ -47,20 +39,6 @@ def _cli(argv: list[str]) -> int:
     return main.run(argv)
 
 
-def _verdict(key: DeviceKey) -> bytes:
-    body = VerdictBody(
-        session_id="s", vendor_data="v", status=SessionStatus.APPROVED, workflow_id="w",
-        workflow_version=1, liveness=LivenessReport(status=FeatureStatus.APPROVED,
-                                                    method=LivenessMethod.PASSIVE, score=90.0),
-        face=None, age=None, warnings=(), reason=None, created_at=iso_utc(1.7e9),
-        decided_at=iso_utc(1.7e9), device_id=key.device_id, sequence=1,
-        idempotency_key=idempotency_key(key.device_id, "s"),
-        challenge=ChallengeBinding(method=LivenessMethod.PASSIVE, nonce="ab" * 16),
-        capture_source=CaptureSource(kind=CaptureKind.CAMERA, device_id=key.device_id,
-                                     detail="camera 0"))
-    return sign_verdict(body, key).to_bytes()
-
-
 def test_keys_show_public(capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli(["keys", "show", "--public"]) == 2  # a read creates no booth
     assert _cli(["db", "init"]) == 0
@@ -77,7 +55,7 @@ def test_verdict_verify_default_key_and_explicit(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     own = device_key()
     path = tmp_path / "v.json"
-    path.write_bytes(_verdict(own))
+    path.write_bytes(signed_verdict_bytes(own))
     assert _cli(["verdict", "verify", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid"] is True
     raw = path.read_bytes()
@@ -87,7 +65,7 @@ def test_verdict_verify_default_key_and_explicit(tmp_path: Path,
     assert len(err) == 1 and "signature" in err[0]
 
     other = DeviceKey.generate()
-    path.write_bytes(_verdict(other))
+    path.write_bytes(signed_verdict_bytes(other))
     assert _cli(["verdict", "verify", str(path)]) == 2  # not this device's key
     capsys.readouterr()
     keyfile = tmp_path / "k.json"

@@ -17,6 +17,7 @@ from app.cli.session_cmd import (
     VendorOpt,
     VerdictOutOpt,
     WorkflowOpt,
+    check_outputs,
     check_vendor_data,
     human_session,
     run_cli_session,
@@ -52,6 +53,7 @@ def run(
     """One session on a file or the simulator; the verdict names its capture source and is
     signed with the lab's scratch key (public JWK in the lab folder)."""
     wf = load_or_bad_input(workflow)
+    check_outputs(verdict_out, qr_png_out)  # refused before any work, as on the booth
     vendor = check_vendor_data(vendor_data)
     from app.capture.frames import open_source
     from app.cli.context import kiosk_config
