@@ -41,6 +41,9 @@ class ChallengeConfig(BaseModel):
 
     cue_tolerance_s: float = Field(default=CUE_TOLERANCE_S, gt=0.0, le=1.0)
     same_face_min: float = Field(default=SAME_FACE_MIN, ge=0.0, le=1.0)
+    # Delay from "presented" (after the buffer swap) to "seen by the camera", measured on the
+    # booth (app/capture/calibration.py); the analysis shifts the presented cues by it.
+    display_delay_s: float = Field(default=0.0, ge=0.0, le=0.5)
 
 
 class ChallengeCamera(Protocol):

@@ -36,7 +36,9 @@ def analyze(
     try:
         rec = read_recording(recording)
         cfg = kiosk_config()
-        result = analyze_recording(active_analyzer(cfg, pipeline(cfg)), rec)
+        # the cues were recorded as presented; the camera saw them the calibrated delay later
+        result = analyze_recording(active_analyzer(cfg, pipeline(cfg)), rec,
+                                   cfg.challenge.display_delay_s)
     except RecordingError as exc:
         raise BadInputError(f"bad recording: {exc}") from exc
     emit(result.to_dict(), as_json, _human_active)

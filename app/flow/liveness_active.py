@@ -56,7 +56,7 @@ class ActiveSessionLiveness:
         if mismatch is not None:
             raise ChallengeRefused(mismatch)
         self._check_same_face(analyses, response)
-        result = analyze_recording(self._analyzer, response)
+        result = analyze_recording(self._analyzer, response, self._config.display_delay_s)
         codes = liveness_warnings(result.warnings)
         attack = result.status != "Approved" and W.LIVENESS_FACE_ATTACK in codes
         log.info("%s liveness: %s, score %.1f (%.0f ms)", self.method, result.status,
