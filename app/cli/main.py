@@ -22,6 +22,7 @@ from app.cli import (
     evidence_cmd,
     liveness_cmd,
     models_cmd,
+    operator_cmd,
     session_cmd,
     store_cmd,
     verdict_cmd,
@@ -48,6 +49,7 @@ app.add_typer(verdict_cmd.app, name="verdict")
 app.add_typer(credential_cmd.app, name="credential")
 app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(operator_cmd.app, name="operator")
 check_cmd.register(app)
 store_cmd.register(app)
 verdict_cmd.attach_keys_show(store_cmd.keys_app)

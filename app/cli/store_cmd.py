@@ -177,19 +177,12 @@ def forget(
     """Right to erasure: the person's templates, index entries, sessions (with verdicts) and
     kept challenge recordings."""
     from app.cli.context import kiosk_evidence
+    from app.kiosk.operator_console import erase_person
 
     vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
-    recordings = 0
-
-    def erase_recordings(session_ids: tuple[str, ...]) -> None:
-        nonlocal recordings
-        recordings = sum(evidence.delete(sid) for sid in session_ids)
-
     with _store() as store:
-        evidence = kiosk_evidence()
-        res = store.forget(vendor_data, erase_recordings)
-    out = {k: v for k, v in asdict(res).items() if k != "session_ids"} | {
-        "recordings": recordings}
+        res = erase_person(store, kiosk_evidence(), vendor_data)
+    out = asdict(res)
     emit(out, as_json, lambda o: (
         f"erased {o['vendor_data']}: {o['templates']} templates, {o['sessions']} sessions, "
         f"{o['verdicts']} verdicts, {o['recordings']} kept recordings"))

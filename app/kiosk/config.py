@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from app.capture.challenge import ChallengeConfig
 from app.capture.evidence import EvidenceConfig
 from app.errors import BadInputError
+from app.kiosk.operator import OperatorConfig
 from app.paths import models_dir, poh_home
 from app.workflows.loader import describe_validation_error
 from inference.active.config import ActiveLivenessConfig
@@ -70,6 +71,7 @@ class KioskConfig(BaseModel):
     active_liveness: ActiveLivenessConfig = Field(default_factory=ActiveLivenessConfig)
     challenge: ChallengeConfig = Field(default_factory=ChallengeConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,102 @@
+"""`poh operator set-pin|export-day`: the operator PIN, and a day's signed verdicts to a folder.
+
+set-pin reads the PIN twice without echo and writes its salted scrypt hash into the `operator`
+section of the configuration file (POH_CONFIG, else POH_HOME/config.json), keeping every other
+setting as written; the file is replaced atomically and left readable by its owner only.
+export-day needs no PIN: whoever runs it can read the data folder already.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import JsonOpt, emit
+from app.errors import BadInputError
+
+app = typer.Typer(help="Operator mode: PIN and exports.", no_args_is_help=True)
+
+
+def _write_config(path: Path, doc: dict[str, Any]) -> None:
+    from storage.durable import fsync_dir, write_all
+
+    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+@app.command("set-pin")
+def set_pin() -> None:
+    """Set the operator PIN (4 to 12 digits, typed twice, not shown)."""
+    from app.kiosk.config import MAX_BYTES, config_path, load_config, parse_config
+    from app.kiosk.operator import hash_pin
+    from sync.strict_json import InputError, existing_path, parse_json, read_input_file
+
+    path = config_path()
+    doc: dict[str, Any] = {}
+    if existing_path(str(path)) is not None:
+        load_config(path)  # a configuration that does not validate now is not rewritten
+        try:
+            raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
+        except InputError as exc:
+            raise BadInputError(f"{path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise BadInputError(f"{path}: a configuration is a JSON object")
+        doc = raw
+    elif not path.parent.is_dir():
+        raise BadInputError(f"{path.parent}: no such folder")
+    pin = getpass.getpass("operator PIN (4-12 digits): ")
+    if getpass.getpass("again: ") != pin:
+        raise BadInputError("the two PINs differ; nothing changed")
+    section = doc.get("operator")
+    section = dict(section) if isinstance(section, dict) else {}
+    section["pin_hash"] = hash_pin(pin)
+    doc = {**doc, "operator": section}
+    parse_config(json.dumps(doc), str(path))  # the whole file still validates
+    _write_config(path, doc)
+    emit({"config": str(path)}, False, lambda o: f"operator PIN set in {o['config']}")
+
+
+@app.command("export-day")
+def export_day(
+    day: Annotated[str, typer.Argument(help="The UTC day, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Argument(help="A new (or empty) folder for the verdict files.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write each verdict stored that UTC day, exactly as signed, to OUT/<sequence>-<session>.json
+    (each verifies with `poh verdict verify`)."""
+    from app.cli.context import kiosk_storage
+    from app.cli.store_cmd import _storage_errors
+    from app.kiosk.operator_console import export_verdicts
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise BadInputError(f"{day!r}: not a day (YYYY-MM-DD)") from None
+    if len(day) != 10:
+        raise BadInputError(f"{day!r}: not a day (YYYY-MM-DD)")
+    with _storage_errors(), kiosk_storage() as storage:
+        try:
+            files = export_verdicts(storage, when, out)
+        except OSError as exc:  # the folder cannot be made or written
+            raise BadInputError(f"{out}: {exc.strerror or exc}") from None
+    emit({"day": when.isoformat(), "folder": str(out), "files": [str(f) for f in files]},
+         as_json, lambda o: f"{len(o['files'])} verdicts of {o['day']} written to {o['folder']}")
