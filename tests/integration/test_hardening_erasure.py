@@ -69,8 +69,11 @@ def _decrypted(home: Path) -> Iterator[tuple[Path, npt.NDArray[np.int64], bytes]
 
 
 def _holds(plain: bytes, template: npt.NDArray[np.float32]) -> bool:
-    floats = np.frombuffer(plain[: len(plain) // 4 * 4], dtype="<f4")
-    floats = np.nan_to_num(floats.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    raw = np.frombuffer(plain[: len(plain) // 4 * 4], dtype="<u4")
+    # graph bytes read as floats hold NaN patterns; a signalling NaN raises the invalid flag in
+    # the float32 -> float64 cast, so zero every NaN and infinity (exponent all ones) first
+    finite = (raw & 0x7F800000) != 0x7F800000
+    floats = np.where(finite, raw, 0).astype("<u4").view("<f4").astype(np.float64)
     windows = np.lib.stride_tricks.sliding_window_view(floats, template.shape[0])
     dots = windows @ template.astype(np.float64)
     norms = np.sqrt(np.maximum(
