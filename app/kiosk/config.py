@@ -1,7 +1,7 @@
 """The kiosk configuration: one pydantic root, one section per component (unknown keys refused).
 
 Read from `POH_CONFIG` if set, else `POH_HOME/config.json` if it exists, else the defaults. Paths
-(models, data directory) come from app.paths unless the file sets them. No secret belongs here:
+(models, data directory) come from app.paths unless the file sets them. No secret belongs here (the operator PIN only as a salted scrypt hash, mode 0600):
 keys live in their own files or in environment variables.
 """
 
