@@ -1,8 +1,9 @@
 """The kiosk configuration: one pydantic root, one section per component (unknown keys refused).
 
 Read from `POH_CONFIG` if set, else `POH_HOME/config.json` if it exists, else the defaults. Paths
-(models, data directory) come from app.paths unless the file sets them. No secret belongs here (the operator PIN only as a salted scrypt hash, mode 0600):
-keys live in their own files or in environment variables.
+(models, data directory) come from app.paths unless the file sets them. No secret belongs here:
+keys live in their own files or in environment variables, and the operator PIN only as a salted
+scrypt hash (`poh operator set-pin` makes the file 0600).
 """
 
 from __future__ import annotations
