@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from storage.durable import fsync_dir, make_private_dir, write_all
+from storage.durable import create_file_once, make_private_dir
 from storage.errors import (
     BoothStateError,
     DatabaseAccessError,
@@ -117,21 +117,8 @@ def write_marker(db_path: Path, marker: BoothMarker) -> BoothMarker:
     """Write the marker once (never over another one); returns the marker that is on disk."""
     path = marker_path(db_path)
     make_private_dir(path.parent)
-    data = (json.dumps(asdict(marker), indent=2) + "\n").encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # fails if another process wrote the marker meanwhile
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    # never over another marker: if another process wrote one meanwhile, that one stands
+    create_file_once(path, (json.dumps(asdict(marker), indent=2) + "\n").encode("utf-8"))
     stored = read_marker(db_path)
     if stored is None:
         raise StorageError(f"the booth marker {path} vanished after it was written")

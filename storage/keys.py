@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.durable import fsync_dir, make_private_dir, write_all
+from storage.durable import create_file_once, make_private_dir
 from storage.errors import KeyMaterialError
 
 log = logging.getLogger(__name__)
@@ -59,21 +59,8 @@ def _read_key_file(path: Path) -> bytes:
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
     make_private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        write_all(fd, (key.hex() + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # link() fails if another process created the key meanwhile: never overwrite a key.
-        os.link(tmp, path)
-    except FileExistsError:
-        return _read_key_file(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    if not create_file_once(path, (key.hex() + "\n").encode("ascii")):
+        return _read_key_file(path)  # another process created the key meanwhile
     log.info("created a new database key file at %s", path)
     return key
 

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from storage.durable import fsync_dir
+from storage.durable import create_file_once
 from sync.strict_json import StrictJsonError, parse_json
 
 log = logging.getLogger(__name__)
@@ -233,20 +232,7 @@ class FileKeySlot:
 
     def write_once(self, record: bytes) -> bytes:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(record)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, self.path)  # fails if another process won the race
-            except FileExistsError:
-                pass
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(self.path.parent)
+        create_file_once(self.path, record)  # another process may have won the race
         stored = self.read()
         if stored is None:
             raise DeviceKeyError(f"{self.path}: device key vanished after creation")

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.capture.recording import MANIFEST, Recording, read_recording, recording_files
-from storage.durable import PRIVATE_DIR_MODE, make_private_dir, write_all
+from storage.durable import PRIVATE_DIR_MODE, make_private_dir, write_new_file
 from storage.sealed_file import open_sealed_file, seal_file
 
 log = logging.getLogger(__name__)
@@ -84,16 +84,8 @@ def unpack(data: bytes, folder: Path) -> Recording:
         folder.mkdir(mode=PRIVATE_DIR_MODE)  # plain face images: owner only
         os.chmod(folder, PRIVATE_DIR_MODE)
         for name in names:
-            _write_private(folder / name, zf.read(name))
+            write_new_file(folder / name, zf.read(name), sync=False)
     return read_recording(folder)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        write_all(fd, data)
-    finally:
-        os.close(fd)
 
 
 class EvidenceStore:

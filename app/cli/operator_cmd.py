@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,22 +23,9 @@ app = typer.Typer(help="Operator mode: PIN and exports.", no_args_is_help=True)
 
 
 def _write_config(path: Path, doc: dict[str, Any]) -> None:
-    from storage.durable import fsync_dir, write_all
+    from storage.durable import replace_file
 
-    data = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    replace_file(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 @app.command("set-pin")

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import BadInputError
-from storage.durable import fsync_dir, write_all
+from storage.durable import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -190,20 +189,8 @@ class OperatorGate:
     def _save(self, failures: int, locked_until: float) -> None:
         if self._path is None:
             return
-        data = json.dumps({"failures": failures, "locked_until": locked_until}).encode()
-        tmp = self._path.with_name(f".{self._path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.replace(tmp, self._path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_dir(self._path.parent)
+        replace_file(self._path,
+                     json.dumps({"failures": failures, "locked_until": locked_until}).encode())
 
     # ---- the state machine -------------------------------------------------------------------
     def _lock_left(self) -> float:

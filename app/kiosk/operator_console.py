@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from app.errors import BadInputError
 from app.kiosk.operator import OperatorGate
-from storage.durable import fsync_dir, make_private_dir, write_all
+from storage.durable import fsync_dir, make_private_dir, write_new_file
 
 if TYPE_CHECKING:
     from app.capture.evidence import EvidenceStore
@@ -116,12 +115,7 @@ def export_verdicts(storage: Storage, day: date, folder: Path) -> list[Path]:
             continue
         name = session_id if SAFE_NAME.match(session_id) else "session"
         path = folder / f"{seq}-{name}.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            write_all(fd, raw)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new_file(path, raw)
         written.append(path)
     fsync_dir(folder)
     log.info("exported %d verdicts of %s to %s", len(written), day.isoformat(), folder)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.errors import BadInputError
 from app.paths import data_dir, poh_home
+from storage.durable import make_private_dir
 from sync.device_key import DeviceKey, FileKeySlot, load_or_create
 
 SCRATCH_SECRET = b"poh-lab scratch key: not a secret, never a booth's key"
@@ -29,7 +30,7 @@ def lab_home(explicit: Path | None = None) -> Path:
     if home.exists() and not home.is_dir():
         raise BadInputError(f"{home}: not a folder (the lab's data folder)")
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(home)
     except OSError as exc:
         raise BadInputError(f"{home}: cannot create the lab's data folder "
                             f"({exc.strerror})") from exc

@@ -28,6 +28,7 @@ from app.lab.demo_clips import make_demo_clips
 from app.lab.simulation.flash.challenge_camera import SimulatedChallengeCamera
 from app.workflows import DEFAULT_WORKFLOW, FLASHING_WORKFLOW, Workflow, load_workflow
 from inference.pipeline import FacePipeline
+from storage.durable import make_private_dir
 from sync.device_key import DeviceKey
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _run_cases(out_dir: Path, wf: Workflow,
                config: KioskConfig | None = None) -> list[dict[str, Any]]:
     scratch = out_dir / "scratch"
     shutil.rmtree(scratch, ignore_errors=True)  # our own demo folder: a fresh gallery each run
-    scratch.mkdir(parents=True, mode=0o700)
+    make_private_dir(scratch)
     key = DeviceKey.generate(device_id="poh-demo")  # a scratch key, never the booth's
     (out_dir / "demo-device.jwk.json").write_text(json.dumps(key.public_jwk(), indent=2) + "\n")
     kiosk = open_kiosk(config or load_config(), scratch, workflow=wf,
