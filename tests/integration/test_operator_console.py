@@ -14,7 +14,7 @@ import sync.verdict
 import sync.vocabulary
 from app.cli.main import run
 from app.errors import BadInputError
-from app.kiosk.operator import OperatorConfig, OperatorGate, OperatorLockedError, hash_pin
+from app.kiosk.operator import OperatorConfig, OperatorLockedError, gate_for, hash_pin
 from app.kiosk.operator_console import OperatorConsole, RecentErrors
 from app.kiosk.root import Kiosk
 
@@ -31,7 +31,7 @@ def abandoned(kiosk: Kiosk, who: str) -> str:
 
 @pytest.fixture()
 def console(kiosk: Kiosk, tmp_path: Path) -> OperatorConsole:
-    gate = OperatorGate(OperatorConfig(pin_hash=hash_pin(PIN)), tmp_path / "home" / "op.json")
+    gate = gate_for(OperatorConfig(pin_hash=hash_pin(PIN)), kiosk.storage.home)
     return OperatorConsole(kiosk, gate, errors=RecentErrors())
 
 
