@@ -61,16 +61,16 @@ def run(
     from app.lab.home import lab_home, scratch_key
 
     folder = lab_home(home)
-    if wf.method is not LivenessMethod.PASSIVE and not camera.startswith("sim:"):
-        open_challenge_camera(camera, wf.method)  # a bad --camera is refused before the models
+    # a challenge camera holds no device: opened (and a bad --camera refused) once, before the
+    # models; a frame source is opened only after a --credential was checked
+    challenge = (None if wf.method is LivenessMethod.PASSIVE
+                 else open_challenge_camera(camera, wf.method))
     with storage_errors():
         kiosk = open_kiosk(kiosk_config(), folder, workflow=wf,
                            scratch_key=scratch_key(folder))
     try:
         out = run_cli_session(
-            kiosk, wf,
-            lambda: (open_source(camera) if wf.method is LivenessMethod.PASSIVE
-                     else open_challenge_camera(camera, wf.method)),
+            kiosk, wf, lambda: challenge if challenge is not None else open_source(camera),
             vendor, credential, issuer_keys, revocations, verdict_out, qr_png_out)
     finally:
         kiosk.close()
