@@ -146,7 +146,7 @@ class AttackActor:
             # The screen's own light replaces reflection of the room; its glass reflects a
             # few percent of the flash, and mirrors the kiosk screen as a glare patch.
             base = s.ambient * 0.9
-            tint = np.ones(3, np.float32)
+            tint: np.ndarray = np.ones(3, np.float32)
             if self.species != "replay":
                 tint = (base + s.screen * self.mean_irr * lagged) / base
             emit = lit.g.albedo * base * tint
