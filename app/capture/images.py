@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.errors import BadInputError
 
@@ -23,7 +23,8 @@ BgrImage = npt.NDArray[np.uint8]
 
 
 def load_image(path: Path) -> BgrImage:
-    """Read an image file as 8-bit BGR; greyscale is expanded, alpha is flattened on white."""
+    """Read an image file as 8-bit BGR, turned upright by its EXIF orientation; greyscale is
+    expanded, alpha is flattened on white."""
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -52,7 +53,10 @@ def load_image(path: Path) -> BgrImage:
                 if min(width, height) < MIN_SIDE:
                     raise BadInputError(f"{path}: image is {width}x{height}, too small for a face")
                 im.load()  # decodes fully: a truncated file fails here, not later
-                rgb = _to_rgb(im)
+                # a phone stores the sensor's rows and says how to turn them (EXIF 274):
+                # unturned, a portrait photo reaches the detector lying on its side
+                upright = ImageOps.exif_transpose(im)
+                rgb = _to_rgb(upright if upright is not None else im)
     except BadInputError:
         raise
     except Image.DecompressionBombError as exc:
