@@ -8,12 +8,16 @@ expiry fire without frames. The flow's events go to `on_event` (the kiosk screen
 Qt signal; it is called on the worker's thread). Cancellation is a Qt-free token
 (threading.Event): `cancel()` ends the session as cancelled. A lost camera (`camera_lost()`,
 wired to the camera thread's callback) ends it with `source_ended("camera lost: ...")`.
+Other threads (the kiosk screen) hand the person's actions over with `submit(action)`: the
+action is queued and called as `action(flow, t)` on the worker's thread at its next turn (before
+the next frame), so the flow is still touched by one thread only.
 `on_finished(outcome)` is called exactly once, whatever happens; an exception is logged with
 its traceback, reported as SessionFailed and ends the session unfinished (fail closed).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -25,6 +29,8 @@ from app.capture.mailbox import LatestFrameMailbox
 from app.flow.controller import SessionFlow
 from app.flow.events import FlowEvent, SessionFailed
 from app.flow.result import SessionResult
+
+FlowAction = Callable[[SessionFlow, float], object]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class SessionWorker:
         self._clock = clock
         self._lost_lock = threading.Lock()
         self._lost: str | None = None
+        self._actions: collections.deque[FlowAction] = collections.deque()
         self._cancel_reason = "cancelled by the operator"
         self._thread: threading.Thread | None = None
         self.outcome: WorkerOutcome | None = None
@@ -87,6 +94,11 @@ class SessionWorker:
         with self._lost_lock:
             if self._lost is None:
                 self._lost = reason
+
+    def submit(self, action: FlowAction) -> None:
+        """Run `action(flow, t)` on the worker's thread at its next turn (thread-safe; in the
+        order submitted). An action that raises fails the session like any other exception."""
+        self._actions.append(action)  # deque.append/popleft are atomic
 
     def start(self, name: str = "session-worker") -> threading.Thread:
         """Run the loop on a new daemon thread."""
@@ -136,6 +148,8 @@ class SessionWorker:
             if lost is not None:
                 flow.source_ended(f"camera lost: {lost}", self._clock())
                 return WorkerOutcome(WorkerEnd.CAMERA_LOST, flow.result)
+            if self._run_actions():
+                continue  # the actions may have finished the session or changed its stage
             frame = self.mailbox.get(self.tick_interval)
             if frame is not None:
                 flow.push_frame(frame.image, frame.t)
@@ -144,6 +158,14 @@ class SessionWorker:
                 return WorkerOutcome(WorkerEnd.SOURCE_CLOSED, flow.result)
             else:
                 flow.tick(self._clock())
+
+    def _run_actions(self) -> bool:
+        ran = False
+        while self._actions and not self.flow.finished:
+            action = self._actions.popleft()
+            action(self.flow, self._clock())
+            ran = True
+        return ran
 
     def _failed(self, exc: Exception) -> WorkerOutcome:
         error = f"{type(exc).__name__}: {exc}"

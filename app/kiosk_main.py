@@ -1,0 +1,223 @@
+"""`poh kiosk`: the kiosk application (PySide6) on the booth's own camera.
+
+    poh kiosk [--camera INDEX|DEVICE] [--workflow FILE] [--fullscreen] [--lang id|en] [--offscreen]
+
+The booth signs only what its own camera saw, so the product takes a camera index or a V4L2
+device, never a video file or a simulation. The lab drives the same application with what the
+product must never build itself, through `KioskHooks` (and `poh-lab kiosk`): a CaptureFactory
+for a simulated or recorded camera with its CaptureSource, a kiosk opened in the lab's data
+folder with a scratch key, a simulated person attached to the window, a session count, and a
+ScreenTimeline that a closed-loop camera reads to be lit by the screen.
+
+Exit codes: 0 (quit from operator mode, or the sessions asked for are done), 2 bad input (one
+line on stderr), 1 internal failure.
+"""
+
+from __future__ import annotations
+
+# First of all, before anything imports openvino: keeps OpenVINO's telemetry from loading.
+import inference.offline  # noqa: F401
+
+# isort: split
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from app.capture.camera_thread import Capture, CaptureFactory, opencv_camera
+from app.capture.screen_timeline import ScreenTimeline
+from app.errors import BadInputError
+from app.flow.worker import WorkerOutcome
+from app.kiosk.root import Kiosk
+from app.ui import theme
+from app.workflows import WorkflowError
+from sync.verdict import CaptureSource
+from sync.vocabulary import CaptureKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KioskOptions:
+    camera: str = "0"
+    workflow: Path | None = None
+    fullscreen: bool = False
+    lang: str = "id"
+    offscreen: bool = False
+    verbose: int = 0
+
+
+@dataclass
+class KioskHooks:
+    """What a caller (the lab, a test) injects; None keeps the product's own part."""
+
+    capture: CaptureFactory | None = None  # with `source`: a camera the booth does not own
+    source: CaptureSource | None = None
+    kiosk: Kiosk | None = None  # e.g. the lab's data folder with its scratch key
+    timeline: ScreenTimeline | None = None
+    person: Callable[[Any], None] | None = None  # attached to the KioskWindow once shown
+    max_sessions: int | None = None  # quit after this many sessions
+    on_session: Callable[[WorkerOutcome], None] | None = None
+    window: dict[str, Any] = field(default_factory=dict)  # KioskWindow keyword arguments
+
+
+def parse_args(argv: list[str]) -> KioskOptions:
+    p = argparse.ArgumentParser(prog="poh kiosk", description="The kiosk application.")
+    p.add_argument("--camera", default="0", help="camera index (0, 1, ...) or V4L2 device")
+    p.add_argument("--workflow", type=Path, help="workflow JSON (default: the active one)")
+    p.add_argument("--fullscreen", action="store_true")
+    p.add_argument("--lang", choices=("id", "en"), default="id")
+    p.add_argument("--offscreen", action="store_true", help="no display (tests, CI)")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    try:
+        ns = p.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its message
+        raise _ArgsExit(int(exc.code or 0)) from None
+    return KioskOptions(camera=ns.camera, workflow=ns.workflow, fullscreen=ns.fullscreen,
+                        lang=ns.lang, offscreen=ns.offscreen, verbose=ns.verbose)
+
+
+class _ArgsExit(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def device_camera(path: str) -> CaptureFactory:
+    def make() -> Capture:
+        cap: Capture = cv2.VideoCapture(path, cv2.CAP_V4L2)
+        return cap
+
+    return make
+
+
+def booth_camera(spec: str, device_id: str) -> tuple[CaptureFactory, CaptureSource]:
+    """The booth's own camera from --camera (an index or a character device), else bad input."""
+    text = spec.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 3:
+        factory, detail = opencv_camera(int(text)), f"camera {int(text)}"
+    elif text.startswith("/dev/") and Path(text).is_char_device():
+        factory, detail = device_camera(text), f"camera {text}"[:200]
+    else:
+        raise BadInputError(f"--camera {spec[:60]}: give the booth's camera index or its "
+                            f"/dev/video device; video files and simulations run in the lab "
+                            f"(`poh-lab kiosk`), signed with a scratch key")
+    return factory, CaptureSource(kind=CaptureKind.CAMERA, device_id=device_id, detail=detail)
+
+
+def _open_product_kiosk(options: KioskOptions) -> Kiosk:
+    from app.kiosk.config import load_config
+    from app.kiosk.root import open_kiosk
+    from app.paths import poh_home
+    from app.workflows import load_workflow
+
+    wf = load_workflow(options.workflow) if options.workflow is not None else None
+    return open_kiosk(load_config(), poh_home(), workflow=wf)
+
+
+def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
+    """Build the kiosk, show the window and run Qt's event loop until quit."""
+    hooks = hooks or KioskHooks()
+    if options.offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if (hooks.capture is None) != (hooks.source is None):
+        raise ValueError("an injected camera needs its capture source, and the other way round")
+    own_kiosk = hooks.kiosk is None
+    kiosk = hooks.kiosk or _open_product_kiosk(options)
+    try:
+        if hooks.capture is not None and hooks.source is not None:
+            capture, source = hooks.capture, hooks.source
+        else:
+            capture, source = booth_camera(options.camera, kiosk.key.device_id)
+        return _run_qt(kiosk, capture, source, options, hooks)
+    finally:
+        if own_kiosk:
+            kiosk.close()
+
+
+def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
+            options: KioskOptions, hooks: KioskHooks) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.kiosk.operator import gate_for
+    from app.kiosk.operator_console import OperatorConsole, RecentErrors
+    from app.ui.booth import Booth
+    from app.ui.i18n import Translator
+    from app.ui.window import KioskWindow
+
+    app = QApplication.instance() or QApplication(["poh kiosk"])
+    errors = RecentErrors()
+    logging.getLogger().addHandler(errors)
+    timeline = hooks.timeline or ScreenTimeline(theme.BACKGROUND_RGB)
+    booth = Booth(kiosk, capture, source)
+    console = OperatorConsole(kiosk, gate_for(kiosk.config.operator, kiosk.storage.home),
+                              errors=errors)
+    tr = Translator(options.lang)
+    window = KioskWindow(booth, console, tr, timeline=timeline, **hooks.window)
+    done = 0
+
+    def session_done(outcome: WorkerOutcome) -> None:
+        nonlocal done
+        done += 1
+        if hooks.on_session is not None:
+            hooks.on_session(outcome)
+        if hooks.max_sessions is not None and done >= hooks.max_sessions:
+            app.quit()
+
+    window.session_done.connect(session_done)
+    try:
+        booth.start()
+        if options.fullscreen:
+            window.showFullScreen()
+        else:
+            window.resize(1280, 800)
+            window.show()
+        if hooks.person is not None:
+            hooks.person(window)
+        app.exec()
+    finally:
+        booth.close()
+        logging.getLogger().removeHandler(errors)
+        window.close()
+        window.deleteLater()
+    return 0
+
+
+def _configure_logging(verbose: int) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    level = logging.WARNING - 10 * min(verbose, 2)
+    for name in ("app", "inference", "storage", "sync"):
+        logging.getLogger(name).setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`poh kiosk ...`: returns the exit code (0, 2 bad input, 1 internal failure)."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        options = parse_args(args)
+    except _ArgsExit as exc:
+        return exc.code
+    _configure_logging(options.verbose)
+    try:
+        return run_kiosk(options)
+    except (BadInputError, WorkflowError) as exc:
+        sys.stderr.write(f"poh kiosk: error: {str(exc).splitlines()[0]}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("poh kiosk: error: interrupted\n")
+        return 1
+    except Exception as exc:
+        log.debug("internal failure", exc_info=True)
+        sys.stderr.write(f"poh kiosk: error: internal failure: {type(exc).__name__}: {exc}\n")
+        return 1

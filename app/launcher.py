@@ -1,0 +1,31 @@
+"""The `poh` console script: `poh kiosk ...` starts the kiosk application (Qt); every other command
+is the product CLI, which stays Qt-free (pyproject [tool.importlinter]). Kept apart from app.cli
+so that the CLI never imports Qt and `poh verdict verify` never loads PySide6.
+"""
+
+from __future__ import annotations
+
+# First of all, before anything imports openvino: keeps OpenVINO's telemetry from loading.
+import inference.offline  # noqa: F401
+
+# isort: split
+import sys
+
+KIOSK = "kiosk"
+
+
+def run(argv: list[str]) -> int:
+    """The exit code of `poh ARGV...`."""
+    first = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if first is not None and argv[first] == KIOSK:
+        # Qt is loaded only for the kiosk (a plain import, visible to the import contracts)
+        from app.kiosk_main import main as kiosk_main
+
+        return kiosk_main(argv[:first] + argv[first + 1:])
+    from app.cli.main import run as cli_run
+
+    return cli_run(argv)
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

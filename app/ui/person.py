@@ -1,0 +1,51 @@
+"""A scripted person at the kiosk, for unattended runs (the lab's `poh-lab kiosk`, tests): taps
+Start on the attract screen, agrees on the consent screen and taps Done on the result screen,
+each a little after the screen appears, like a person reading it. Attach it with
+`KioskHooks.person` (app.kiosk_main). Following the cues and the action prompts is the
+simulated camera's part (it reads the ScreenTimeline), not this one's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QTimer
+
+from app.ui.window import KioskWindow
+
+log = logging.getLogger(__name__)
+
+
+class WalkUpPerson:
+    """`sessions`: how many times to start (None: every time the attract screen shows)."""
+
+    def __init__(self, sessions: int | None = None, *, read_ms: int = 300,
+                 agree: bool = True) -> None:
+        self.sessions_left = sessions
+        self.read_ms = read_ms
+        self.agree = agree
+        self.window: KioskWindow | None = None
+        self.screens: list[str] = []
+
+    def __call__(self, window: KioskWindow) -> None:
+        self.window = window
+        window.screen_changed.connect(self._on_screen)
+        self._on_screen(window.current)
+
+    def _on_screen(self, name: str) -> None:
+        self.screens.append(name)
+        QTimer.singleShot(self.read_ms, lambda: self._act(name))
+
+    def _act(self, name: str) -> None:
+        w = self.window
+        if w is None or w.current != name:
+            return  # the screen moved on while "reading"
+        if name == "attract" and self.sessions_left != 0:
+            if self.sessions_left is not None:
+                self.sessions_left -= 1
+            log.info("the simulated person taps Start")
+            w.attract.start.emit()
+        elif name == "consent":
+            w.consent.answered.emit(self.agree)
+        elif name == "result":
+            w.result.acknowledged.emit()
