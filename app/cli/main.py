@@ -1,6 +1,7 @@
 """Entry point of the `poh` console script: sub-commands and the exit-code contract.
 
-Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal failure.
+Exit codes: 0 success, 2 bad input (one line on stderr; a JSON object there under --json), 1
+internal failure, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import inference.offline  # noqa: F401
 
 # isort: split
+import importlib.metadata
+import json
 import logging
 import sys
 from typing import Annotated
@@ -88,10 +91,33 @@ def configure_logging(
 app.callback()(configure_logging)
 
 
-def _fail(prog: str, code: int, msg: str) -> int:
+VERBOSE_FLAGS = frozenset({"-v", "-vv", "--verbose"})
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+
+def _fail(prog: str, code: int, msg: str, as_json: bool = False) -> int:
     first = msg.strip().splitlines()[0] if msg.strip() else "failed"
-    sys.stderr.write(f"{prog}: error: {first}\n")
+    if as_json:  # a caller that asked for JSON parses stderr too
+        sys.stderr.write(json.dumps({"error": {"exit_code": code, "message": first}}) + "\n")
+    else:
+        sys.stderr.write(f"{prog}: error: {first}\n")
     return code
+
+
+def _verbosity_first(args: list[str]) -> list[str]:
+    """-v/-vv/--verbose belong to the top-level callback; accept them after a sub-command too
+    (typer refuses them there) by moving them to the front. Nothing after `--` is touched."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in VERBOSE_FLAGS]
+    rest = [a for a in args[:end] if a not in VERBOSE_FLAGS]
+    return [*flags, *rest, *args[end:]]
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("poh-kiosk")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree never installed
+        return "unknown"
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -100,36 +126,47 @@ def run(argv: list[str] | None = None) -> int:
     first = next((a for a in args if not a.startswith("-")), None)
     if first in LAB_COMMANDS:
         return _fail("poh", 2, f"`{first}` is a lab command: run `poh-lab {first} ...` "
-                               f"(the lab is not part of the booth)")
+                               f"(the lab is not part of the booth)", "--json" in args)
     return run_app(app, "poh", args)
 
 
 def run_app(app: typer.Typer, prog: str, argv: list[str] | None) -> int:
     """Run a typer app under the exit-code contract: 0 ok, 2 bad input, 1 internal failure."""
+    args = _verbosity_first(sys.argv[1:] if argv is None else list(argv))
+    if args[:1] == ["--version"]:
+        sys.stdout.write(f"{prog} {package_version()}\n")
+        return 0
+    as_json = "--json" in args[: args.index("--") if "--" in args else len(args)]
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=argv, prog_name=prog, standalone_mode=False)
+        rv = command.main(args=args, prog_name=prog, standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl-C into Exit(130)
+            return _fail(prog, EXIT_INTERRUPTED, "interrupted", as_json)
         return int(exc.exit_code)
-    except (typer.Abort, click.exceptions.Abort):
-        return _fail(prog, 1, "aborted")
+    except (typer.Abort, click.exceptions.Abort) as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            return _fail(prog, EXIT_INTERRUPTED, "interrupted", as_json)
+        return _fail(prog, 1, "aborted", as_json)
     except (typer.TyperException, click.ClickException) as exc:
         # typer vendors its own click: usage errors arrive as TyperException subclasses
         if getattr(exc, "__class__", type(exc)).__name__ == "NoArgsIsHelpError":
             return 2
         fmt = getattr(exc, "format_message", None)
-        return _fail(prog, 2, fmt() if callable(fmt) else str(exc))
+        return _fail(prog, 2, fmt() if callable(fmt) else str(exc), as_json)
     except (BadInputError, WorkflowError) as exc:
         # a workflow named by any command (check, enroll, search, sessions, the lab's
         # evaluations) that cannot be used is bad input, mapped here once for all of them
-        return _fail(prog, 2, str(exc))
+        return _fail(prog, 2, str(exc), as_json)
     except (ModelMissingError, FetchError) as exc:
-        return _fail(prog, 1, str(exc))
+        return _fail(prog, 1, str(exc), as_json)
     except KeyboardInterrupt:
-        return _fail(prog, 1, "interrupted")
+        return _fail(prog, EXIT_INTERRUPTED, "interrupted", as_json)
     except Exception as exc:
         log.debug("internal failure", exc_info=True)
-        return _fail(prog, 1, f"internal failure: {type(exc).__name__}: {exc}")
+        return _fail(prog, 1, f"internal failure: {type(exc).__name__}: {exc}", as_json)
+    if rv == EXIT_INTERRUPTED:  # typer returns Ctrl-C as this code in non-standalone mode
+        return _fail(prog, EXIT_INTERRUPTED, "interrupted", as_json)
     return int(rv) if isinstance(rv, int) else 0
 
 
