@@ -8,9 +8,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-export POH_CACHE ?= $(HOME)/.cache/poh-kiosk
-export POH_MODELS_DIR ?= $(POH_CACHE)/models
-export POH_DATA_DIR ?= $(POH_CACHE)/data
+# The CLI finds its models and sample data by itself (app/paths.py: under POH_CACHE, default
+# ~/.cache/poh-kiosk); a POH_CACHE, POH_MODELS_DIR or POH_DATA_DIR in the environment passes through.
 export QT_QPA_PLATFORM ?= offscreen
 STAMP := $(VENV)/.installed
 
@@ -70,7 +69,7 @@ test-slow: setup
 	$(PYTEST) -m slow$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests
 
 eval: setup
-	$(BIN)/poh-lab eval faces $(POH_DATA_DIR)/orl --upscale
+	$(BIN)/poh-lab eval faces $$($(BIN)/python -c 'from app.paths import data_dir; print(data_dir())')/orl --upscale
 	$(BIN)/poh-lab eval pad --simulate
 
 clean:
