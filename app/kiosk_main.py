@@ -97,18 +97,17 @@ def device_camera(path: str) -> CaptureFactory:
     return make
 
 
-def booth_camera(spec: str, device_id: str) -> tuple[CaptureFactory, CaptureSource]:
-    """The booth's own camera from --camera (an index or a character device), else bad input."""
+def booth_camera(spec: str) -> tuple[CaptureFactory, str]:
+    """The booth's own camera from --camera (an index or a character device) and its
+    description; bad input otherwise (checked before anything is opened)."""
     text = spec.strip()
     if text.isascii() and text.isdigit() and len(text) <= 3:
-        factory, detail = opencv_camera(int(text)), f"camera {int(text)}"
-    elif text.startswith("/dev/") and Path(text).is_char_device():
-        factory, detail = device_camera(text), f"camera {text}"[:200]
-    else:
-        raise BadInputError(f"--camera {spec[:60]}: give the booth's camera index or its "
-                            f"/dev/video device; video files and simulations run in the lab "
-                            f"(`poh-lab kiosk`), signed with a scratch key")
-    return factory, CaptureSource(kind=CaptureKind.CAMERA, device_id=device_id, detail=detail)
+        return opencv_camera(int(text)), f"camera {int(text)}"
+    if text.startswith("/dev/") and Path(text).is_char_device():
+        return device_camera(text), f"camera {text}"[:200]
+    raise BadInputError(f"--camera {spec[:60]}: give the booth's camera index or its "
+                        f"/dev/video device; video files and simulations run in the lab "
+                        f"(`poh-lab kiosk`), signed with a scratch key")
 
 
 def _open_product_kiosk(options: KioskOptions) -> Kiosk:
@@ -128,13 +127,20 @@ def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if (hooks.capture is None) != (hooks.source is None):
         raise ValueError("an injected camera needs its capture source, and the other way round")
+    camera: tuple[CaptureFactory, str] | None = None
+    if hooks.capture is None:
+        camera = booth_camera(options.camera)  # bad input fails before anything is opened
     own_kiosk = hooks.kiosk is None
     kiosk = hooks.kiosk or _open_product_kiosk(options)
     try:
-        if hooks.capture is not None and hooks.source is not None:
+        if camera is not None:
+            capture = camera[0]
+            source = CaptureSource(kind=CaptureKind.CAMERA, device_id=kiosk.key.device_id,
+                                   detail=camera[1])
+        elif hooks.capture is not None and hooks.source is not None:
             capture, source = hooks.capture, hooks.source
-        else:
-            capture, source = booth_camera(options.camera, kiosk.key.device_id)
+        else:  # ruled out above; kept for the type checker
+            raise ValueError("an injected camera needs its capture source")
         return _run_qt(kiosk, capture, source, options, hooks)
     finally:
         if own_kiosk:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from app.capture.plan import ChallengePlan
@@ -131,17 +131,19 @@ class KioskWindow(QWidget):
         self.result.acknowledged.connect(self.show_attract)
         self.operator.closed.connect(self._operator_closed)
         self.operator.quit_requested.connect(self._quit)
-        for seq in ("F12", "Ctrl+Alt+O"):
-            QShortcut(QKeySequence(seq), self, self.open_operator)
-        self.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
-                and self.current == "attract"
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space)):
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """F12 or Ctrl+Alt+O: operator mode; Enter or Space on the attract screen: start.
+        (Keys a focused child does not use arrive here.)"""
+        key, mods = event.key(), event.modifiers()
+        ctrl_alt = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        if key == Qt.Key.Key_F12 or (key == Qt.Key.Key_O and (mods & ctrl_alt) == ctrl_alt):
+            self.open_operator()
+        elif self.current == "attract" and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                                                   Qt.Key.Key_Space):
             self.start_session()
-            return True
-        return super().eventFilter(obj, event)
+        else:
+            super().keyPressEvent(event)
 
     # ---- screens -----------------------------------------------------------------------------
     def show_screen(self, name: str) -> None:
