@@ -57,3 +57,8 @@ def draw_settings(split: Split, rng: np.random.Generator) -> SimSettings:
     if rng.random() < 0.5:
         vals["tilt"] = -vals["tilt"]
     return SimSettings(**vals)
+
+
+def setting_range(name: str, split: Split) -> tuple[float, float]:
+    """The (low, high) a setting is drawn from in a family (e.g. the largest head turn)."""
+    return _RANGES[name][0 if split == "tuning" else 1]
