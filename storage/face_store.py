@@ -32,6 +32,7 @@ from storage.config import StorageConfig, StoragePaths
 from storage.database import Connection, Database
 from storage.errors import KeyGenerationError, StorageError
 from storage.faults import fault_point
+from storage.fleet_state import FleetKeyError, fleet_of
 from storage.index_manager import BuildResult, IndexManager
 from storage.key_generations import (
     RepairReport,
@@ -160,8 +161,11 @@ class FaceStore:
         return int(self.add_many([NewTemplate("blocklist", vendor_data, reason,
                                               _as_f32(embedding))])[0])
 
-    def add_many(self, items: list[NewTemplate]) -> npt.NDArray[np.int64]:
-        """Insert in one transaction; all become searchable together, or none is stored."""
+    def add_many(self, items: list[NewTemplate],
+                 extra: Callable[[Connection, npt.NDArray[np.int64]], None] | None = None
+                 ) -> npt.NDArray[np.int64]:
+        """Insert in one transaction; all become searchable together, or none is stored.
+        extra(conn, ids) writes what belongs with them in that transaction (fleet entries)."""
         if not items:
             return np.empty(0, dtype=np.int64)
         self._check_usable()
@@ -169,12 +173,14 @@ class FaceStore:
             with self._db.transaction("storing templates") as conn:
                 prot = self._write_protector(conn)
                 ids = template_store.insert(conn, prot, items)
+                if extra is not None:
+                    extra(conn, ids)
             if prot.generation != self._prot.generation:
                 # Another process rotated the key: this process's index is of the retired
                 # generation. The new one, read after the commit, already holds these rows.
                 self._switch_to(prot)
             else:
-                rotated = prot.protect(np.stack([i.embedding for i in items]))
+                rotated = template_store.stored_vectors(prot, items)
                 kinds = np.array([i.kind for i in items])
                 for kind in template_store.KINDS:
                     sel = kinds == kind
@@ -237,8 +243,13 @@ class FaceStore:
         return ForgetResult(vendor_data, len(erased.template_ids), erased.sessions,
                             erased.verdicts, erased.session_ids)
 
-    def rotate_keys(self) -> int:
+    def rotate_keys(self, matrix: npt.NDArray[np.float64] | None = None,
+                    extra: Callable[[Connection], None] | None = None) -> int:
         """Re-key every template (R' R^T t) in one transaction, then rebuild the index.
+
+        matrix: the new rotation (a fleet's, when the booth joins it), else a random one; a
+        booth in a fleet refuses a random one (its templates must stay comparable with the
+        fleet's). extra(conn) writes what belongs with the new key in the same transaction.
 
         The generation rotated from is the database's (read inside the transaction), not the
         one this process loaded, so a rotation elsewhere meanwhile is built upon. A crash before
@@ -249,9 +260,16 @@ class FaceStore:
         with self._write_lock:
             with self._db.transaction("rotating the template key") as conn:
                 old = self._write_protector(conn)
-                new = new_protector(old.generation + 1, old.dim)
+                if matrix is None and fleet_of(conn) is not None:
+                    raise FleetKeyError(f"this booth's template key is its fleet's "
+                                       f"({fleet_of(conn)}): rotating it alone would make its "
+                                       f"templates incomparable with the fleet's")
+                new = (new_protector(old.generation + 1, old.dim) if matrix is None
+                       else TemplateProtector(matrix, old.generation + 1))
                 n = template_store.rekey(conn, old, new, old.dim)
                 save_protector(conn, self._key, new)
+                if extra is not None:
+                    extra(conn)
             log.info("rotated the template key to generation %d (%d templates)",
                      new.generation, n)
             fault_point("rotate-committed")

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from storage.database import Connection
 from storage.errors import DatabaseCorruptError, KeyGenerationError
 from storage.faults import fault_point
+from storage.fleet_state import request_erasure
 from storage.protection import TemplateProtector
 
 KINDS = ("enrolled", "blocklist")
@@ -30,6 +31,25 @@ class NewTemplate:
     reason: str | None
     embedding: F32  # raw, L2-normalised; rotated before it is stored
     session_id: str | None = None
+    # already rotated under the key in force (a fleet's template: the fleet rotation is this
+    # booth's); stored as it is
+    protected: bool = False
+
+
+def stored_vectors(prot: TemplateProtector, items: Sequence[NewTemplate]) -> F32:
+    """The rotated, unit-length vectors of `items`, as insert stores them."""
+    out = np.empty((len(items), prot.dim), dtype=np.float32)
+    raw = [n for n, i in enumerate(items) if not i.protected]
+    if raw:
+        out[raw] = prot.protect(np.stack([np.asarray(items[n].embedding) for n in raw]))
+    for n, it in enumerate(items):
+        if it.protected:
+            v = np.asarray(it.embedding, dtype=np.float64).reshape(-1)
+            norm = float(np.linalg.norm(v)) if v.shape[0] == prot.dim else 0.0
+            if not np.isfinite(norm) or norm == 0.0:
+                raise ValueError(f"a protected template is not a {prot.dim}-d unit vector")
+            out[n] = (v / norm).astype(np.float32)
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,7 +67,7 @@ def insert(conn: Connection, prot: TemplateProtector, items: Sequence[NewTemplat
     for it in items:
         if it.kind not in KINDS:
             raise ValueError(f"unknown template kind {it.kind!r}")
-    rotated = prot.protect(np.stack([np.asarray(i.embedding) for i in items]))
+    rotated = stored_vectors(prot, items)
     ids = np.empty(len(items), dtype=np.int64)
     for n, (it, vec) in enumerate(zip(items, rotated, strict=True)):
         cur = conn.execute(
@@ -131,6 +151,7 @@ def erase_person(conn: Connection, vendor_data: str) -> Erased:
     session_ids = tuple(str(r[0]) for r in conn.execute(
         "SELECT id FROM sessions WHERE vendor_data = ?", (vendor_data,)).fetchall())
     conn.execute("DELETE FROM templates WHERE vendor_data = ?", (vendor_data,))
+    request_erasure(conn, vendor_data)  # a fleet booth tells the hub (storage.fleet_state)
     sessions = conn.execute("DELETE FROM sessions WHERE vendor_data = ?", (vendor_data,)).rowcount
     return Erased(tuple(int(r[0]) for r in rows), tuple(str(r[1]) for r in rows),
                   int(sessions), int(verdicts), session_ids)

@@ -23,6 +23,7 @@ from app.cli import (
     check_cmd,
     credential_cmd,
     evidence_cmd,
+    fleet_cmd,
     liveness_cmd,
     models_cmd,
     operator_cmd,
@@ -53,6 +54,7 @@ app.add_typer(credential_cmd.app, name="credential")
 app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(operator_cmd.app, name="operator")
+app.add_typer(fleet_cmd.app, name="fleet")
 check_cmd.register(app)
 store_cmd.register(app)
 verdict_cmd.attach_keys_show(store_cmd.keys_app)

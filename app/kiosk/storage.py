@@ -100,13 +100,14 @@ class Storage:
     def verdicts(self) -> VerdictStore:
         return VerdictStore(self.db, fleet=self.sync_config.fleet_id)
 
-    def device_key(self) -> DeviceKey:
+    def device_key(self, device_id: str | None = None) -> DeviceKey:
         """This data folder's Ed25519 verdict key (made at initialisation, sealed in the
-        database; a booth initialised before that gets it from its first writing command)."""
+        database; a booth initialised before that gets it from its first writing command).
+        device_id: the id a new key gets (a fleet bundle's); an existing key keeps its own."""
         if not self.writable and MetaKeySlot(self.db).read() is None:
             raise NotInitialisedError(f"the booth in {self.home} has no device key yet: run "
                                       f"`poh db init` (nothing was created)")
-        return load_device_key(self.db, self.key)
+        return load_device_key(self.db, self.key, device_id)
 
     def close(self) -> None:
         self.faces.close()
@@ -131,13 +132,14 @@ def _open(state: HomeState, config: StorageConfig, key: bytes | None, *, create_
                    sync or SyncConfig(), writable)
 
 
-def _initialise(state: HomeState, config: StorageConfig, key: bytes | None) -> Storage:
+def _initialise(state: HomeState, config: StorageConfig, key: bytes | None,
+                device_id: str | None = None) -> Storage:
     """A new booth in a pristine folder (call under home_lock): key file, database with its
-    booth id and marker, template key, device key. Returns it open."""
+    booth id and marker, template key, device key (named device_id if given). Returns it open."""
     storage = _open(state, config, key, create_db=True, writable=True, evidence=None,
                     sync=None, background_rebuild=False)
     try:
-        storage.device_key()
+        storage.device_key(device_id)
     except BaseException:
         storage.close()
         raise
@@ -145,9 +147,11 @@ def _initialise(state: HomeState, config: StorageConfig, key: bytes | None) -> S
     return storage
 
 
-def ensure_initialised(home: Path, config: StorageConfig, key: bytes | None = None) -> None:
+def ensure_initialised(home: Path, config: StorageConfig, key: bytes | None = None,
+                       device_id: str | None = None) -> None:
     """For commands that write: initialise a pristine data folder once (racing processes: one
-    does it, the others then open it); refuse the remains of a lost booth."""
+    does it, the others then open it); refuse the remains of a lost booth. device_id: the id
+    of a new booth's device key (joining a fleet names it)."""
     state = inspect_home(home, config)
     if state.initialised:
         return
@@ -159,7 +163,7 @@ def ensure_initialised(home: Path, config: StorageConfig, key: bytes | None = No
             return
         if state.remains:
             raise remains_error(state)
-        _initialise(state, config, key).close()
+        _initialise(state, config, key, device_id).close()
 
 
 def open_storage(home: Path, config: StorageConfig, *, key: bytes | None = None,
