@@ -54,6 +54,12 @@ class WarningCode(StrEnum):
     AGE_BELOW_MINIMUM = "AGE_BELOW_MINIMUM"
     ATTEMPT_LIMIT_EXCEEDED = "ATTEMPT_LIMIT_EXCEEDED"
     CHECK_NOT_COMPLETED = "CHECK_NOT_COMPLETED"
+    # Capture integrity (our counterpart of Didit's device and IP analysis), also additions:
+    # the booth camera is a virtual one, its frame times are not a camera's, or it is not the
+    # camera the booth was provisioned with. The workflow says whether each declines or reviews.
+    VIRTUAL_CAMERA = "VIRTUAL_CAMERA"
+    IRREGULAR_FRAME_TIMING = "IRREGULAR_FRAME_TIMING"
+    CAMERA_CHANGED = "CAMERA_CHANGED"
 
 
 class CaptureKind(StrEnum):

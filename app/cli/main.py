@@ -20,6 +20,7 @@ import click
 import typer
 
 from app.cli import (
+    camera_cmd,
     check_cmd,
     credential_cmd,
     evidence_cmd,
@@ -55,6 +56,7 @@ app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(operator_cmd.app, name="operator")
 app.add_typer(fleet_cmd.app, name="fleet")
+app.add_typer(camera_cmd.app, name="camera")
 check_cmd.register(app)
 store_cmd.register(app)
 verdict_cmd.attach_keys_show(store_cmd.keys_app)

@@ -109,8 +109,11 @@ def run(
     with storage_errors():
         kiosk = open_kiosk(cfg, poh_home(), workflow=wf)
     try:
+        # the booth camera's identity against the provisioned one (capture integrity); its
+        # frame times are not judged here: this loop reads and analyses in turn
         emit(run_cli_session(kiosk, wf, lambda: open_source(camera), vendor, credential,
-                             issuer_keys, revocations, verdict_out, qr_png_out),
+                             issuer_keys, revocations, verdict_out, qr_png_out,
+                             camera_check=lambda src: kiosk.camera_check(index, src.fps)),
              as_json, human_session)
     finally:
         kiosk.close()
@@ -119,9 +122,11 @@ def run(
 def run_cli_session(kiosk: Any, wf: Any, open_source: Callable[[], Any], vendor: str,
                     credential: str | None, issuer_keys: Path | None,
                     revocations: Path | None, verdict_out: Path | None,
-                    qr_png_out: Path | None) -> dict[str, Any]:
+                    qr_png_out: Path | None,
+                    camera_check: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """One headless session on an open kiosk; the result as `poh session run` prints it.
-    A credential is checked before the camera or file is opened."""
+    A credential is checked before the camera or file is opened. `camera_check(source)`: the
+    booth camera's capture-integrity check (Kiosk.camera_check) once it is open."""
     from app.capture.frames import FrameSource
     from app.flow.headless import open_flow, run_flow
     from app.flow.verdicts import credential_input
@@ -137,7 +142,8 @@ def run_cli_session(kiosk: Any, wf: Any, open_source: Callable[[], Any], vendor:
     source = open_source()
     try:
         try:
-            flow = open_flow(kiosk.parts_for(wf), wf, source, vendor)
+            camera = camera_check(source) if camera_check is not None else None
+            flow = open_flow(kiosk.parts_for(wf), wf, source, vendor, camera=camera)
         except ValueError as exc:
             raise BadInputError(str(exc)) from exc
         progress(f"session on {source.description} with workflow {wf.ref}")

@@ -214,23 +214,38 @@ def db_init(
         "--force", help="Start a new booth even though one was initialised here: its database, "
                         "marker, index snapshots and kept recordings are moved to "
                         "POH_HOME/set-aside-<time>/ (never deleted).")] = False,
+    camera: Annotated[str | None, typer.Option(
+        "--camera", help="Also record this camera (an OpenCV index or /dev/videoN) as the "
+                         "booth's camera (see `poh camera provision`).")] = None,
+    allow_virtual: Annotated[bool, typer.Option(
+        "--allow-virtual", help="With --camera: record a device that looks virtual (lab "
+                                "benches only).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Initialise this booth's data folder: key, database, booth marker, device key (once; an
-    initialised booth is left as it is unless --force)."""
+    initialised booth is left as it is unless --force); with --camera, its camera."""
+    from app.cli.camera_cmd import probe_for_provisioning, record_camera
     from app.cli.context import kiosk_config
     from app.kiosk.storage import init_home
     from app.paths import poh_home
 
+    # the camera is checked first: a device that cannot be recorded initialises nothing
+    probe = probe_for_provisioning(camera, allow_virtual) if camera is not None else None
+    cfg = kiosk_config().storage
     with _storage_errors():
-        res = init_home(poh_home(), kiosk_config().storage, force=force)
-    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(res).items()}
+        res = init_home(poh_home(), cfg, force=force)
+        recorded = record_camera(poh_home(), cfg, probe) if probe is not None else None
+    out: dict[str, Any] = {k: (str(v) if isinstance(v, Path) else v)
+                           for k, v in asdict(res).items()}
+    out["camera"] = recorded
 
     def human(o: dict[str, Any]) -> str:
         lines = [f"{o['status']}: booth {o['booth_id']} (since {o['created_at']}), database "
                  f"{o['database']}, device {o['device_id']} key {o['key_id']}"]
         if o["set_aside"]:
             lines.append(f"the previous booth's files were moved to {o['set_aside']}")
+        if o["camera"]:
+            lines.append(f"booth camera recorded: {o['camera']['describe']}")
         return "\n".join(lines)
 
     emit(out, as_json, human)

@@ -18,12 +18,18 @@ LIVENESS_WARNINGS: dict[LivenessCode, WarningCode] = {
     LivenessCode.MULTIPLE_FACES_DETECTED: WarningCode.MULTIPLE_FACES_DETECTED,
 }
 
+# Findings about the booth camera (app.capture.integrity, app.capture.frame_timing); each has
+# a setting in the workflow's capture_integrity section (a test keeps both in step).
+CAPTURE_INTEGRITY = frozenset({
+    WarningCode.VIRTUAL_CAMERA, WarningCode.IRREGULAR_FRAME_TIMING, WarningCode.CAMERA_CHANGED,
+})
+
 # Verdict warnings that no liveness analyzer raises (the session and the other features do).
 NOT_FROM_LIVENESS = frozenset({
     WarningCode.AGE_NOT_DETECTED, WarningCode.POSSIBLE_DUPLICATED_FACE,
     WarningCode.BLOCKLISTED_FACE, WarningCode.LOW_FACE_QUALITY, WarningCode.AGE_BELOW_MINIMUM,
     WarningCode.ATTEMPT_LIMIT_EXCEEDED, WarningCode.CHECK_NOT_COMPLETED,
-})
+}) | CAPTURE_INTEGRITY
 
 
 def liveness_warnings(codes: Iterable[LivenessCode]) -> tuple[WarningCode, ...]:

@@ -32,9 +32,11 @@ from typing import Any
 import numpy as np
 
 from app.capture.challenge import RecordingSource
+from app.capture.integrity import CameraCheck
 from app.capture.plan import ChallengePlan, make_plan, new_nonce
 from app.capture.recording import Recording
 from app.errors import BadInputError
+from app.flow.capture_checks import CaptureChecks
 from app.flow.clock import FlowClock
 from app.flow.events import (
     ChallengePlanned,
@@ -77,7 +79,8 @@ class SessionFlow:
 
     def __init__(self, parts: SessionParts, workflow: Workflow, source: CaptureSource,
                  vendor_data: str, *, nonce: bytes | None = None,
-                 crash: Callable[[str], None] = maybe_crash) -> None:
+                 crash: Callable[[str], None] = maybe_crash,
+                 camera: CameraCheck | None = None) -> None:
         check_signer(parts, source)  # refused before a session row exists
         if parts.liveness.method is not workflow.method:
             raise ValueError(f"workflow {workflow.ref} asks for {workflow.method} liveness; "
@@ -89,6 +92,7 @@ class SessionFlow:
         self.session_id = str(uuid.uuid4())
         self._nonce = nonce if nonce is not None else new_nonce()
         self._crash = crash
+        self.capture_checks = CaptureChecks(source, camera)  # booth camera only
         self._listeners: list[Callable[[FlowEvent], None]] = []
         self._engine: SessionEngine | None = None
         self._clock: FlowClock | None = None
@@ -140,7 +144,7 @@ class SessionFlow:
         person, device = parts.sessions.count_attempts(self.vendor_data, since)
         engine = SessionEngine(wf, session_id=self.session_id, vendor_data=self.vendor_data,
                                clock=clock, attempts=AttemptCounts(person=person, device=device),
-                               nonce=self._nonce)
+                               nonce=self._nonce, capture=self.capture_checks.at_start)
         self._engine = engine
         parts.sessions.record_session_start(self.session_id, self.vendor_data, wf.workflow_id,
                                             wf.version, engine.created_at)
@@ -207,14 +211,16 @@ class SessionFlow:
             self._after(out)
         return out
 
-    def push_frame(self, image: BgrImage, t: float) -> list[FlowEvent]:
-        """One camera frame taken at time t. Frames before consent, during the challenge or
-        after the capture are not analysed."""
+    def push_frame(self, image: BgrImage, t: float, seq: int | None = None) -> list[FlowEvent]:
+        """One camera frame taken at time t (`seq`: the camera thread's frame number, for the
+        frame-timing check). Frames before consent, during the challenge or after the capture
+        are not analysed."""
         out: list[FlowEvent] = []
         if self.finished or self._engine is None:
             return out
         _check_frame(image)
         self._set_time(t)
+        self.capture_checks.frame(seq, t)
         engine = self.engine
         if engine.step is not Step.CAPTURE or (self.active and self._response is None):
             with self._guard(out):
@@ -305,6 +311,7 @@ class SessionFlow:
         """Run the steps that follow the capture, then finish if the engine has decided."""
         engine = self.engine
         if engine.step is Step.LIVENESS:
+            engine.note_capture(self.capture_checks.at_capture_end())
             self._set_stage(Stage.PROCESSING, out)
             self._liveness()
         if engine.step is Step.SEARCH:

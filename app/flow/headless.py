@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from app.capture.challenge import ChallengeCamera
 from app.capture.frames import FrameSource
+from app.capture.integrity import CameraCheck
 from app.capture.recording import RecordingError
 from app.flow.controller import SessionFlow
 from app.flow.faults import maybe_crash
@@ -35,8 +36,8 @@ def capture_source(source: Source, device_id: str) -> CaptureSource:
 
 
 def open_flow(parts: SessionParts, workflow: Workflow, source: Source, vendor_data: str, *,
-              nonce: bytes | None = None,
-              crash: Callable[[str], None] = maybe_crash) -> SessionFlow:
+              nonce: bytes | None = None, crash: Callable[[str], None] = maybe_crash,
+              camera: CameraCheck | None = None) -> SessionFlow:
     """A flow for this source; refused (bad input) before any session row is written when the
     source does not fit the workflow or the key may not sign for it."""
     from app.errors import BadInputError
@@ -46,7 +47,7 @@ def open_flow(parts: SessionParts, workflow: Workflow, source: Source, vendor_da
         raise BadInputError(f"workflow {workflow.ref} ({workflow.method}) needs "
                             f"{'a challenge camera' if active else 'a frame source'}")
     return SessionFlow(parts, workflow, capture_source(source, parts.key.device_id),
-                       vendor_data, nonce=nonce, crash=crash)
+                       vendor_data, nonce=nonce, crash=crash, camera=camera)
 
 
 def run_flow(flow: SessionFlow, source: Source,

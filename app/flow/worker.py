@@ -152,7 +152,7 @@ class SessionWorker:
                 continue  # the actions may have finished the session or changed its stage
             frame = self.mailbox.get(self.tick_interval)
             if frame is not None:
-                flow.push_frame(frame.image, frame.t)
+                flow.push_frame(frame.image, frame.t, frame.seq)
             elif self.mailbox.closed:
                 flow.source_ended("the camera feed was closed", self._clock())
                 return WorkerOutcome(WorkerEnd.SOURCE_CLOSED, flow.result)

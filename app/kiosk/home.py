@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.kiosk.camera_record import record_path as camera_record_path
 from storage import booth
 from storage.config import StorageConfig, StoragePaths
 from storage.durable import fsync_dir, make_private_dir
@@ -139,9 +140,10 @@ def _move(src: Path, dest: Path) -> None:
 
 def set_aside(state: HomeState) -> Path | None:
     """Move everything of the booth in `state` into HOME/set-aside-<UTC time>/ (mode 0700):
-    database and journals, marker, index snapshots, kept recordings, and a copy of the key
-    file (the key stays in place, so the files set aside stay readable with it). Returns the
-    folder, or None when there was nothing to set aside. Call under home_lock."""
+    database and journals, marker, provisioned camera, index snapshots, kept recordings, and a
+    copy of the key file (the key stays in place, so the files set aside stay readable with
+    it). Returns the folder, or None when there was nothing to set aside. Call under
+    home_lock."""
     paths = state.paths
     moves: list[tuple[Path, Path]] = []
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -157,6 +159,9 @@ def set_aside(state: HomeState) -> Path | None:
     marker = booth.marker_path(paths.db)
     if marker.exists():
         moves.append((marker, dest / "keys" / marker.name))
+    camera = camera_record_path(paths.db)  # the old booth's camera: a new booth provisions anew
+    if camera.exists():
+        moves.append((camera, dest / "keys" / camera.name))
     if _files(paths.snapshot_dir):
         moves.append((paths.snapshot_dir, dest / "index"))
     if _files(evidence_dir(paths.home)):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.capture.integrity import CameraCheck, check_camera, probe_camera
 from app.checks.face_registry import StoreFaceSearch
 from app.errors import BadInputError
 from app.flow.controller import SessionFlow
@@ -27,6 +28,7 @@ from app.flow.liveness_active import ActiveSessionLiveness
 from app.flow.liveness_passive import PassiveSessionLiveness
 from app.flow.result import SessionResult
 from app.flow.services import LivenessAnalyzer, SessionParts
+from app.kiosk.camera_record import CameraRecordError, load_camera_identity
 from app.kiosk.config import KioskConfig, parse_config
 from app.kiosk.storage import Storage, open_evidence, open_storage
 from app.workflows import DEFAULT_WORKFLOW, Workflow, load_workflow
@@ -133,13 +135,29 @@ class Kiosk:
 
     def new_session(self, source: CaptureSource, vendor_data: str, *,
                     workflow: Workflow | None = None, nonce: bytes | None = None,
-                    crash: Callable[[str], None] = maybe_crash) -> SessionFlow:
-        """A session flow on the current configuration and workflow (or the one given)."""
+                    crash: Callable[[str], None] = maybe_crash,
+                    camera: CameraCheck | None = None) -> SessionFlow:
+        """A session flow on the current configuration and workflow (or the one given);
+        `camera`: what camera_check() found, for a booth-camera session."""
         wf = workflow or self.workflow
         flow = SessionFlow(self.parts_for(wf), wf, source, vendor_data, nonce=nonce,
-                           crash=crash)
+                           crash=crash, camera=camera)
         flow.subscribe(self._forward)
         return flow
+
+    def camera_check(self, device: int | str | Path, stated_fps: float | None = None
+                     ) -> CameraCheck:
+        """Probe the booth camera (an OpenCV index or a /dev/videoN path) and compare it with
+        the identity provisioned for this booth: the capture-integrity findings every session
+        on it starts with. Call it when the camera is opened (and again when it comes back);
+        `stated_fps`: what the opened capture says (cv2.CAP_PROP_FPS)."""
+        db = self.config.storage.paths(self.storage.home).db
+        try:
+            record = load_camera_identity(db, self.storage.key, self.storage.db.booth_id)
+            provisioned, error = (record.identity if record else None), None
+        except CameraRecordError as exc:
+            provisioned, error = None, str(exc)
+        return check_camera(probe_camera(device), provisioned, error).with_fps(stated_fps)
 
     def on_verdict(self, listener: VerdictListener) -> None:
         """Called (on the session's thread) after each verdict is committed."""

@@ -15,6 +15,7 @@ from app.session.events import (
 )
 from app.session.inputs import (
     AttemptCounts,
+    CaptureFinding,
     Clock,
     CredentialInput,
     FrameQuality,
@@ -26,7 +27,8 @@ from app.session.inputs import (
 )
 
 __all__ = [
-    "AttemptCounts", "CaptureCompleted", "Clock", "CredentialInput", "Decision", "Event",
+    "AttemptCounts", "CaptureCompleted", "CaptureFinding", "Clock", "CredentialInput",
+    "Decision", "Event",
     "FrameAccepted", "FrameQuality", "FrameRejected", "LivenessInput", "ManualClock",
     "RetakeRequested", "SearchInput", "SearchMatch", "SessionEngine", "SessionFinished",
     "SessionStateError", "StatusChanged", "Step", "StepChanged", "SystemClock", "decide",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from app.session.inputs import CredentialInput, LivenessInput, SearchInput
-from app.workflows.model import Workflow
+from app.session.inputs import CaptureFinding, CredentialInput, LivenessInput, SearchInput
+from app.workflows.model import CaptureAction, Workflow
 from sync.reports import AgeReport, FaceMatch, FaceSearchReport, LivenessReport, warning_items
 from sync.vocabulary import DuplicateAction, FeatureStatus, SessionStatus, WarningCode
 
@@ -142,6 +142,19 @@ def judge_age(wf: Workflow, age: float | None) -> tuple[AgeReport | None, _Part]
                      warnings=warning_items(part.warnings)), part
 
 
+def judge_capture(wf: Workflow, findings: tuple[CaptureFinding, ...]) -> _Part:
+    """Capture-integrity findings about the booth camera: each declines or goes to review as
+    the workflow says; their codes join the verdict's warnings (no report of their own)."""
+    if not findings:
+        return _Part(F.APPROVED, (), None)
+    codes = tuple(dict.fromkeys(f.code for f in findings))
+    policy = wf.capture_integrity
+    declining = [f for f in findings if policy.action_for(f.code) is CaptureAction.DECLINE]
+    if declining:
+        return _Part(F.DECLINED, codes, declining[0].reason)
+    return _Part(F.IN_REVIEW, codes, findings[0].reason)
+
+
 def combine(parts: list[_Part]) -> tuple[SessionStatus, tuple[WarningCode, ...], str | None]:
     codes: list[WarningCode] = []
     for p in parts:
@@ -159,20 +172,22 @@ def combine(parts: list[_Part]) -> tuple[SessionStatus, tuple[WarningCode, ...],
 
 
 def decide(wf: Workflow, liveness: LivenessInput | None, search: SearchInput | None,
-           age: float | None) -> Decision:
+           age: float | None, capture: tuple[CaptureFinding, ...] = ()) -> Decision:
     """The decision for a session whose capture completed."""
     live_report, live = judge_liveness(wf, liveness)
     search_report, found = judge_search(wf, search)
     age_report, aged = judge_age(wf, age)
-    status, codes, reason = combine([live, found, aged])
+    status, codes, reason = combine([live, found, aged, judge_capture(wf, capture)])
     return Decision(status, live_report, search_report, age_report, codes, reason)
 
 
 def decide_unfinished(wf: Workflow, status: SessionStatus, reason: str,
-                      codes: tuple[WarningCode, ...] = ()) -> Decision:
+                      codes: tuple[WarningCode, ...] = (),
+                      capture: tuple[CaptureFinding, ...] = ()) -> Decision:
     """The decision for a session that ended before its checks ran (abandoned, expired, refused).
 
-    Every report is Not Finished; the status is whatever ended it, and never Approved.
+    Every report is Not Finished; the status is whatever ended it, and never Approved. Capture
+    findings known by then only add their codes to the verdict's warnings.
     """
     if status in (SessionStatus.APPROVED, SessionStatus.IN_REVIEW, SessionStatus.NOT_STARTED,
                   SessionStatus.IN_PROGRESS, SessionStatus.RESUBMITTED):
@@ -183,7 +198,9 @@ def decide_unfinished(wf: Workflow, status: SessionStatus, reason: str,
     age_f = wf.age
     age = (AgeReport(status=F.NOT_FINISHED, age_estimation=None, min_age=age_f.config.min_age)
            if age_f is not None else None)
-    return Decision(status, live, search, age, tuple(i.code for i in items), reason)
+    base = tuple(i.code for i in items)
+    found = tuple(c for c in dict.fromkeys(f.code for f in capture) if c not in base)
+    return Decision(status, live, search, age, base + found, reason)
 
 
 def decide_by_credential(wf: Workflow, cred: CredentialInput) -> Decision:

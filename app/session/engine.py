@@ -32,6 +32,7 @@ from app.session.events import (
 )
 from app.session.inputs import (
     AttemptCounts,
+    CaptureFinding,
     Clock,
     CredentialInput,
     FrameQuality,
@@ -73,7 +74,8 @@ def credential_refusal(wf: Workflow, cred: CredentialInput) -> str | None:
 
 class SessionEngine:
     def __init__(self, workflow: Workflow, *, session_id: str, vendor_data: str, clock: Clock,
-                 attempts: AttemptCounts | None = None, nonce: bytes | None = None) -> None:
+                 attempts: AttemptCounts | None = None, nonce: bytes | None = None,
+                 capture: tuple[CaptureFinding, ...] = ()) -> None:
         self.workflow = workflow
         self.session_id = session_id
         self.vendor_data = vendor_data
@@ -91,6 +93,9 @@ class SessionEngine:
         self.liveness: LivenessInput | None = None
         self.search: SearchInput | None = None
         self.credential: CredentialInput | None = None
+        # capture-integrity findings about the booth camera (known at start, or from the frame
+        # times once the capture completes); the decision weighs them by the workflow
+        self.capture: tuple[CaptureFinding, ...] = tuple(capture)
         self._accepted: list[_Accepted] = []
         self._rejections: Counter[WarningCode] = Counter()
         self._cues: Counter[str] = Counter()
@@ -140,13 +145,13 @@ class SessionEngine:
         if self._attempts.person >= limits.per_person:
             reason = (f"{self._attempts.person} sessions for this person in the last "
                       f"{limits.window_seconds} s (limit {limits.per_person})")
-            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
-                                                  (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
+            return self._finish(self._unfinished(S.DECLINED, reason,
+                                                 (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
         if self._attempts.device >= limits.per_device:
             reason = (f"{self._attempts.device} sessions on this device in the last "
                       f"{limits.window_seconds} s (limit {limits.per_device})")
-            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason,
-                                                  (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
+            return self._finish(self._unfinished(S.DECLINED, reason,
+                                                 (W.ATTEMPT_LIMIT_EXCEEDED,)), out)
         self._set_step(Step.CONSENT if ask_consent else Step.CAPTURE, out)
         return out
 
@@ -166,9 +171,9 @@ class SessionEngine:
         if self.finished:
             return out
         self._require(Step.CONSENT)
-        return self._finish(decide_unfinished(self.workflow, S.ABANDONED,
-                                              "the person did not consent to the check",
-                                              (W.CHECK_NOT_COMPLETED,)), out)
+        return self._finish(self._unfinished(S.ABANDONED,
+                                             "the person did not consent to the check",
+                                             (W.CHECK_NOT_COMPLETED,)), out)
 
     def retake(self, reason: str = "retake asked for") -> list[Event]:
         """The person or the operator asked to start the capture again (Resubmitted)."""
@@ -220,6 +225,12 @@ class SessionEngine:
         """Check the time-outs; call it whenever time passes without a frame."""
         return self._check_time()
 
+    def note_capture(self, findings: tuple[CaptureFinding, ...]) -> None:
+        """Add capture-integrity findings before the decision (a finished session ignores
+        them: its verdict is decided)."""
+        if not self.finished:
+            self.capture += tuple(f for f in findings if f not in self.capture)
+
     def on_liveness(self, result: LivenessInput) -> list[Event]:
         out = self._check_time()
         if self.finished:
@@ -270,9 +281,9 @@ class SessionEngine:
         out = self._check_time()
         if self.finished:
             return out
-        return self._finish(decide_unfinished(self.workflow, S.ABANDONED,
-                                              f"{reason}; {self._progress()}",
-                                              self._dominant_codes()), out)
+        return self._finish(self._unfinished(S.ABANDONED,
+                                             f"{reason}; {self._progress()}",
+                                             self._dominant_codes()), out)
 
     def abandon(self, reason: str) -> list[Event]:
         """The person or the operator cancelled."""
@@ -280,7 +291,12 @@ class SessionEngine:
 
     # ---- internals ---------------------------------------------------------------------------
     def _decide(self) -> Decision:
-        return decide(self.workflow, self.liveness, self.search, self.age_estimate())
+        return decide(self.workflow, self.liveness, self.search, self.age_estimate(),
+                      self.capture)
+
+    def _unfinished(self, status: SessionStatus, reason: str,
+                    codes: tuple[WarningCode, ...] = ()) -> Decision:
+        return decide_unfinished(self.workflow, status, reason, codes, self.capture)
 
     def _progress(self) -> str:
         need = self.workflow.session.frames_required
@@ -302,14 +318,14 @@ class SessionEngine:
         cfg = self.workflow.session
         if now - self._started >= cfg.expiry_seconds:
             reason = f"session expired after {cfg.expiry_seconds:g} s; {self._progress()}"
-            return self._finish(decide_unfinished(self.workflow, S.EXPIRED, reason,
-                                                  self._dominant_codes()), out)
+            return self._finish(self._unfinished(S.EXPIRED, reason,
+                                                 self._dominant_codes()), out)
         if self.step is not Step.CAPTURE:
             return out
         if now - self._last_face >= cfg.abandon_after_seconds:
             reason = f"no face for {cfg.abandon_after_seconds:g} s; {self._progress()}"
-            return self._finish(decide_unfinished(self.workflow, S.ABANDONED, reason,
-                                                  self._dominant_codes()), out)
+            return self._finish(self._unfinished(S.ABANDONED, reason,
+                                                 self._dominant_codes()), out)
         if now - self._capture_started >= cfg.capture_timeout_seconds:
             return self._retake(f"no usable capture in {cfg.capture_timeout_seconds:g} s", out)
         return out
@@ -320,7 +336,7 @@ class SessionEngine:
         if self.retakes >= cfg.max_retakes:
             reason = f"no usable capture after {self.retakes} retakes; {self._progress()}"
             codes = (code,) if code is not W.CHECK_NOT_COMPLETED else (W.LOW_FACE_QUALITY,)
-            return self._finish(decide_unfinished(self.workflow, S.DECLINED, reason, codes),
+            return self._finish(self._unfinished(S.DECLINED, reason, codes),
                                 out)
         self.retakes += 1
         reason = f"{why}; {self._progress()}"

@@ -70,6 +70,16 @@ class LivenessInput:
 
 
 @dataclass(frozen=True)
+class CaptureFinding:
+    """A capture-integrity finding about the booth camera (VIRTUAL_CAMERA,
+    IRREGULAR_FRAME_TIMING, CAMERA_CHANGED) with the reason in one line; the workflow's
+    capture_integrity section says whether it declines or goes to review."""
+
+    code: WarningCode
+    reason: str
+
+
+@dataclass(frozen=True)
 class SearchMatch:
     vendor_data: str | None
     similarity: float  # cosine similarity of the templates

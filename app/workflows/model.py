@@ -6,11 +6,12 @@ face_liveness_score_decline_threshold). Unknown keys are refused everywhere.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sync.vocabulary import DuplicateAction, LivenessMethod
+from sync.vocabulary import DuplicateAction, LivenessMethod, WarningCode
 
 # Every number a workflow holds is bounded and finite: what `poh workflow validate` accepts, a
 # session must be able to run and sign (a signed verdict carries integers up to 2**53 - 1 only).
@@ -126,6 +127,28 @@ class CredentialConfig(_Strict):
                                                                   max_length=3)
 
 
+class CaptureAction(StrEnum):
+    """What a capture-integrity finding does to the session."""
+
+    REVIEW = "REVIEW"
+    DECLINE = "DECLINE"
+
+
+class CaptureIntegrityConfig(_Strict):
+    """Per finding about the booth camera: review (the default: each check can be wrong about
+    an honest camera, see the README) or decline. Only booth-camera sessions are checked."""
+
+    virtual_camera: CaptureAction = CaptureAction.REVIEW
+    irregular_frame_timing: CaptureAction = CaptureAction.REVIEW
+    camera_changed: CaptureAction = CaptureAction.REVIEW
+
+    def action_for(self, code: WarningCode) -> CaptureAction:
+        """KeyError for a code that is not a capture-integrity finding."""
+        return {WarningCode.VIRTUAL_CAMERA: self.virtual_camera,
+                WarningCode.IRREGULAR_FRAME_TIMING: self.irregular_frame_timing,
+                WarningCode.CAMERA_CHANGED: self.camera_changed}[code]
+
+
 class Workflow(_Strict):
     workflow_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
     version: int = Field(ge=1, le=MAX_SAFE_INTEGER)  # signed into every verdict
@@ -137,6 +160,7 @@ class Workflow(_Strict):
     attempt_limits: AttemptLimits = AttemptLimits()
     session: SessionConfig = SessionConfig()
     credential: CredentialConfig = CredentialConfig()
+    capture_integrity: CaptureIntegrityConfig = CaptureIntegrityConfig()
 
     @model_validator(mode="after")
     def _coherent(self) -> Workflow:
