@@ -143,6 +143,41 @@ def active(
     emit(doc, as_json, render)
 
 
+@app.command("closed-loop")
+def closed_loop(
+    sessions: Annotated[int, typer.Option("--sessions", help="Sessions per species.")] = 10,
+    split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
+        "heldout"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    methods: Annotated[str, typer.Option(
+        "--methods", help="Comma-separated: FLASHING, ACTIVE_3D, PASSIVE.")] = (
+        "FLASHING,ACTIVE_3D,PASSIVE"),
+    fps: Annotated[float, typer.Option("--fps", help="The simulated camera's rate.")] = 15.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Whole sessions through the closed-loop simulated camera (headless screen, camera thread,
+    session worker, real models): liveness accepted/declined per species, with counts."""
+    from app.cli.context import kiosk_config
+    from app.cli.context import pipeline as build_pipeline
+    from app.errors import BadInputError
+    from app.lab.evaluation.closed_loop_eval import SPECIES_BY_METHOD, evaluate_closed_loop, render
+
+    if split not in ("heldout", "tuning"):
+        raise BadInputError("--split must be heldout or tuning")
+    if not 1 <= sessions <= 1000:
+        raise BadInputError("--sessions must be between 1 and 1000")
+    if not 5.0 <= fps <= 30.0:
+        raise BadInputError("--fps must be between 5 and 30")
+    chosen = [m.strip().upper() for m in methods.split(",") if m.strip()]
+    if not chosen or any(m not in SPECIES_BY_METHOD for m in chosen):
+        raise BadInputError(f"--methods must name some of {', '.join(SPECIES_BY_METHOD)}")
+    doc = evaluate_closed_loop(face_scan_folder(), kiosk_config(), build_pipeline(),
+                               sessions=sessions, split="heldout" if split == "heldout" else
+                               "tuning", seed=seed, methods=chosen, fps=fps,
+                               on_progress=progress)
+    emit(doc, as_json, render)
+
+
 def _room_light(text: str) -> tuple[float, float, float]:
     from app.errors import BadInputError
 

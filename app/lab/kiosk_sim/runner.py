@@ -65,6 +65,7 @@ class SessionRun:
         v = r.verdict if r is not None else None
         return {
             "status": self.status,
+            "liveness_status": v.liveness.status.value if v is not None else None,
             "liveness_score": v.liveness.score if v is not None else None,
             "warnings": [w.value for w in v.warnings] if v is not None else [],
             "reason": v.reason if v is not None else self.outcome.error,

@@ -112,9 +112,12 @@ def sim_capture_factory(spec: str, timeline: ScreenTimeline, *, split: Split = "
     species, spec_seed = parse_sim_spec(spec)
     if scene is None:
         if face3d is None:
-            from app.lab.cli.common import face_scan_folder
+            from app.lab.datasets import face3d_dir
+            from app.paths import data_dir
 
-            face3d = face_scan_folder()
+            face3d = face3d_dir(data_dir())
+        if not (face3d / "james.obj").is_file():
+            raise BadInputError(f"no 3D face scan in {face3d}: run `poh-lab data fetch`")
         scene = FaceScene(face3d)
     if warm:
         t0 = time.perf_counter()
