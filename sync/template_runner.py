@@ -61,7 +61,11 @@ class TemplateSyncLoop:
             else:
                 log.warning("the broker refused this booth's registration: %s", event.reason)
         elif isinstance(event, Received):
-            report = self.sync.handle(event.topic, event.payload)
+            try:
+                report = self.sync.handle(event.topic, event.payload)
+            except Exception:  # the cursor did not move: the hub sends it again
+                log.exception("merging a fleet message failed; it is asked for again")
+                report = MergeReport(gap=True)
             if self.on_merge is not None:
                 self.on_merge(report)
             if report.gap or report.applied:

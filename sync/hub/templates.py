@@ -302,8 +302,11 @@ class FleetTemplates:
                 fleet_reviews.c.fleet_id == self.fleet_id, sa.or_(
                     fleet_reviews.c.entry_id.in_(entries),
                     fleet_reviews.c.matching_entry.in_(entries))))
-            delta = self._append(conn, "erase", None, {"entry_ids": entries,
-                                                       "vendor_data": [vendor_data]})
+            # index_ids: the hub's own index positions, so that every hub process holding
+            # the index (it watches its own deltas) drops them too
+            delta = self._append(conn, "erase", None, {
+                "entry_ids": entries, "vendor_data": [vendor_data],
+                "index_ids": [int(r.index_id) for r in rows]})
             conn.execute(fleet_erasures.insert().values(
                 fleet_id=self.fleet_id, seq=delta["seq"], requested_by=requested_by,
                 entries=len(entries), created_at=now_iso()))
@@ -311,6 +314,21 @@ class FleetTemplates:
         log.info("fleet erasure %d: %d templates (asked by %s)", delta["seq"], len(entries),
                  requested_by)
         return [delta], False
+
+    def observe(self, topic: str, payload: bytes) -> None:
+        """The hub's own deltas, as published (maybe by another hub process: `forget` from
+        the command line): drop erased templates from this process's index."""
+        if topic != self.shared_topic:
+            return
+        try:
+            msg = open_message(self._key, topic, payload, signer=self._signer.public_key())
+        except EnvelopeError as exc:
+            log.warning("a message on %s does not come from this hub: %s", topic, exc)
+            return
+        for d in msg.get("deltas") or []:
+            if isinstance(d, dict) and d.get("op") == "erase":
+                self.index.remove([int(i) for i in d.get("index_ids") or []
+                                   if isinstance(i, int)])
 
     def forget(self, vendor_data: str) -> tuple[int | None, list[Outgoing]]:
         """Erase a person fleet-wide from the hub: (the erasure's seq or None, to publish)."""
@@ -350,7 +368,8 @@ class FleetTemplates:
             booths = {r.device_id: r.cursor for r in conn.execute(sa.select(
                 fleet_booths.c.device_id, fleet_booths.c.cursor).where(
                 fleet_booths.c.fleet_id == self.fleet_id))}
-            last = self._last_seq(conn)
-        return {"fleet_id": self.fleet_id, "templates": n(fleet_templates),
-                "index_size": len(self.index), "last_seq": last, "erasures": n(fleet_erasures),
-                "reviews": n(fleet_reviews), "booth_cursors": booths}
+            out = {"fleet_id": self.fleet_id, "templates": n(fleet_templates),
+                   "index_size": len(self.index), "last_seq": self._last_seq(conn),
+                   "erasures": n(fleet_erasures), "reviews": n(fleet_reviews),
+                   "booth_cursors": booths}
+        return out

@@ -1,0 +1,91 @@
+"""The hub's template worker: one process per fleet holds the fleet index and the delta log
+(sequence numbers must be handed out by one writer, and the index lives in its memory).
+
+It reads booth reports on poh/v1/{fleet}/+/templates (a plain subscription, not the shared
+verdict group) and its own deltas on poh/v1/{fleet}/templates (an erasure made by another hub
+process, `poh hub fleet forget`, reaches its index that way), and publishes what FleetTemplates
+answers. Nothing is lost when it dies: a booth re-sends an enrolment until the hub's delta
+names it, and reports its cursor until it has every delta.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sync.hub.templates import FleetTemplates
+from sync.transport import BrokerSettings, Communicator, Connected, MqttLink, Received, TlsFiles
+
+log = logging.getLogger(__name__)
+
+
+def template_link(broker_url: str, hub_dir: Path | None, client_id: str = "hub-templates"
+                  ) -> MqttLink:
+    tls = (TlsFiles(hub_dir / "ca.crt", hub_dir / "hub.crt", hub_dir / "hub.key")
+           if hub_dir is not None else None)
+    return MqttLink(BrokerSettings.from_url(broker_url, client_id, tls))
+
+
+def read_template_key(hub_dir: Path) -> bytes:
+    key = bytes.fromhex((hub_dir / "template.key").read_text(encoding="ascii").strip())
+    if len(key) != 32:
+        raise ValueError(f"{hub_dir}/template.key is not a 256-bit key")
+    return key
+
+
+class TemplateHubLoop:
+    def __init__(self, link: Communicator, templates: FleetTemplates) -> None:
+        self.link = link
+        self.templates = templates
+        self.handled = 0
+
+    def step(self) -> None:
+        ev = self.link.get(0.2)
+        if isinstance(ev, Connected):
+            self.link.subscribe([*self.templates.subscriptions(),
+                                 (self.templates.shared_topic, 1)])
+        elif isinstance(ev, Received):
+            if ev.topic == self.templates.shared_topic:
+                self.templates.observe(ev.topic, ev.payload)
+                return
+            try:
+                out = self.templates.handle(ev.topic, ev.payload)
+            except sa.exc.DBAPIError as exc:
+                # not acknowledged to the booth: it sends the same report again later
+                log.error("fleet template report not stored (%s)", exc.orig)
+                return
+            for topic, payload in out:
+                self.link.publish(topic, payload, qos=1)
+            self.handled += 1
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step()
+
+
+class TemplateHubThread:
+    """The template worker on a thread of `poh hub run`'s first worker process."""
+
+    def __init__(self, link: MqttLink, templates: FleetTemplates) -> None:
+        self.loop = TemplateHubLoop(link, templates)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hub-templates", daemon=True)
+
+    def _run(self) -> None:
+        self.loop.link.start()
+        try:
+            self.loop.run(self._stop)
+        except Exception:  # the verdict ingest keeps running; booths re-send their reports
+            log.exception("fleet template worker stopped")
+        finally:
+            self.loop.link.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
