@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.capture.integrity import CameraCheck, check_camera, probe_camera
+from app.capture.integrity import CameraCheck, CameraProbe, check_camera, probe_camera
 from app.checks.face_registry import StoreFaceSearch
 from app.errors import BadInputError
 from app.flow.controller import SessionFlow
@@ -145,19 +145,21 @@ class Kiosk:
         flow.subscribe(self._forward)
         return flow
 
-    def camera_check(self, device: int | str | Path, stated_fps: float | None = None
-                     ) -> CameraCheck:
+    def camera_check(self, device: int | str | Path, stated_fps: float | None = None, *,
+                     probe: CameraProbe | None = None) -> CameraCheck:
         """Probe the booth camera (an OpenCV index or a /dev/videoN path) and compare it with
         the identity provisioned for this booth: the capture-integrity findings every session
         on it starts with. Call it when the camera is opened (and again when it comes back);
-        `stated_fps`: what the opened capture says (cv2.CAP_PROP_FPS)."""
+        `stated_fps`: what the opened capture says (cv2.CAP_PROP_FPS); `probe`: one made
+        already (then `device` is not read)."""
         db = self.config.storage.paths(self.storage.home).db
         try:
             record = load_camera_identity(db, self.storage.key, self.storage.db.booth_id)
             provisioned, error = (record.identity if record else None), None
         except CameraRecordError as exc:
             provisioned, error = None, str(exc)
-        return check_camera(probe_camera(device), provisioned, error).with_fps(stated_fps)
+        probed = probe if probe is not None else probe_camera(device)
+        return check_camera(probed, provisioned, error).with_fps(stated_fps)
 
     def on_verdict(self, listener: VerdictListener) -> None:
         """Called (on the session's thread) after each verdict is committed."""

@@ -172,7 +172,8 @@ def test_sysfs_of_a_usb_camera(tmp_path: Path) -> None:
     assert facts is not None
     assert (facts.name, facts.driver, facts.virtual) == ("HD Pro Webcam C920", "uvcvideo", False)
     assert (facts.usb_vendor, facts.usb_product, facts.usb_serial) == ("046d", "082d", "A1B2C3")
-    assert facts.device_path == "devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/video4linux/video0"
+    assert facts.device_path == ("devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/"
+                                 "video4linux/video0")
 
 
 def test_sysfs_of_a_loopback_is_virtual_with_no_parent(tmp_path: Path) -> None:

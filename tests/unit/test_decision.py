@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from app.session import (
+    CaptureFinding,
     CredentialInput,
     LivenessInput,
     SearchInput,
@@ -140,3 +141,40 @@ def test_credential_needs_age_claim() -> None:
         decide_by_credential(_wf(), cred)
     ok = decide_by_credential(_wf(), CredentialInput("j", "dev", "k", "sub", PASSIVE, 0, 10, 18))
     assert ok.status is S.APPROVED
+
+
+def _capture_wf(**policy: str) -> Workflow:
+    doc = _wf().model_dump(mode="json")
+    doc["capture_integrity"] = policy
+    return parse_workflow(doc)
+
+
+TIMING = CaptureFinding(W.IRREGULAR_FRAME_TIMING, "frame timing: too regular for a camera")
+VIRTUAL = CaptureFinding(W.VIRTUAL_CAMERA, "virtual camera: driver 'v4l2 loopback'")
+
+
+def test_capture_findings_review_by_default() -> None:
+    d = decide(_wf(), LIVE, EMPTY, 35.0, (TIMING,))
+    assert d.status is S.IN_REVIEW
+    assert d.warnings == (W.IRREGULAR_FRAME_TIMING,)
+    assert d.reason == TIMING.reason
+    assert d.liveness.status is F.APPROVED  # the reports keep their own verdicts
+
+
+def test_capture_findings_decline_when_the_workflow_says_so() -> None:
+    wf = _capture_wf(virtual_camera="DECLINE")
+    d = decide(wf, LIVE, EMPTY, 35.0, (TIMING, VIRTUAL))
+    assert d.status is S.DECLINED
+    assert d.warnings == (W.IRREGULAR_FRAME_TIMING, W.VIRTUAL_CAMERA)
+    assert d.reason == VIRTUAL.reason
+    # a declining feature still wins over a reviewing finding, and its reason is given
+    attack = LivenessInput(PASSIVE, 5.0, attack=True)
+    d = decide(_wf(), attack, EMPTY, 35.0, (TIMING,))
+    assert d.status is S.DECLINED and d.reason == "presentation attack detected"
+    assert W.IRREGULAR_FRAME_TIMING in d.warnings
+
+
+def test_capture_findings_join_an_unfinished_session_without_changing_its_status() -> None:
+    d = decide_unfinished(_wf(), S.ABANDONED, "walked away", capture=(VIRTUAL, VIRTUAL))
+    assert d.status is S.ABANDONED
+    assert d.warnings == (W.CHECK_NOT_COMPLETED, W.VIRTUAL_CAMERA)

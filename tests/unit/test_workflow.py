@@ -111,3 +111,17 @@ def test_cli_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert cli(["workflow", "validate", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "session.expiry_seconds" in err[0]
+
+
+def test_capture_integrity_section_is_strict_with_review_defaults() -> None:
+    from app.workflows.model import CaptureAction
+    wf = parse_workflow(_wf())
+    assert wf.capture_integrity.virtual_camera is CaptureAction.REVIEW
+    assert wf.capture_integrity.irregular_frame_timing is CaptureAction.REVIEW
+    assert wf.capture_integrity.camera_changed is CaptureAction.REVIEW
+    wf = parse_workflow(_wf(capture_integrity={"camera_changed": "DECLINE"}))
+    assert wf.capture_integrity.camera_changed is CaptureAction.DECLINE
+    with pytest.raises(WorkflowError, match="capture_integrity.camera_changed"):
+        parse_workflow(_wf(capture_integrity={"camera_changed": "IGNORE"}))
+    with pytest.raises(WorkflowError, match="capture_integrity.ip_address: unknown field"):
+        parse_workflow(_wf(capture_integrity={"ip_address": "REVIEW"}))
