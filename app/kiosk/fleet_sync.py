@@ -109,3 +109,21 @@ def fleet_status(home: Path, config: KioskConfig) -> dict[str, Any]:
         return out
     finally:
         storage.close()
+
+
+@contextmanager
+def fleet_companion(home: Path, config: KioskConfig, register_timeout: float = 10.0
+                    ) -> Iterator[None]:
+    """What runs beside the verdict drain of a fleet booth (`poh sync run`): the pending
+    registration first (the hub refuses verdicts of a device it does not know), then the
+    template sync on its own link until the block ends. A booth that never joined gets
+    nothing."""
+    membership = load_membership(home)
+    if membership is None:
+        yield
+        return
+    if not register_now(home, config, membership, register_timeout):
+        log.warning("registration not confirmed by the broker yet; the template sync keeps "
+                    "sending it")
+    with template_sync_running(home, config):
+        yield

@@ -89,3 +89,25 @@ class TemplateHubThread:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
+
+
+def start_for_hub(broker_url: str, tls: TlsFiles | None, signing_key: Path, fleet: str,
+                  engine: sa.Engine, review_threshold: float = 0.53
+                  ) -> TemplateHubThread | None:
+    """`poh hub run`'s hook: the template worker of one fleet, when the hub folder holds the
+    fleet template key (FLEET_DIR/hub/template.key beside signing.key); None otherwise (a hub
+    of several fleets ("+"), or one without the key, ingests verdicts only)."""
+    key_file = signing_key.parent / "template.key"
+    if fleet == "+" or not key_file.is_file():
+        log.info("no fleet template worker (fleet %s, %s)", fleet,
+                 "key present" if key_file.is_file() else "no template.key")
+        return None
+    from sync.hub.service import load_signing_key
+
+    templates = FleetTemplates(engine, fleet, read_template_key(signing_key.parent),
+                               load_signing_key(signing_key), review_threshold)
+    link = MqttLink(BrokerSettings.from_url(broker_url, "hub-templates", tls))
+    thread = TemplateHubThread(link, templates)
+    thread.start()
+    log.info("fleet %s: template worker started (%d templates)", fleet, len(templates.index))
+    return thread
