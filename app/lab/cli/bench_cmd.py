@@ -125,3 +125,23 @@ def session(
     except FileNotFoundError as exc:
         raise BadInputError(str(exc)) from exc
     emit(report, as_json, format_report)
+
+
+@app.command("frame-timing")
+def frame_timing(
+    frames: Annotated[int, typer.Option("--frames", help="Frames per run.")] = 150,
+    fps: Annotated[float, typer.Option("--fps", help="The synthetic source's rate.")] = 30.0,
+    repeats: Annotated[int, typer.Option("--repeats", help="Runs per source and load.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the capture-integrity timing check sees of sleep-paced synthetic sources here."""
+    from app.capture.images import load_image
+    from app.lab.benchmarks.frame_timing_bench import format_report, run_bench
+    from inference.pipeline import FacePipeline, PipelineConfig
+
+    if not (10 <= frames <= 10_000 and 1.0 <= fps <= 240.0 and 1 <= repeats <= 20):
+        raise BadInputError("--frames 10-10000, --fps 1-240, --repeats 1-20")
+    image = load_image(data_dir() / "colour" / "obama.jpg")
+    pipeline = FacePipeline(PipelineConfig(models_dir=models_dir()))
+    emit(run_bench(image, pipeline, fps=fps, frames=frames, repeats=repeats,
+                   progress=progress), as_json, format_report)
