@@ -12,6 +12,7 @@ import inference.offline  # noqa: F401
 import sys
 
 KIOSK = "kiosk"
+HUB = "hub"  # the fleet's hub (sync.hub): not part of a booth build (poh.spec excludes it)
 
 
 def run(argv: list[str]) -> int:
@@ -22,6 +23,13 @@ def run(argv: list[str]) -> int:
         from app.kiosk_main import main as kiosk_main
 
         return kiosk_main(argv[:first] + argv[first + 1:])
+    if first is not None and argv[first] == HUB:
+        try:
+            from sync.hub.cli import run_cli as hub_run
+        except ImportError as exc:
+            sys.stderr.write(f"poh: error: `poh hub` is not part of this build ({exc.name})\n")
+            return 2
+        return hub_run(argv[:first] + argv[first + 1:])
     from app.cli.main import run as cli_run
 
     return cli_run(argv)

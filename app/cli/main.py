@@ -30,6 +30,7 @@ from app.cli import (
     operator_cmd,
     session_cmd,
     store_cmd,
+    sync_cmd,
     verdict_cmd,
     workflow_cmd,
 )
@@ -55,6 +56,7 @@ app.add_typer(credential_cmd.app, name="credential")
 app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(operator_cmd.app, name="operator")
+app.add_typer(sync_cmd.app, name="sync")
 app.add_typer(fleet_cmd.app, name="fleet")
 app.add_typer(camera_cmd.app, name="camera")
 check_cmd.register(app)

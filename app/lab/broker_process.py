@@ -1,4 +1,5 @@
-"""A real Mosquitto broker as a child process, on a free port, in its own folder.
+"""A real Mosquitto broker as a child process, on a free port, in its own folder (lab
+benchmarks and demo; the tests use it through tests/support/mosquitto.py).
 
     with Mosquitto(tmp_path / "broker") as broker:           # plain listener, anonymous
         ...broker.host, broker.port, broker.url...

@@ -1,7 +1,6 @@
-"""Test certificates: a throw-away CA, a broker certificate for loopback and client pairs.
-
-Only for tests of the transport before (and besides) the fleet provisioning: the product's CA
-and certificates come from `poh fleet init|add-device`."""
+"""Throw-away certificates for the lab and the tests: a CA, a broker certificate for loopback
+and client pairs, with a TLS broker configuration and a fleet ACL of the same shape as the
+shipped one. The product's CA and certificates come from `poh fleet init|add-device`."""
 
 from __future__ import annotations
 

@@ -29,6 +29,9 @@ class Communicator(ABC):
     def subscribe(self, topics: list[tuple[str, int]]) -> None:
         """Subscribe to (topic filter, qos) pairs; a `Subscribed` event reports the result."""
 
+    def ack(self, mid: int, qos: int = 1) -> None:  # noqa: B027 (optional: manual acks)
+        """Acknowledge a received message after handling it (links with manual acks)."""
+
     @abstractmethod
     def stop(self, final: tuple[str, bytes] | None = None) -> None:
         """Disconnect cleanly (publishing `final`, retained, first) and end the network thread."""

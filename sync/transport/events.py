@@ -44,6 +44,7 @@ class Received:
     qos: int
     retain: bool
     dup: bool
+    mid: int = 0  # with manual acks: pass to `ack()` once the message is safely handled
 
 
 LinkEvent = Connected | ConnectFailed | Disconnected | Published | Subscribed | Received

@@ -41,7 +41,8 @@ class MqttLink(Communicator):
         self._thread: threading.Thread | None = None
         self._connected = threading.Event()
         c = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                        client_id=settings.client_id, protocol=MQTTProtocolVersion.MQTTv5)
+                        client_id=settings.client_id, protocol=MQTTProtocolVersion.MQTTv5,
+                        manual_ack=settings.manual_ack)
         c.max_inflight_messages_set(settings.inflight)
         c.max_queued_messages_set(0)  # unbounded in memory: the owner bounds its own window
         if settings.tls is not None:
@@ -92,7 +93,7 @@ class MqttLink(Communicator):
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         self.events.put(Received(topic=msg.topic, payload=bytes(msg.payload), qos=msg.qos,
-                                 retain=bool(msg.retain), dup=bool(msg.dup)))
+                                 retain=bool(msg.retain), dup=bool(msg.dup), mid=msg.mid))
 
     def _on_register_write(self, _c: paho.Client, _u: Any, _sock: Any) -> None:
         pass  # the network thread's loop() sees want_write() and writes
@@ -117,6 +118,12 @@ class MqttLink(Communicator):
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             log.info("subscribe not sent (%s); the owner re-subscribes on the next Connected",
                      paho.error_string(rc))
+
+    def ack(self, mid: int, qos: int = 1) -> None:
+        """PUBACK a received message (manual_ack only); a lost connection forgets it and the
+        broker re-delivers."""
+        if qos > 0 and self.settings.manual_ack:
+            self._client.ack(mid, qos)
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)

@@ -71,6 +71,9 @@ class BrokerSettings:
     session_expiry: int = 86_400
     inflight: int = 100  # paho's window of unacknowledged QoS 1 publishes
     backoff: Backoff = Backoff()
+    # PUBACK received QoS 1 messages only when the owner calls ack() (the hub: after its
+    # commit), so the broker re-delivers what a crashed consumer had not stored
+    manual_ack: bool = False
 
     @classmethod
     def from_url(cls, url: str, client_id: str, tls: TlsFiles | None = None) -> BrokerSettings:

@@ -1,0 +1,68 @@
+"""The hub's database: SQLite (default, one file) or PostgreSQL, by SQLAlchemy URL."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sync.hub.schema import metadata
+
+log = logging.getLogger(__name__)
+
+
+class HubDatabaseError(RuntimeError):
+    """The hub database cannot be used; str() is one line."""
+
+
+def default_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'hub.db'}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def open_engine(url: str) -> sa.Engine:
+    """Connect and create the tables (idempotent). SQLite runs in WAL with full fsync at
+    commit: an ack goes out only after its verdict is durable."""
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise HubDatabaseError(f"hub database URL {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # BEGIN IMMEDIATE: a worker takes the write lock up front (waiting up to busy_timeout)
+        # instead of failing on a read-to-write upgrade when another worker wrote meanwhile
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    elif engine.dialect.name != "postgresql":
+        raise HubDatabaseError(f"hub database {engine.dialect.name}: only sqlite and "
+                               "postgresql are supported")
+    try:
+        metadata.create_all(engine)
+    except sa.exc.OperationalError as exc:
+        raise HubDatabaseError(f"cannot open the hub database: {exc.orig}") from None
+    except sa.exc.IntegrityError:
+        # two workers created the tables at once (PostgreSQL): the other one won
+        log.info("hub tables created by another worker")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own (see "begin")
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def insert(engine: sa.Engine, table: sa.Table) -> Any:
+    """INSERT with the dialect's ON CONFLICT support (both dialects name it the same)."""
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
