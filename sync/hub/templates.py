@@ -146,17 +146,26 @@ class FleetTemplates:
                 if ack:
                     out.append(self._direct(device, {"type": "erase_ack",
                                                      "vendor_data": [vendor]}))
-        for add in msg.get("adds") or []:
-            if isinstance(add, dict):
-                delta, review = self._add(add, device)
-                new += delta
-                if review is not None:
-                    out.append(self._direct(review.device_id, {
-                        "type": "review", "session_id": review.session_id,
-                        "entry_id": review.entry_id, "warning": "POSSIBLE_DUPLICATED_FACE",
-                        "matching_session": review.matching_session,
-                        "matching_device": review.matching_device,
-                        "similarity": round(review.similarity, 4)}))
+        added: list[int] = []
+        reviews: list[Review] = []
+        try:
+            # one transaction for the report's additions (one fsync, not one per template)
+            with self.engine.begin() as conn:
+                for add in msg.get("adds") or []:
+                    if isinstance(add, dict):
+                        delta, review = self._add(conn, add, device, added)
+                        new += delta
+                        reviews += [review] if review is not None else []
+        except BaseException:
+            self.index.remove(added)  # searchable only once committed
+            raise
+        for review in reviews:
+            out.append(self._direct(review.device_id, {
+                "type": "review", "session_id": review.session_id,
+                "entry_id": review.entry_id, "warning": "POSSIBLE_DUPLICATED_FACE",
+                "matching_session": review.matching_session,
+                "matching_device": review.matching_device,
+                "similarity": round(review.similarity, 4)}))
         if isinstance(cursor, int) and 0 <= cursor:
             self._seen(device, min(cursor, last))
             behind = self.deltas_after(cursor, upto=last)
@@ -212,8 +221,8 @@ class FleetTemplates:
 
     # --- additions --------------------------------------------------------------------------
 
-    def _add(self, add: dict[str, Any], device: str) -> tuple[list[dict[str, Any]],
-                                                               Review | None]:
+    def _add(self, conn: sa.Connection, add: dict[str, Any], device: str, added: list[int]
+             ) -> tuple[list[dict[str, Any]], Review | None]:
         eid = add.get("entry_id")
         vendor = add.get("vendor_data")
         if not isinstance(eid, str) or not eid.startswith(f"{device}:") or len(eid) > 200 or (
@@ -232,24 +241,24 @@ class FleetTemplates:
             return [], None
         session = add.get("session_id") if isinstance(add.get("session_id"), str) else None
         enrolled = str(add.get("enrolled_at") or now_iso())
-        with self.engine.begin() as conn:
-            known = conn.execute(sa.select(fleet_templates.c.entry_id).where(
-                fleet_templates.c.entry_id == eid)).first() or conn.execute(
-                sa.select(fleet_erased.c.entry_id).where(fleet_erased.c.entry_id == eid)).first()
-            if known:
-                return [], None
-            hits = self.index.search(vec, 3)
-            delta = self._append(conn, "add", eid, {
-                "entry_id": eid, "origin_device": device, "origin_session": session,
-                "vendor_data": vendor, "enrolled_at": enrolled, "template": template_b64(raw)})
-            seq = int(delta["seq"])
-            conn.execute(fleet_templates.insert().values(
-                fleet_id=self.fleet_id, index_id=seq, entry_id=eid, origin_device=device,
-                origin_session=session, vendor_hash=self.vendor_hash(vendor),
-                enrolled_at=enrolled, sealed=self._seal(f"template|{eid}", {
-                    "template": template_b64(raw), "vendor_data": vendor})))
-            review = self._review(conn, hits, eid, device, session, enrolled)
-        self.index.add(seq, vec)
+        known = conn.execute(sa.select(fleet_templates.c.entry_id).where(
+            fleet_templates.c.entry_id == eid)).first() or conn.execute(
+            sa.select(fleet_erased.c.entry_id).where(fleet_erased.c.entry_id == eid)).first()
+        if known:
+            return [], None
+        hits = self.index.search(vec, 3)
+        delta = self._append(conn, "add", eid, {
+            "entry_id": eid, "origin_device": device, "origin_session": session,
+            "vendor_data": vendor, "enrolled_at": enrolled, "template": template_b64(raw)})
+        seq = int(delta["seq"])
+        conn.execute(fleet_templates.insert().values(
+            fleet_id=self.fleet_id, index_id=seq, entry_id=eid, origin_device=device,
+            origin_session=session, vendor_hash=self.vendor_hash(vendor),
+            enrolled_at=enrolled, sealed=self._seal(f"template|{eid}", {
+                "template": template_b64(raw), "vendor_data": vendor})))
+        review = self._review(conn, hits, eid, device, session, enrolled)
+        self.index.add(seq, vec)  # the next addition of this report is compared with it
+        added.append(seq)
         return [delta], review
 
     def _review(self, conn: sa.Connection, hits: list[Any], eid: str, device: str,
