@@ -1,4 +1,4 @@
-"""`poh hub fleet status|forget`: the fleet index's counts, reviews and erasures (with the
+"""`poh hub fleet status|forget|bench`: the fleet index's counts, reviews and erasures (with the
 booths that confirmed each), and erasing a person fleet-wide from the hub."""
 
 from __future__ import annotations
@@ -94,3 +94,15 @@ def forget(vendor_data: Annotated[str, typer.Option("--vendor-data")], hub_dir: 
     o = {"vendor_data": vendor_data, "erasure_seq": seq}
     _emit(o, as_json, f"erased {vendor_data} fleet-wide (delta {seq})" if seq is not None
           else f"{vendor_data}: nothing of this person at the hub")
+
+
+@app.command("bench")
+def bench(n: Annotated[int, typer.Option("--n", min=1, max=5_000_000)] = 20_000,
+          queries: Annotated[int, typer.Option("--queries", min=1, max=1_000_000)] = 1000,
+          as_json: JsonOpt = False) -> None:
+    """The fleet index through the hub's code (scratch database): ingest rate, start-up,
+    1:N query times."""
+    from sync.hub.fleet_bench import format_report, run_bench
+
+    o = run_bench(n, queries)
+    _emit(o, as_json, format_report(o))

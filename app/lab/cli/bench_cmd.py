@@ -145,17 +145,3 @@ def frame_timing(
     pipeline = FacePipeline(PipelineConfig(models_dir=models_dir()))
     emit(run_bench(image, pipeline, fps=fps, frames=frames, repeats=repeats,
                    progress=progress), as_json, format_report)
-
-
-@app.command("fleet")
-def fleet(
-    n: Annotated[int, typer.Option("--n", help="Templates in the fleet index.")] = 20_000,
-    queries: Annotated[int, typer.Option("--queries", help="1:N queries to time.")] = 1000,
-    as_json: JsonOpt = False,
-) -> None:
-    """The hub's fleet index: ingest rate, start-up (decrypt and build), 1:N query times."""
-    from app.lab.benchmarks.fleet_bench import format_report, run_bench
-
-    if not 1 <= n <= 5_000_000 or not 1 <= queries <= 1_000_000:
-        raise BadInputError("--n must be 1..5,000,000 and --queries 1..1,000,000")
-    emit(run_bench(n, queries), as_json, format_report)

@@ -1,4 +1,4 @@
-"""`poh-lab bench fleet`: the hub's fleet index, measured through the hub's own code path.
+"""`poh hub fleet bench`: the hub's fleet index, measured through the hub's own code path.
 
 Synthetic unit templates (clustered like `bench index`'s "moderate" gallery) are sent as
 sealed booth reports to FleetTemplates.handle on a SQLite hub database: each addition is a 1:N
