@@ -119,7 +119,9 @@ def _report(stats: DrainStats, pending: int, refused: int, last: str | None, as_
     obj = {"published": stats.published, "resent": stats.resent, "stored": stats.stored,
            "duplicates": stats.duplicates, "refused": stats.refused,
            "bad_acks": stats.bad_acks, "outbox_pending": pending, "outbox_refused": refused,
-           "last_refusal": last}
+           "last_refusal": last, "first_publish": stats.first_publish,
+           "last_delivery": stats.last_delivery, "latency_p50_ms": stats.latency_ms(0.50),
+           "latency_p99_ms": stats.latency_ms(0.99)}
     emit(obj, as_json, lambda o: (
         f"sent {o['published']} (+{o['resent']} again), stored {o['stored']}, duplicates "
         f"{o['duplicates']}, refused {o['refused']}; outbox: {o['outbox_pending']} pending"

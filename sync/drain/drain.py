@@ -38,6 +38,7 @@ from sync.wire.messages import BoothStatus, WireError, verify_ack
 from sync.wire.topics import ack_topic, status_topic, verdict_topic
 
 log = logging.getLogger(__name__)
+MAX_LATENCIES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,17 @@ class DrainStats:
     duplicates: int = 0
     refused: int = 0
     bad_acks: int = 0
+    # for `poh-lab bench sync`: publish-to-ack seconds of delivered verdicts (the last send),
+    # and wall-clock times of the first publish and the last delivery
+    latencies: list[float] = field(default_factory=list)
+    first_publish: float | None = None
+    last_delivery: float | None = None
+
+    def latency_ms(self, q: float) -> float | None:
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return 1000.0 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass
@@ -153,7 +165,12 @@ class OutboxDrain:
                 log.warning("ack subscription refused by the broker: %s", ev.granted)
         if deliveries:
             self.store.mark_delivered(deliveries)
+            now = time.monotonic()
+            self.stats.last_delivery = time.time()
             for d in deliveries:
+                f = self._s.flights.get(d.idempotency_key)
+                if f is not None and len(self.stats.latencies) < MAX_LATENCIES:
+                    self.stats.latencies.append(now - f.sent_at)
                 self._forget(d.idempotency_key)
                 self._s.backoffs.pop(d.idempotency_key, None)
             self._s.status_dirty = True
@@ -252,6 +269,8 @@ class OutboxDrain:
             self.stats.resent += 1
         else:
             self.stats.published += 1
+        if self.stats.first_publish is None:
+            self.stats.first_publish = time.time()
 
     def _resend_overdue(self, now: float) -> None:
         s = self._s

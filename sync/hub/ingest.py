@@ -62,6 +62,9 @@ class Ingest:
     def __init__(self, engine: sa.Engine, hub_key: Ed25519PrivateKey) -> None:
         self.engine = engine
         self.hub_key = hub_key
+        # built once: SQLAlchemy then reuses the compiled statement for every verdict
+        self._insert = (insert(engine, verdicts).on_conflict_do_nothing()
+                        .returning(verdicts.c.id))
 
     def process(self, batch: list[Inbound]) -> list[Outcome]:
         """One transaction for the batch; the returned acks may be sent once this returns."""
@@ -117,11 +120,11 @@ class Ingest:
 
     def _store(self, conn: sa.Connection, v: _Verdict, signed: SignedVerdict, payload: bytes,
                refuse: Callable[[str], Judged]) -> Judged:
-        done = conn.execute(insert(self.engine, verdicts).values(
+        done = conn.execute(self._insert, dict(
             fleet_id=v.fleet, device_id=v.device, sequence=signed.sequence,
             idempotency_key=signed.idempotency_key, sha256=v.sha, status=signed.status.value,
             capture_kind=signed.capture_source.kind.value, payload=payload,
-            received_at=now_iso()).on_conflict_do_nothing().returning(verdicts.c.id)).first()
+            received_at=now_iso())).first()
         if done is not None:  # (rowcount is not reliable for ON CONFLICT on every driver)
             return v, AckResult.STORED, None
         same_key = conn.execute(sa.select(verdicts.c.sha256).where(
