@@ -8,10 +8,12 @@ import typer
 
 from app.cli.common import JsonOpt, emit, progress
 from app.errors import BadInputError
+from app.lab.cli import bench_sync_cmd
 from app.lab.cli.common import face_scan_folder
 from app.paths import data_dir, models_dir
 
 app = typer.Typer(help="Benchmarks that print medians and ratios.", no_args_is_help=True)
+bench_sync_cmd.register(app)  # `poh-lab bench sync` (verdict sync over real processes)
 
 
 @app.command("inference")
