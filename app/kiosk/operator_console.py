@@ -154,6 +154,9 @@ class OperatorStatus:
     oldest_unsent: str | None
     last_sequence: int
     recent_errors: list[str] = field(default_factory=list)
+    outbox_refused: int = 0  # of the backlog: refused by the hub at the last attempt
+    last_refusal: str | None = None  # why (e.g. "hub: unknown device ...")
+    last_sync: str | None = None  # hub time of the latest acknowledged verdict
 
     @property
     def workflow_ref(self) -> str:
@@ -178,11 +181,14 @@ class OperatorConsole:
         k = self._kiosk
         day = self._today()
         backlog, oldest = outbox_backlog(k.storage.db)
+        sync = k.storage.verdicts().backlog()
         return OperatorStatus(
             workflow_id=k.workflow.workflow_id, workflow_version=k.workflow.version, day=day,
             sessions=sessions_by_status(k.storage.db, day), outbox_backlog=backlog,
             oldest_unsent=oldest, last_sequence=k.storage.verdicts().last_sequence(),
-            recent_errors=self._errors.lines() if self._errors is not None else [])
+            recent_errors=self._errors.lines() if self._errors is not None else [],
+            outbox_refused=sync.refused, last_refusal=sync.last_refusal,
+            last_sync=sync.last_sync)
 
     def erase(self, vendor_data: str) -> Erasure:
         self.gate.require()

@@ -1,0 +1,34 @@
+"""The verdict drain inside the kiosk: on its own thread, woken by every committed verdict
+(Kiosk.on_verdict), for a booth that joined a fleet. The kiosk entry point starts it after
+open_kiosk and stops it before closing the kiosk (a clean stop leaves a retained "offline")."""
+
+from __future__ import annotations
+
+import logging
+
+from app.kiosk.root import Kiosk
+from sync.drain import DrainSettings, OutboxDrain
+from sync.drain.booth import DrainThread, member_drain
+from sync.fleet.membership import load_membership
+
+log = logging.getLogger(__name__)
+
+
+def attach_drain(kiosk: Kiosk, drain: OutboxDrain) -> DrainThread:
+    """Run `drain` beside the kiosk; each new verdict wakes it at once."""
+    thread = DrainThread(drain)
+    kiosk.on_verdict(lambda _result: thread.wake())
+    thread.start()
+    return thread
+
+
+def start_verdict_drain(kiosk: Kiosk, settings: DrainSettings | None = None
+                        ) -> DrainThread | None:
+    """The drain of a fleet booth, started; None for a booth that never joined a fleet (its
+    verdicts wait in the outbox until it does)."""
+    membership = load_membership(kiosk.storage.home)
+    if membership is None:
+        log.info("not in a fleet: verdicts stay in the outbox")
+        return None
+    drain = member_drain(kiosk.storage.verdicts(), membership, kiosk.storage.key, settings)
+    return attach_drain(kiosk, drain)
