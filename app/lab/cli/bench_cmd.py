@@ -129,6 +129,27 @@ def session(
     emit(report, as_json, format_report)
 
 
+@app.command("closed-loop")
+def closed_loop(
+    frames: Annotated[int, typer.Option("--frames", help="Frames timed per size.")] = 60,
+    seconds: Annotated[float, typer.Option(
+        "--seconds", help="How long the delivery run lasts.")] = 20.0,
+    fps: Annotated[float, typer.Option("--fps", help="The camera's frame rate.")] = 15.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Closed-loop simulated camera: render ms per frame by size; delivered fps under load."""
+    from app.cli.context import pipeline as build_pipeline
+    from app.lab.benchmarks.closed_loop_bench import format_report, run_bench
+
+    if not 1 <= frames <= 10_000 or not 1.0 <= seconds <= 3600.0 or not 5.0 <= fps <= 30.0:
+        raise BadInputError("need 1 <= --frames <= 10000, 1 <= --seconds <= 3600 and "
+                            "5 <= --fps <= 30")
+    report = run_bench(face_scan_folder(), build_pipeline(), frames=frames, seconds=seconds,
+                       fps=fps, progress=progress)
+    emit(report, as_json, format_report)
+
+
+
 @app.command("frame-timing")
 def frame_timing(
     frames: Annotated[int, typer.Option("--frames", help="Frames per run.")] = 150,

@@ -91,11 +91,14 @@ def _row(method: str, species: str, runs: list[SessionRun]) -> dict[str, Any]:
     render: list[float] = []
     dropped = 0
     timing: list[float] = []
+    wrong: list[dict[str, Any]] = []  # the sessions on the wrong side, with their reasons
     for run in runs:
         statuses[run.status] = statuses.get(run.status, 0) + 1
         r = run.result
-        if r is not None and r.verdict.liveness.status.value == "Approved":
-            accepted += 1
+        ok = r is not None and r.verdict.liveness.status.value == "Approved"
+        accepted += int(ok)
+        if ok != (species == "live"):
+            wrong.append({k: v for k, v in run.summary().items() if k != "camera"})
         if run.camera:
             render.append(run.camera["render_ms_median"])
             dropped += int(run.camera["frames_dropped"])
@@ -108,7 +111,8 @@ def _row(method: str, species: str, runs: list[SessionRun]) -> dict[str, Any]:
             "statuses": statuses,
             "render_ms_median": round(sorted(render)[len(render) // 2], 1) if render else None,
             "frames_dropped": dropped,
-            "max_timing_error_ms": round(1000 * max(timing), 1) if timing else None}
+            "max_timing_error_ms": round(1000 * max(timing), 1) if timing else None,
+            "wrong": wrong}
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ from app.capture.screen_timeline import ScreenTimeline
 from app.lab.simulation.closed_loop.follower import PromptFollower
 from app.lab.simulation.closed_loop.screen_light import presented_light
 from app.lab.simulation.flash.actors import AttackActor, LiveActor
-from app.lab.simulation.flash.face_scene import FaceScene, SimCamera
+from app.lab.simulation.flash.face_scene import FaceScene, SimCamera, wall_light
 from app.lab.simulation.flash.settings import SimSettings
 from sync.vocabulary import CaptureKind
 
@@ -96,10 +96,14 @@ class ClosedLoopCamera:
         self._follower = PromptFollower(timeline, self.delays.display_s, rng)
         self._live: LiveActor | None = None
         self._attack: AttackActor | None = None
+        # The wall behind is lit by the same room light as the face (the evaluation keeps it at
+        # a fixed level, lit from the front by the bright lead-in colour; in front of the dark
+        # UI a high room light would otherwise leave the face darker than the wall: BACKLIT).
+        wall = wall_light(settings.ambient_elev)
         if species == "live":
-            self._live = LiveActor(scene, settings, rng)
+            self._live = LiveActor(scene, settings, rng, wall)
         else:
-            self._attack = AttackActor(scene, species, settings, rng)
+            self._attack = AttackActor(scene, species, settings, rng, wall)
         self._lights: deque[np.ndarray] = deque(maxlen=3)
         self._log_gain: float | None = None  # the slow auto exposure's gain (log)
         self.frames_read = 0

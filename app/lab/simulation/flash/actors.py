@@ -25,6 +25,7 @@ from app.lab.simulation.flash.expressions import (
 from app.lab.simulation.flash.face_scene import (
     SCREEN_H,
     SCREEN_W,
+    WALL_LIGHT,
     FaceScene,
     Lit,
     ambient_map,
@@ -96,10 +97,13 @@ class Performance:
 
 
 class LiveActor:
-    """The scan as a person: head pose and expression per frame, swaying (random walk)."""
+    """The scan as a person: head pose and expression per frame, swaying (random walk).
+    wall: room light on the wall behind (face_scene.compose)."""
 
-    def __init__(self, scene: FaceScene, s: SimSettings, rng: np.random.Generator) -> None:
+    def __init__(self, scene: FaceScene, s: SimSettings, rng: np.random.Generator,
+                 wall: float = WALL_LIGHT) -> None:
         self.scene, self.s, self.rng = scene, s, rng
+        self.wall = wall
         self.pos = np.zeros(2)
 
     def linear(self, light: np.ndarray, yaw: float, pitch: float, blink: float,
@@ -107,7 +111,7 @@ class LiveActor:
         self.pos += self.rng.normal(0.0, self.s.jitter, 2) * cam_px_per_mm(self.scene)
         lit = self.scene.lit(yaw, pitch, self.s.ambient_elev, blink, smile)
         return compose(lit, self.s, light,
-                       shift=(int(round(self.pos[0])), int(round(self.pos[1]))))
+                       shift=(int(round(self.pos[0])), int(round(self.pos[1]))), wall_lit=self.wall)
 
 
 class AttackActor:
@@ -115,10 +119,11 @@ class AttackActor:
     re-tinting itself after the kiosk's light, `lag` frames late)."""
 
     def __init__(self, scene: FaceScene, species: str, s: SimSettings,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, wall: float = WALL_LIGHT) -> None:
         if species not in (*SPECIES_FLASH, *SPECIES_ACTIVE):
             raise ValueError(f"unknown attack species {species!r}")
         self.scene, self.species, self.s, self.rng = scene, species, s, rng
+        self.wall = wall
         self.photo = _photo(scene, s, rng)
         self.flat = _sheet_lit(scene, self.photo, s, s.tilt, float(rng.uniform(-5, 5)),
                                s.bend if species in ("print", "moved_photo") else 0.0)
@@ -155,7 +160,7 @@ class AttackActor:
             lit = Lit(_dark(lit.g), lit.ambient, lit.screen)
         self.pos += self.rng.normal(0.0, s.jitter, 2) * cam_px_per_mm(self.scene)
         return compose(lit, s, light, emit,
-                       shift=(int(round(self.pos[0])), int(round(self.pos[1]))))
+                       shift=(int(round(self.pos[0])), int(round(self.pos[1]))), wall_lit=self.wall)
 
 
 def _photo(scene: FaceScene, s: SimSettings, rng: np.random.Generator) -> np.ndarray:

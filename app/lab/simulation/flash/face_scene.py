@@ -152,12 +152,22 @@ class SimCamera:
         return np.ascontiguousarray(_LUT[idx][:, :, ::-1])
 
 
+WALL_LIGHT = 0.8  # the evaluation's wall: room light on it, relative to the settings' ambient
+
+
+def wall_light(elev: float) -> float:
+    """Room light on a wall facing the camera under the ambient map's model (fill plus the
+    directional light at `elev` degrees): dimmer than WALL_LIGHT when the light is high."""
+    return 0.35 + 0.65 * max(math.cos(math.radians(elev)), 0.0)
+
+
 def compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | None = None,
-            shift: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Linear frame: surface (albedo x (ambient + screen)) over the wall, plus any emission."""
+            shift: tuple[int, int] = (0, 0), wall_lit: float = WALL_LIGHT) -> np.ndarray:
+    """Linear frame: surface (albedo x (ambient + screen)) over the wall, plus any emission.
+    wall_lit: room light on the wall (relative to s.ambient)."""
     m = lit.g.mask
     amb = s.ambient * lit.ambient[..., None]
-    wall_amb: float | np.ndarray = s.ambient * 0.8
+    wall_amb: float | np.ndarray = s.ambient * wall_lit
     if s.room_rgb != (1.0, 1.0, 1.0):  # white keeps the arithmetic (and the figures) as they were
         amb = amb * np.asarray(s.room_rgb, np.float32)
         wall_amb = wall_amb * np.asarray(s.room_rgb, np.float32)
