@@ -81,3 +81,21 @@ def test_status_and_registration_round_trip() -> None:
     assert parse_registration(reg.to_bytes()) == reg
     with pytest.raises(WireError):
         parse_status(b'{"v":1,"state":"sleeping","backlog":0}')
+
+
+def test_verdict_unsigned_bytes_shortcut_equals_canonical_encoding() -> None:
+    from app.lab.benchmarks.sync_booths import VerdictBuilder
+    from sync.verdict import _unsigned_bytes, verify_verdict_bytes
+    from sync.vocabulary import CaptureKind
+
+    key = DeviceKey.generate("booth-\u00e9")
+    for i, kind in enumerate(CaptureKind):
+        raw = VerdictBuilder(key, f"s-{i} \"q\" \u2028", kind)(i + 1).to_bytes()
+        doc = parse_canonical(raw)
+        unsigned = {k: v for k, v in doc.items() if k != "signature"}
+        assert _unsigned_bytes(raw, doc) == canonical_bytes(unsigned)
+        assert _unsigned_bytes(raw + b"\n", doc) == canonical_bytes(unsigned)
+        verify_verdict_bytes(raw, key.public)
+        with pytest.raises(ValueError):
+            verify_verdict_bytes(raw.replace(b'"status":"Approved"', b'"status":"Declined"'),
+                                 key.public)
