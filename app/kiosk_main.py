@@ -42,6 +42,8 @@ from sync.vocabulary import CaptureKind
 
 log = logging.getLogger(__name__)
 
+QUIT_AFTER_MS = 300  # after the last of `max_sessions`, before quitting
+
 
 @dataclass(frozen=True)
 class KioskOptions:
@@ -149,6 +151,7 @@ def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
 
 def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
             options: KioskOptions, hooks: KioskHooks) -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.kiosk.operator import gate_for
@@ -174,8 +177,14 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
         if hooks.on_session is not None:
             hooks.on_session(outcome)
         if hooks.max_sessions is not None and done >= hooks.max_sessions:
-            app.quit()
+            QTimer.singleShot(QUIT_AFTER_MS, loop.quit)  # the last screen is drawn (and shot)
 
+    # The kiosk runs in its own event loop, ended only by operator mode (or the session count):
+    # the application's own quit state is left alone, so a host that runs the kiosk (a test)
+    # keeps a working QApplication afterwards.
+    loop = QEventLoop()
+    window.quit_requested.connect(loop.quit)
+    app.aboutToQuit.connect(loop.quit)
     window.session_done.connect(session_done)
     try:
         booth.start()
@@ -186,7 +195,7 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
             window.show()
         if hooks.person is not None:
             hooks.person(window)
-        app.exec()
+        loop.exec()
     finally:
         booth.close()
         logging.getLogger().removeHandler(errors)

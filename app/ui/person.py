@@ -8,6 +8,7 @@ simulated camera's part (it reads the ScreenTimeline), not this one's.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
@@ -49,3 +50,25 @@ class WalkUpPerson:
             w.consent.answered.emit(self.agree)
         elif name == "result":
             w.result.acknowledged.emit()
+
+
+class ScreenShots:
+    """Saves a PNG of every screen shown (`folder/NN-name.png`), for the lab and the demo only:
+    the preview on it is whatever the camera sees, so never on a real camera. The shot is taken
+    when the event loop next runs, after the screen has been drawn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.saved: list[Path] = []
+
+    def __call__(self, window: KioskWindow) -> None:
+        window.screen_changed.connect(
+            lambda name: QTimer.singleShot(0, lambda: self._shoot(window, name)))
+        QTimer.singleShot(0, lambda: self._shoot(window, window.current))
+
+    def _shoot(self, window: KioskWindow, name: str) -> None:
+        path = self.folder / f"{len(self.saved) + 1:03d}-{name}.png"
+        if window.grab().save(str(path)):
+            self.saved.append(path)
+        else:
+            log.warning("screenshot %s not saved", path)

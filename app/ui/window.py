@@ -17,7 +17,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from app.capture.plan import ChallengePlan
 from app.capture.presentation import PresentationLog
@@ -58,6 +58,8 @@ class KioskWindow(QWidget):
 
     screen_changed = Signal(str)
     session_done = Signal(object)  # WorkerOutcome, after the screen has been reset
+    challenge_drawn = Signal(object, object, float)  # plan, PresentationLog, t0 (figures)
+    quit_requested = Signal()  # from operator mode only: the application's loop ends
 
     def __init__(self, booth: Booth, console: OperatorConsole, tr: Translator, *,
                  timeline: ScreenTimeline | None = None, countdown_s: int = 3,
@@ -98,6 +100,7 @@ class KioskWindow(QWidget):
         self._back_to = "attract"  # where the operator screen returns
         self._plan_log: PresentationLog | None = None
         self._pending_plan: ChallengePlan | None = None
+        self._t0 = 0.0
         self._timers: dict[str, QTimer] = {}
         self._timer("consent", consent_timeout_s, self._consent_timed_out)
         self._timer("result", result_hold_s, self.show_attract)
@@ -148,13 +151,14 @@ class KioskWindow(QWidget):
     # ---- screens -----------------------------------------------------------------------------
     def show_screen(self, name: str) -> None:
         widget = self.screens[name]
+        resolved = self.camera.name if name == "positioning" else name  # or capture
+        if resolved == self.current and self.stack.currentWidget() is widget:
+            return
         self.stack.setCurrentWidget(widget)
         self.lang_button.setVisible(name not in ("challenge", "operator"))
         if name != "challenge" and self.current == "challenge":
             self._ui_light()
-        self.current = name
-        if name == "positioning":
-            self.current = self.camera.name  # positioning or capture
+        self.current = resolved
         log.debug("screen %s", self.current)
         self.screen_changed.emit(self.current)
 
@@ -269,13 +273,14 @@ class KioskWindow(QWidget):
         self.camera.reset()  # the preview is not drawn behind the flash
         self.show_screen("challenge")
         self.booth.begin_recording()
-        self.flash.play(plan, plog)
+        self._t0 = self.flash.play(plan, plog)
 
     def _challenge_drawn(self) -> None:
         plan, plog = self._pending_plan, self._plan_log
         self._pending_plan, self._plan_log = None, None
         if plan is None or plog is None:
             return
+        self.challenge_drawn.emit(plan, plog, self._t0)
         self.show_screen("processing")
         # the camera sees the last cue a display delay after it was presented
         QTimer.singleShot(int(self.tail_s * 1000),
@@ -341,9 +346,7 @@ class KioskWindow(QWidget):
 
     def _quit(self) -> None:
         log.info("quitting the kiosk from operator mode")
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
+        self.quit_requested.emit()
 
     # ---- preview -----------------------------------------------------------------------------
     @Slot()

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from app.flow.worker import WorkerEnd
 from app.kiosk_main import KioskHooks, KioskOptions, run_kiosk
@@ -49,11 +48,21 @@ def test_unattended_run_through_the_lab_seam(qtbot: Any, kiosk: Any,
                                              live_frames: list[np.ndarray]) -> None:
     outcomes: list[Any] = []
     person = WalkUpPerson(sessions=1, read_ms=50)
+    guard = QTimer()  # a bound for a hung run (outcomes then stay empty)
+    guard.setSingleShot(True)
+
+    def attach(window: Any) -> None:
+        guard.timeout.connect(window.quit_requested.emit)
+        guard.start(WAIT_MS)
+        person(window)
+
     hooks = KioskHooks(capture=CameraRig(live_frames).factory, source=CAMERA, kiosk=kiosk,
-                       person=person, max_sessions=1, on_session=outcomes.append,
+                       person=attach, max_sessions=1, on_session=outcomes.append,
                        window={"motion_wake": False, "countdown_s": 1})
-    QTimer.singleShot(WAIT_MS, QApplication.quit)  # a bound for a hung run (outcomes stay empty)
-    rc = run_kiosk(KioskOptions(offscreen=True, lang="en"), hooks)
+    try:
+        rc = run_kiosk(KioskOptions(offscreen=True, lang="en"), hooks)
+    finally:
+        guard.stop()
     assert rc == 0
     assert len(outcomes) == 1 and outcomes[0].end is WorkerEnd.FINISHED
     assert outcomes[0].result.verdict.status is SessionStatus.APPROVED

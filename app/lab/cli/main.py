@@ -18,6 +18,7 @@ from app.lab.cli import (
     data_cmd,
     demo_cmd,
     eval_cmd,
+    kiosk_cmd,
     liveness_cmd,
     session_cmd,
     sim_cmd,
@@ -38,6 +39,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(liveness_cmd.app, name="liveness")
 app.add_typer(session_cmd.app, name="session")
 demo_cmd.register(app)
+kiosk_cmd.register(app)
 app.callback()(configure_logging)
 
 
