@@ -103,6 +103,8 @@ def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int) -> d
             "fps_delivered": round(put / seconds, 1), "frames_tracked": tracked,
             "frames_dropped_by_camera": int(camera.get("frames_dropped", 0)),
             "late_handovers": int(camera.get("late_frames", 0)),
+            "late_ms_median": round(camera.get("late_ms_median", 0.0), 1),
+            "late_ms_max": round(camera.get("late_ms_max", 0.0), 1),
             "render_ms_median": round(camera.get("render_ms_median", float("nan")), 1),
             "render_ms_p95": round(camera.get("render_ms_p95", float("nan")), 1),
             "tracked_interval_ms_median": (round(float(np.median(intervals)) * 1000, 1)
@@ -135,7 +137,8 @@ def format_report(doc: dict[str, Any]) -> str:
                  f"with the tracking path on every newest frame and FLASHING plans on screen:")
     lines.append(f"  delivered {d['frames_delivered']} frames ({d['fps_delivered']:.1f} fps), "
                  f"dropped by the camera {d['frames_dropped_by_camera']}, late hand-overs "
-                 f"{d['late_handovers']}, render {d['render_ms_median']:.1f} ms median "
+                 f"{d['late_handovers']} (by {d['late_ms_median']:.1f} ms median, "
+                 f"{d['late_ms_max']:.1f} max), render {d['render_ms_median']:.1f} ms median "
                  f"({d['render_ms_p95']:.1f} p95), tracked {d['frames_tracked']} "
                  f"(interval median {d['tracked_interval_ms_median']} ms)")
     return "\n".join(lines)

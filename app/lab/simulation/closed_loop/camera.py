@@ -187,10 +187,14 @@ class ClosedLoopCamera:
         return out
 
     def figures(self) -> dict[str, float]:
-        """Render time per frame (ms, median and p95), frames read and dropped."""
+        """Render time per frame (ms, median and p95), frames read and dropped, and the frames
+        handed over after their frame clock's time (a render over its budget) and by how much."""
         r = np.asarray(self.render_s, np.float64) * 1000.0
+        late = np.asarray(self.late_s, np.float64) * 1000.0
         return {"fps": self.fps, "frames_read": float(self.frames_read),
                 "frames_dropped": float(self.frames_dropped),
                 "render_ms_median": float(np.median(r)) if r.size else math.nan,
                 "render_ms_p95": float(np.percentile(r, 95)) if r.size else math.nan,
-                "late_frames": float(len(self.late_s))}
+                "late_frames": float(len(self.late_s)),
+                "late_ms_median": float(np.median(late)) if late.size else 0.0,
+                "late_ms_max": float(late.max()) if late.size else 0.0}
