@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from app.capture.plan import ActionCue, ChallengePlan, ColourCue
@@ -100,6 +100,7 @@ class FlashRenderer(QWidget):
         self._rgb: Rgb = theme.BACKGROUND_RGB
         self._action: str | None = None
         self._action_span: tuple[float, float] = (0.0, 1.0)
+        self._prompts: dict[str, QImage] = {}  # pre-rendered: presenting one is a blit
         self.playing = False
 
     # ---- control -----------------------------------------------------------------------------
@@ -109,6 +110,7 @@ class FlashRenderer(QWidget):
             raise RuntimeError("a challenge is already being drawn")
         self._plan, self._log = plan, presentation
         self._steps = schedule(plan)
+        self._prompts = {a.action: self._render_prompt(a.action) for a in plan.actions}
         self._k = 0
         self._t0 = self._clock()
         self.playing = True
@@ -194,23 +196,45 @@ class FlashRenderer(QWidget):
         finally:
             p.end()
 
+    def _render_prompt(self, action: str) -> QImage:
+        """The prompt's symbol and text on the UI background, drawn once before the challenge
+        (laying out large glyphs can take longer than a display frame)."""
+        img = QImage(self.size(), QImage.Format.Format_RGB32)
+        img.fill(_qcolor(theme.BACKGROUND_RGB))
+        p = QPainter(img)
+        try:
+            w, h = img.width(), img.height()
+            p.setPen(QColor(theme.FOREGROUND))
+            sym = QFont("DejaVu Sans")
+            sym.setPointSize(theme.SYMBOL_PT * 2)
+            p.setFont(sym)
+            p.drawText(QRectF(0, h * 0.08, w, h * 0.5), Qt.AlignmentFlag.AlignCenter,
+                       theme.SYMBOLS.get(action, "?"))
+            txt = QFont("DejaVu Sans")
+            txt.setPointSize(theme.TITLE_PT)
+            txt.setBold(True)
+            p.setFont(txt)
+            p.drawText(QRectF(0, h * 0.58, w, h * 0.15), Qt.AlignmentFlag.AlignCenter,
+                       self._tr.tr(f"actions.{action}"))
+        finally:
+            p.end()
+        return img
+
     def _draw_action(self, p: QPainter, action: str) -> None:
         r = self.rect()
-        p.setPen(QColor(theme.FOREGROUND))
-        sym = QFont("DejaVu Sans")
-        sym.setPointSize(theme.SYMBOL_PT * 2)
-        p.setFont(sym)
-        top = QRectF(0, r.height() * 0.08, r.width(), r.height() * 0.5)
-        p.drawText(top, Qt.AlignmentFlag.AlignCenter, theme.SYMBOLS.get(action, "?"))
-        txt = QFont("DejaVu Sans")
-        txt.setPointSize(theme.TITLE_PT)
-        txt.setBold(True)
-        p.setFont(txt)
-        mid = QRectF(0, r.height() * 0.58, r.width(), r.height() * 0.15)
-        p.drawText(mid, Qt.AlignmentFlag.AlignCenter, self._tr.tr(f"actions.{action}"))
+        prompt = self._prompts.get(action)
+        if prompt is None or prompt.size() != r.size():  # resized (or a language switch)
+            prompt = self._prompts[action] = self._render_prompt(action)
+        p.drawImage(0, 0, prompt)
         started, length = self._action_span
         frac = min(1.0, max(0.0, (self._clock() - started) / length)) if length > 0 else 1.0
         bar = QRectF(r.width() * 0.15, r.height() * 0.8, r.width() * 0.7, r.height() * 0.05)
+        p.setPen(QColor(theme.FOREGROUND))
         p.drawRect(bar)
         p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * frac, bar.height()),
                    QColor(theme.FOREGROUND))
+
+    def retranslate(self) -> None:
+        """The prompts in the new language (drawn again, outside any cue's timing)."""
+        self._prompts.clear()
+        self.update()

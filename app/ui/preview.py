@@ -9,8 +9,10 @@ frames live in memory only and are forgotten when a session ends (`clear()`).
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -22,6 +24,8 @@ from app.capture.mailbox import LatestFrameMailbox
 from app.ui import theme
 
 log = logging.getLogger(__name__)
+
+LATENCY_LOG = 4096  # capture-to-drawn times kept for the figures
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -48,7 +52,7 @@ class PreviewPump(QObject):
         super().__init__()
         self.mailbox = mailbox
         self._lock = threading.Lock()
-        self._latest: QImage | None = None
+        self._latest: tuple[QImage, float] | None = None
         self._pending = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="preview", daemon=True)
@@ -62,8 +66,8 @@ class PreviewPump(QObject):
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def take(self) -> QImage | None:
-        """The newest image (UI thread); None when nothing new arrived."""
+    def take(self) -> tuple[QImage, float] | None:
+        """The newest image and its capture time (UI thread); None when nothing new arrived."""
         with self._lock:
             img, self._latest, self._pending = self._latest, None, False
         return img
@@ -81,7 +85,7 @@ class PreviewPump(QObject):
                 log.exception("preview conversion failed")
                 continue
             with self._lock:
-                self._latest = img
+                self._latest = (img, frame.t)
                 notify = not self._pending
                 self._pending = True
             self.frames += 1
@@ -100,9 +104,12 @@ class PreviewView(QWidget):
         self.ring: float | None = None  # 0..1 around the oval
         self.countdown: int | None = None  # a big number inside the oval
         self.shown = 0  # preview frames drawn (for the figures)
+        self._frame_t: float | None = None  # capture time of an image not yet drawn
+        self.latencies: collections.deque[float] = collections.deque(maxlen=LATENCY_LOG)
 
-    def set_image(self, image: QImage | None) -> None:
+    def set_image(self, image: QImage | None, t: float | None = None) -> None:
         self.image = image
+        self._frame_t = t
         self.update()
 
     def clear(self) -> None:
@@ -116,7 +123,10 @@ class PreviewView(QWidget):
             p.fillRect(self.rect(), QColor(theme.BACKGROUND))
             if self.image is not None:
                 self._draw_image(p, self.image)
-                self.shown += 1
+                if self._frame_t is not None:  # a new frame: capture to drawn (figures)
+                    self.shown += 1
+                    self.latencies.append(time.monotonic() - self._frame_t)
+                    self._frame_t = None
             w, h = self.width(), self.height()
             oval = QRectF(w * 0.5 - h * 0.26, h * 0.12, h * 0.52, h * 0.72)
             pen = QPen(QColor(theme.ACCENT), 8, Qt.PenStyle.DashLine)

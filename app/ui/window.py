@@ -168,7 +168,7 @@ class KioskWindow(QWidget):
         for w in self.screens.values():
             if isinstance(w, Screen | CameraScreen | OperatorScreen):
                 w.retranslate()
-        self.flash.update()
+        self.flash.retranslate()
 
     def _ui_light(self) -> None:
         """The screen shows the UI background again (for the closed-loop camera)."""
@@ -351,6 +351,6 @@ class KioskWindow(QWidget):
     # ---- preview -----------------------------------------------------------------------------
     @Slot()
     def _on_preview(self) -> None:
-        img = self.booth.pump.take()
-        if img is not None and self.current in ("positioning", "capture"):
-            self.camera.preview.set_image(img)
+        taken = self.booth.pump.take()
+        if taken is not None and self.current in ("positioning", "capture"):
+            self.camera.preview.set_image(*taken)

@@ -45,3 +45,18 @@ def test_lab_kiosk_bad_input(tmp_path: Path) -> None:
         out = _lab(args, tmp_path)
         assert out.returncode == 2, (args, out.stderr)
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_bench_kiosk_reports_every_figure(tmp_path: Path) -> None:
+    """The figures exist and hang together (no assertion on their size: speed is what the
+    command prints, not what a test decides)."""
+    out = _lab(["bench", "kiosk", "--seconds", "2", "--flashes", "1", "--json"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    for phase in ("baseline", "with_inference"):
+        p = r[phase]
+        assert p["camera_frames"] > 0 and 0 <= p["dropped"] <= p["camera_frames"]
+        assert p["preview_fps"] > 0 and p["latency_p95_ms"] >= p["latency_median_ms"] > 0
+    assert r["with_inference"]["analysed_fps"] > 0
+    assert r["flash"]["cues"] >= 9  # a lead-in and 8-12 colours
+    assert r["flash"]["error_max_ms"] >= r["flash"]["error_median_ms"] >= 0

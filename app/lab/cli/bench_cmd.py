@@ -168,3 +168,19 @@ def frame_timing(
     pipeline = FacePipeline(PipelineConfig(models_dir=models_dir()))
     emit(run_bench(image, pipeline, fps=fps, frames=frames, repeats=repeats,
                    progress=progress), as_json, format_report)
+
+
+@app.command("kiosk")
+def kiosk(
+    seconds: Annotated[float, typer.Option("--seconds", help="Each preview phase.")] = 8.0,
+    fps: Annotated[float, typer.Option("--fps", help="The fake camera's rate.")] = 30.0,
+    flashes: Annotated[int, typer.Option("--flashes", help="FLASHING sessions drawn.")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """The kiosk screen offscreen: preview rate and frame-to-screen latency alone and while a
+    PASSIVE session analyses frames, dropped camera frames, flash presentation error."""
+    from app.lab.cli.kiosk_bench import format_report, run_bench
+
+    if not (2.0 <= seconds <= 120.0 and 5.0 <= fps <= 120.0 and 0 <= flashes <= 20):
+        raise BadInputError("--seconds 2-120, --fps 5-120, --flashes 0-20")
+    emit(run_bench(seconds=seconds, fps=fps, flashes=flashes), as_json, format_report)
