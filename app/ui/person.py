@@ -8,9 +8,10 @@ simulated camera's part (it reads the ScreenTimeline), not this one's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 
 from app.ui.window import KioskWindow
 
@@ -72,3 +73,29 @@ class ScreenShots:
             self.saved.append(path)
         else:
             log.warning("screenshot %s not saved", path)
+
+
+def application(name: str) -> object:
+    """The process's QApplication (made when there is none); keep the reference."""
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([name])
+
+
+def run_events(ms: int, until: Callable[[], bool] | None = None,
+               timeout_ms: int = 120_000) -> bool:
+    """Run the Qt event loop for `ms`, or until `until()` holds (checked every 20 ms, at most
+    `timeout_ms`); returns whether it holds. For unattended drivers (benchmarks, the lab)."""
+    loop = QEventLoop()
+    if until is None:
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+        return True
+    poll = QTimer()
+    poll.setInterval(20)
+    poll.timeout.connect(lambda: loop.quit() if until() else None)
+    poll.start()
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    poll.stop()
+    return until()

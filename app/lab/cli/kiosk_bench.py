@@ -19,13 +19,13 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.capture.camera_thread import Capture
+from app.ui.person import run_events
 
 WORKFLOWS = Path(__file__).resolve().parents[3] / "assets" / "workflows"
 
@@ -57,25 +57,6 @@ class PacedFrames:
         return self._open
 
 
-def _spin(ms: int, until: Callable[[], bool] | None = None, timeout_ms: int = 120_000) -> bool:
-    """Run the Qt event loop for `ms`, or until `until()` holds (checked every 20 ms)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    if until is None:
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-        return True
-    poll = QTimer()
-    poll.setInterval(20)
-    poll.timeout.connect(lambda: loop.quit() if until() else None)
-    poll.start()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    poll.stop()
-    return until()
-
-
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
@@ -85,7 +66,7 @@ def _preview_phase(window: Any, booth: Any, seconds: float) -> dict[str, float]:
     view.latencies.clear()
     shown0, cam0 = view.shown, booth.camera.next_seq
     t0 = time.monotonic()
-    _spin(int(seconds * 1000))
+    run_events(int(seconds * 1000))
     dt = time.monotonic() - t0
     shown, cam = view.shown - shown0, booth.camera.next_seq - cam0
     lat = list(view.latencies)
@@ -96,8 +77,6 @@ def _preview_phase(window: Any, booth: Any, seconds: float) -> dict[str, float]:
 
 def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
     from app.capture.frames import open_source
     from app.capture.presentation import presentation_errors
     from app.cli.context import kiosk_config
@@ -109,12 +88,13 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
     from app.paths import data_dir
     from app.ui.booth import Booth
     from app.ui.i18n import Translator
+    from app.ui.person import application
     from app.ui.window import KioskWindow
     from app.workflows import DEFAULT_WORKFLOW, load_workflow
     from sync.verdict import CaptureSource
     from sync.vocabulary import CaptureKind
 
-    _app = QApplication.instance() or QApplication(["poh-lab bench kiosk"])  # kept alive
+    _app = application("poh-lab bench kiosk")  # kept alive for the run
     with tempfile.TemporaryDirectory(prefix="poh-kiosk-bench-") as tmp:
         home = Path(tmp)
         clips = make_demo_clips(data_dir() / "colour", home / "clips")
@@ -141,28 +121,28 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
             window.resize(1280, 800)
             window.show()
             booth.start()
-            _spin(1000)  # the camera settles
+            run_events(1000)  # the camera settles
             window.camera.reset()
             window.show_screen("positioning")  # the preview with nobody's session
             out["baseline"] = _preview_phase(window, booth, seconds)
             window.show_attract()
             flow = booth.start_session()
-            _spin(0, lambda: window.current == "consent")
+            run_events(0, lambda: window.current == "consent")
             window.consent.answered.emit(True)
-            _spin(0, lambda: window.current == "positioning")
+            run_events(0, lambda: window.current == "positioning")
             read0 = flow.frames_read
             out["with_inference"] = _preview_phase(window, booth, seconds)
             out["with_inference"]["analysed_fps"] = ((flow.frames_read - read0)
                                                      / out["with_inference"]["seconds"])
             booth.cancel("benchmark phase over")
-            _spin(0, lambda: not booth.in_session)
+            run_events(0, lambda: not booth.in_session)
             booth.workflow = load_workflow(WORKFLOWS / "flashing.json")
             for _ in range(flashes):
-                _spin(0, lambda: window.current == "attract" and not booth.in_session)
+                run_events(0, lambda: window.current == "attract" and not booth.in_session)
                 window.start_session()
-                _spin(0, lambda: window.current == "consent")
+                run_events(0, lambda: window.current == "consent")
                 window.consent.answered.emit(True)
-                _spin(0, lambda: not booth.in_session)
+                run_events(0, lambda: not booth.in_session)
                 window.show_attract()
             abs_err = [abs(e) * 1000 for e in errors]
             out["flash"] = {"cues": len(abs_err),
