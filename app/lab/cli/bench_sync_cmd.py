@@ -17,10 +17,11 @@ def sync(
     booths: Annotated[str, typer.Option(
         "--booths", help="Booth counts to run, comma-separated (each run a fresh fleet).")
     ] = "1,3",
-    window: Annotated[int, typer.Option("--window", help="Verdicts in flight per booth.")
-                      ] = 256,
+    window: Annotated[int, typer.Option(
+        "--window", help="Verdicts in flight per booth (poh sync run's default is 256).")
+    ] = 1024,
     hub_workers: Annotated[int, typer.Option("--hub-workers", help="Hub worker processes.")
-                           ] = 1,
+                           ] = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Throughput (verdicts/s stored at the hub and acknowledged back into the booths) and
