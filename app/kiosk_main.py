@@ -1,6 +1,7 @@
 """`poh kiosk`: the kiosk application (PySide6) on the booth's own camera.
 
     poh kiosk [--camera INDEX|DEVICE] [--workflow FILE] [--fullscreen] [--lang id|en] [--offscreen]
+    poh kiosk calibrate [--camera INDEX|DEVICE] [--runs N] [--min-fit R2] [--dry-run] [--json]
 
 The booth signs only what its own camera saw, so the product takes a camera index or a V4L2
 device, never a video file or a simulation. The lab drives the same application with what the
@@ -20,6 +21,7 @@ import inference.offline  # noqa: F401
 
 # isort: split
 import argparse
+import json
 import logging
 import os
 import sys
@@ -216,9 +218,95 @@ def _configure_logging(verbose: int) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def store_display_delay(delay_s: float) -> Path:
+    """Write `challenge.display_delay_s` into the configuration file, keeping the rest (a file
+    that does not validate now is not rewritten; the result must validate whole)."""
+    from app.kiosk.config import MAX_BYTES, config_path, load_config, parse_config
+    from storage.durable import replace_file
+    from sync.strict_json import InputError, existing_path, parse_json, read_input_file
+
+    path = config_path()
+    doc: dict[str, Any] = {}
+    if existing_path(str(path)) is not None:
+        load_config(path)
+        try:
+            raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
+        except InputError as exc:
+            raise BadInputError(f"{path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise BadInputError(f"{path}: a configuration is a JSON object")
+        doc = raw
+    elif not path.parent.is_dir():
+        raise BadInputError(f"{path.parent}: no such folder")
+    section = doc.get("challenge")
+    section = dict(section) if isinstance(section, dict) else {}
+    section["display_delay_s"] = round(float(delay_s), 3)
+    doc = {**doc, "challenge": section}
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    parse_config(text, str(path))  # the whole file still validates
+    replace_file(path, text.encode("utf-8"))
+    return path
+
+
+def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,
+                   timeline: ScreenTimeline | None = None) -> int:
+    """`poh kiosk calibrate`: measure the display delay on the booth and store it. `capture`
+    and `timeline`: a camera the booth does not own and what it reads of the screen (tests)."""
+    p = argparse.ArgumentParser(prog="poh kiosk calibrate",
+                                description="Measure presented-to-seen delay; store it.")
+    p.add_argument("--camera", default="0", help="camera index (0, 1, ...) or V4L2 device")
+    p.add_argument("--runs", type=int, default=3, choices=range(1, 11), metavar="1-10")
+    p.add_argument("--min-fit", type=float, default=0.5, help="refuse below this R^2")
+    p.add_argument("--dry-run", action="store_true", help="measure, store nothing")
+    p.add_argument("--fullscreen", action="store_true")
+    p.add_argument("--offscreen", action="store_true")
+    p.add_argument("--json", action="store_true", dest="as_json")
+    try:
+        ns = p.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if not 0.0 <= ns.min_fit <= 1.0:
+        raise BadInputError("--min-fit: 0 to 1")
+    factory = capture or booth_camera(ns.camera)[0]
+    if ns.offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from app.ui.calibrate import CalibrationError, calibrate
+
+    try:
+        cal = calibrate(factory, runs=ns.runs, fullscreen=ns.fullscreen, timeline=timeline)
+    except CalibrationError as exc:
+        raise BadInputError(f"calibration failed: {exc}; nothing stored") from exc
+    if cal.worst_fit < ns.min_fit:
+        raise BadInputError(f"the camera hardly sees the screen's light (fit {cal.worst_fit:.2f} "
+                            f"< {ns.min_fit:g}): stand in front of it or hold up a white card; "
+                            f"nothing stored")
+    stored = None if ns.dry_run else store_display_delay(cal.delay_s)
+    out = {"display_delay_s": round(cal.delay_s, 3), "runs_s": list(cal.delays_s),
+           "fits": [round(f, 3) for f in cal.fits], "config": str(stored) if stored else None}
+    if ns.as_json:
+        sys.stdout.write(json.dumps(out) + "\n")
+    else:
+        where = f"stored in {stored}" if stored else "not stored (--dry-run)"
+        sys.stdout.write(f"display delay {cal.delay_s * 1000:.0f} ms (runs: "
+                         f"{', '.join(f'{d * 1000:.0f}' for d in cal.delays_s)} ms; worst fit "
+                         f"{cal.worst_fit:.2f}); {where}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """`poh kiosk ...`: returns the exit code (0, 2 bad input, 1 internal failure)."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["calibrate"]:
+        try:
+            return calibrate_main(args[1:])
+        except (BadInputError, WorkflowError) as exc:
+            sys.stderr.write(f"poh kiosk calibrate: error: {str(exc).splitlines()[0]}\n")
+            return 2
+        except Exception as exc:
+            log.debug("internal failure", exc_info=True)
+            sys.stderr.write(f"poh kiosk calibrate: error: internal failure: "
+                             f"{type(exc).__name__}: {exc}\n")
+            return 1
     try:
         options = parse_args(args)
     except _ArgsExit as exc:
