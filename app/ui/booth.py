@@ -26,6 +26,7 @@ from app.capture.plan import ChallengePlan
 from app.capture.presentation import PresentationError, PresentationLog, assemble_recording
 from app.flow.controller import SessionFlow
 from app.flow.events import Stage
+from app.flow.faults import maybe_crash
 from app.flow.worker import SessionWorker, WorkerOutcome
 from app.kiosk.root import Kiosk
 from app.ui.preview import PreviewPump
@@ -67,8 +68,10 @@ class Booth(QObject):
     def __init__(self, kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource, *,
                  workflow: Workflow | None = None, tick_interval: float = 0.1,
                  retry_interval_s: float = 2.0, max_failures: int = 10,
-                 vendor_data: Callable[[], str] | None = None) -> None:
+                 vendor_data: Callable[[], str] | None = None,
+                 crash: Callable[[str], None] = maybe_crash) -> None:
         super().__init__()
+        self._crash = crash  # the flow's fault points (app.flow.faults; tests inject failures)
         self.kiosk = kiosk
         self.source = source
         self.workflow = workflow or kiosk.workflow
@@ -125,7 +128,8 @@ class Booth(QObject):
             raise RuntimeError("a session is already running")
         if self.lost_reason is not None:
             raise RuntimeError(f"no camera: {self.lost_reason}")
-        flow = self.kiosk.new_session(self.source, self._vendor(), workflow=self.workflow)
+        flow = self.kiosk.new_session(self.source, self._vendor(), workflow=self.workflow,
+                                      crash=self._crash)
         worker = SessionWorker(flow, self.analysis, on_event=self._bridge.flow_event.emit,
                                on_finished=self._bridge.finished.emit,
                                on_start=_open_with_consent,

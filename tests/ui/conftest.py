@@ -117,10 +117,11 @@ def make_rig(qtbot: Any, kiosk: Kiosk) -> Iterator[Callable[..., Rig]]:
 
     def make(frames: list[np.ndarray], *, workflow: Workflow | None = None,
              gate: OperatorGate | None = None, lang: str = "en",
-             **window_kw: Any) -> Rig:
+             crash: Callable[[str], None] | None = None, **window_kw: Any) -> Rig:
         camera = CameraRig(frames)
         booth = Booth(kiosk, camera.factory, CAMERA, workflow=workflow,
-                      retry_interval_s=0.2, max_failures=3)
+                      retry_interval_s=0.2, max_failures=3,
+                      **({"crash": crash} if crash is not None else {}))
         console = OperatorConsole(kiosk, gate or OperatorGate(kiosk.config.operator))
         timeline = ScreenTimeline(theme.BACKGROUND_RGB)
         kw: dict[str, Any] = {"countdown_s": 1, "result_hold_s": 30.0, "motion_wake": False}
