@@ -1,5 +1,6 @@
-"""A fleet of real processes for the sync benchmark and the chaos tests: a TLS mosquitto (the
-lab CA, the fleet ACL), `poh hub run` (SQLite or a given URL), and booths, each a real data
+"""A fleet of real processes for the sync benchmark and the chaos tests: mosquitto with the
+shipped configuration (packaging/mosquitto/: TLS, client certificates, the fleet ACL) and the
+lab's CA, `poh hub run` (SQLite or a given URL), and booths, each a real data
 folder whose drain is `poh sync run` in its own process. Every process can be killed with
 SIGKILL and started again."""
 
@@ -19,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.lab.benchmarks.sync_booths import open_booth
 from app.lab.broker_process import Mosquitto
-from app.lab.fleet_certs import FLEET_ACL, TLS_CONF, TestCA, tls_broker_files
+from app.lab.fleet_certs import TestCA, tls_broker_files
 from sync.device_key import public_jwk
+from sync.fleet.broker_conf import render_acl, render_conf
 
 POH = [sys.executable, "-c", "from app.launcher import main; main()"]
 FLEET = "lab"
@@ -47,7 +49,9 @@ class FleetRig:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.ca = TestCA("poh lab fleet CA")
-        self.broker = Mosquitto(folder / "broker", TLS_CONF, tls_broker_files(self.ca, FLEET_ACL))
+        # the shipped configuration (packaging/mosquitto/) with this rig's certificates
+        files = tls_broker_files(self.ca, render_acl(FLEET))
+        self.broker = Mosquitto(folder / "broker", render_conf("{dir}", "{port}"), files)
         self.hub_dir = folder / "hub"
         self.ca.write_client(self.hub_dir, "hub")
         for name in ("hub.crt", "hub.key"):
