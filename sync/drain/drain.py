@@ -22,6 +22,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from storage.errors import DatabaseCorruptError, StorageError
 from sync.transport import (
     Backoff,
     Communicator,
@@ -136,13 +137,21 @@ class OutboxDrain:
             timeout = 0.05 if self._s.flights else 0.2
             first = self.link.get(timeout)
             events = [] if first is None else [first, *self.link.drain_events()]
-            self._handle(events)
-            now = time.monotonic()
-            self._resend_overdue(now)
-            self._fill(now)
-            self._maybe_status(now)
-            if until_empty and self._idle():
-                break
+            try:
+                self._handle(events)
+                now = time.monotonic()
+                self._resend_overdue(now)
+                self._fill(now)
+                self._maybe_status(now)
+                if until_empty and self._idle():
+                    break
+            except DatabaseCorruptError:
+                raise  # fail closed: nothing more is read from or written to this database
+            except StorageError as exc:
+                # e.g. a full disk or a lock held too long: the acks of this turn are lost,
+                # which costs re-sends (duplicates at the hub), never verdicts
+                log.error("outbox not updated (%s); retrying", exc)
+                stop.wait(1.0)
         return self.stats
 
     # ---- events ------------------------------------------------------------------------------
