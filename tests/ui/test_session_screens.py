@@ -128,3 +128,17 @@ def test_widgets_have_accessible_names(make_rig: Any, live_frames: list[np.ndarr
     unnamed = [c for c in w.findChildren(QWidget)
                if isinstance(c, QPushButton | QLineEdit | QLabel) and not c.accessibleName()]
     assert unnamed == []
+
+
+def test_someone_stepping_in_wakes_the_attract_screen(qtbot: Any, make_rig: Any,
+                                                       live_frames: list[np.ndarray],
+                                                       empty_room: list[np.ndarray]) -> None:
+    rig = make_rig(empty_room, motion_wake=True)
+    w = rig.window
+    assert w.current == "attract" and not rig.booth.in_session
+    rig.camera.frames = live_frames  # a person steps in front of the camera
+    qtbot.waitUntil(lambda: w.current == "consent", timeout=WAIT_MS)
+    assert rig.booth.in_session  # a session asks for consent; nothing was analysed before it
+    assert rig.booth.flow is not None and rig.booth.flow.frames_read == 0
+    rig.booth.cancel("test over")
+    qtbot.waitUntil(lambda: len(rig.outcomes) == 1, timeout=WAIT_MS)
