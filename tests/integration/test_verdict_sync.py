@@ -223,3 +223,39 @@ def test_killed_drain_resends_and_the_hub_stores_once(fleet: TestFleet, booth: L
             verify_verdict_bytes(raw, again.key.public)
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_two_hub_workers_share_and_store_each_verdict_once(
+        fleet: TestFleet, booth: LabBooth, tmp_path: Path, db: str,
+        request: pytest.FixtureRequest) -> None:
+    """Each verdict published twice at once: the shared subscription spreads the copies over
+    two workers, which race on one database; every verdict is stored once."""
+    url = (f"sqlite:///{tmp_path / 'hub.db'}" if db == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
+    append_verdicts(booth, 100)
+    items = booth.store.outbox(limit=1000)
+    with HubThread(fleet, url, 0) as one, HubThread(fleet, url, 1) as two:
+        link = fleet.link(booth.device_id, "raw-sender")
+        link.start()
+        wait_for(lambda: link.connected, "the sender")
+        reg = Registration(device_id=booth.device_id, public_jwk=booth.key.public_jwk())
+        link.publish(register_topic("f", booth.device_id), reg.to_bytes(), retain=True)
+        # both workers read the retained registration: their subscriptions (the shared one
+        # came in the same SUBSCRIBE) are in place
+        wait_for(lambda: one.stats.registrations >= 1 and two.stats.registrations >= 1,
+                 "both workers subscribed")
+        for item in items:
+            link.publish(f"poh/v1/f/{booth.device_id}/verdict", item.payload)
+            link.publish(f"poh/v1/f/{booth.device_id}/verdict", item.payload)
+        done = lambda: (one.stats.stored + two.stats.stored  # noqa: E731
+                        + one.stats.duplicates + two.stats.duplicates) == 200
+        wait_for(done, "both copies of every verdict judged")
+        link.stop()
+        assert one.stats.stored + two.stats.stored == 100
+        assert one.stats.duplicates + two.stats.duplicates == 100
+        # the load was shared (mosquitto alternates: often one worker stores, the other
+        # answers the copies as duplicates, racing on the same database)
+        assert one.stats.stored + one.stats.duplicates > 0
+        assert two.stats.stored + two.stats.duplicates > 0
+        assert _hub_count(one.engine) == 100
