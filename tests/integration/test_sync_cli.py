@@ -48,3 +48,12 @@ def test_hub_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "no device f/ghost" in _err(capsys)
     assert run(["hub", "status", "--json", "--db", db]) == 0
     assert '"verdicts": 0' in capsys.readouterr().out
+
+
+def test_a_booth_build_without_the_hub_says_so(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sync.hub.cli", None)  # as in the booth's frozen build
+    assert run(["hub", "status"]) == 2
+    assert "not part of this build" in _err(capsys)
