@@ -71,7 +71,7 @@ def run(
 @app.command()
 def status(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Stored verdicts per device, refusals by reason, registered devices."""
-    st = report.status(open_engine(db))
+    st = report.status(open_engine(db, create=False))
     lines = [f"verdicts stored: {st['verdicts']}"]
     lines += [f"  {d['fleet']}/{d['device']}: {d['verdicts']} (highest sequence "
               f"{d['max_sequence']})" for d in st["by_device"]]
@@ -86,7 +86,7 @@ def status(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
 @app.command()
 def audit(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Re-verify every stored verdict with its device's key; list undelivered sequences."""
-    a = report.audit(open_engine(db))
+    a = report.audit(open_engine(db, create=False))
     obj = {"verified": a.verified, "failed": a.failed, "gaps": a.gaps}
     text = [f"verified: {a.verified}, failed: {len(a.failed)}", *a.failed[:20]]
     text += [f"gaps {dev}: {seqs[:10]}" for dev, seqs in a.gaps.items()]
@@ -114,7 +114,7 @@ def revoke(fleet: str, device: str,
            reason: Annotated[str, typer.Option(help="why (kept with the device)")],
            db: DbOpt = DEFAULT_DB) -> None:
     """Refuse every later verdict of a device."""
-    registry.revoke_device(open_engine(db), fleet, device, reason)
+    registry.revoke_device(open_engine(db, create=False), fleet, device, reason)
     _emit({}, False, f"revoked {fleet}/{device}")
 
 

@@ -27,9 +27,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def open_engine(url: str) -> sa.Engine:
+def open_engine(url: str, create: bool = True) -> sa.Engine:
     """Connect and create the tables (idempotent). SQLite runs in WAL with full fsync at
-    commit: an ack goes out only after its verdict is durable."""
+    commit: an ack goes out only after its verdict is durable. create=False (commands that
+    only read): a database without the hub's tables is an error, and nothing is created."""
     try:
         engine = sa.create_engine(url, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
@@ -42,14 +43,34 @@ def open_engine(url: str) -> sa.Engine:
     elif engine.dialect.name != "postgresql":
         raise HubDatabaseError(f"hub database {engine.dialect.name}: only sqlite and "
                                "postgresql are supported")
-    try:
-        metadata.create_all(engine)
-    except sa.exc.OperationalError as exc:
-        raise HubDatabaseError(f"cannot open the hub database: {exc.orig}") from None
-    except sa.exc.IntegrityError:
-        # two workers created the tables at once (PostgreSQL): the other one won
-        log.info("hub tables created by another worker")
+    if not create:
+        path = engine.url.database
+        if engine.dialect.name == "sqlite" and (not path or not Path(path).is_file()):
+            raise HubDatabaseError(f"no hub database at {url} (nothing was created)")
+        try:
+            with engine.connect() as conn:
+                found = sa.inspect(conn).has_table("verdicts")
+        except sa.exc.OperationalError as exc:
+            raise HubDatabaseError(f"cannot open the hub database: {exc.orig}") from None
+        if not found:
+            raise HubDatabaseError(f"{url} holds no hub tables (nothing was created)")
+        return engine
+    for attempt in (1, 2):
+        try:
+            metadata.create_all(engine)
+            break
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+            # two processes creating the tables at once: the loser sees "already exists"
+            # (SQLite) or a unique violation (PostgreSQL); the second pass finds them made
+            if attempt == 2 or not _created_meanwhile(exc):
+                raise HubDatabaseError(f"cannot open the hub database: {exc.orig}") from None
+            log.info("hub tables created by another process meanwhile")
     return engine
+
+
+def _created_meanwhile(exc: sa.exc.DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "already exists" in text or "duplicate key" in text or "unique" in text
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

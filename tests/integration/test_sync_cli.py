@@ -44,6 +44,12 @@ def test_hub_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "not an unencrypted PEM key" in _err(capsys)
     assert run(["hub", "status", "--db", "nosuchdialect://x"]) == 2
     _err(capsys)
+    for read_only in (["status"], ["audit"], ["revoke", "f", "ghost", "--reason", "x"]):
+        assert run(["hub", *read_only, "--db", db]) == 2
+        assert "no hub database" in _err(capsys)
+    assert not (tmp_path / "hub.db").exists()  # a command that only reads creates nothing
+    assert run(["hub", "testing", "f", "--off", "--db", db]) == 0
+    capsys.readouterr()
     assert run(["hub", "revoke", "f", "ghost", "--reason", "x", "--db", db]) == 2
     assert "no device f/ghost" in _err(capsys)
     assert run(["hub", "status", "--json", "--db", db]) == 0
