@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 UI_RGB: Rgb = (0.07, 0.07, 0.07)  # the kiosk UI's dark background (ScreenTimeline's default)
 LEAD_S = 0.15  # from "draw this plan" to its first cue: the screen's first frame
+STOP_WAIT_S = 5.0  # a bound for a stopped presentation's thread to end
 
 
 @dataclass
@@ -74,10 +75,14 @@ class HeadlessScreen:
                 on_done: Callable[[Presentation], None] | None = None) -> Presentation:
         """Start presenting `plan` on a new thread; `on_done(presentation)` runs on that thread
         once the last cue has left the screen (or the screen was stopped)."""
+        with self._lock:
+            previous = self._current
+        # a stopped plan ends within a moment (its thread wakes on the stop event)
+        if previous is not None and not previous.done.wait(STOP_WAIT_S if previous.stop.is_set()
+                                                           else 0.0):
+            raise RuntimeError("the screen is presenting another plan")
         p = Presentation(plan, PresentationLog(), self._clock() + self.lead_s)
         with self._lock:
-            if self._current is not None and not self._current.done.is_set():
-                raise RuntimeError("the screen is presenting another plan")
             self._current = p
         thread = threading.Thread(target=self._run, args=(p, on_done), name="headless-screen",
                                   daemon=True)
