@@ -96,9 +96,9 @@ class ClosedLoopCamera:
         self._follower = PromptFollower(timeline, self.delays.display_s, rng)
         self._live: LiveActor | None = None
         self._attack: AttackActor | None = None
-        # The wall behind is lit by the same room light as the face (the evaluation keeps it at
-        # a fixed level, lit from the front by the bright lead-in colour; in front of the dark
-        # UI a high room light would otherwise leave the face darker than the wall: BACKLIT).
+        # The wall behind is lit by the same room-light model as the face. The evaluation's wall
+        # has a fixed level; with a high room light and only the kiosk's dark UI in front, the
+        # face would then read darker than the wall behind it (BACKLIT).
         wall = wall_light(settings.ambient_elev)
         if species == "live":
             self._live = LiveActor(scene, settings, rng, wall)
