@@ -53,6 +53,10 @@ def run(
     fleet: Annotated[str, typer.Option(help="Fleet id, or + for every fleet")] = "+",
     workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes")] = 1,
     batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    client_id: Annotated[str, typer.Option(
+        "--client-id", help="MQTT client id prefix of the workers (PREFIX-0, PREFIX-1, ...): "
+        "one per hub machine, since a second client with an id in use takes its session")
+    ] = "hub",
 ) -> None:
     """Ingest verdicts until stopped (SIGTERM or Ctrl-C)."""
     key = signing_key or (hub_dir / "signing.key" if hub_dir else None)
@@ -65,7 +69,9 @@ def run(
         if missing:
             raise HubInputError(f"{missing[0]}: no such file")
     BrokerSettings.from_url(broker, "hub", tls)  # checks the URL (mqtts needs --hub-dir)
-    run_workers(HubRun(broker, db, key, fleet, tls, batch=batch), workers)
+    if not client_id or any(c in client_id for c in "/+#\x00"):
+        raise HubInputError(f"--client-id {client_id!r}: letters, digits, '-', '.', '_'")
+    run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch), workers)
 
 
 @app.command()
