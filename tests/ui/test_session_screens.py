@@ -136,6 +136,9 @@ def test_someone_stepping_in_wakes_the_attract_screen(qtbot: Any, make_rig: Any,
     rig = make_rig(empty_room, motion_wake=True)
     w = rig.window
     assert w.current == "attract" and not rig.booth.in_session
+    # the attract screen has looked at the empty room (two looks: a thumbnail to compare with)
+    qtbot.waitUntil(lambda: rig.booth.analysis.taken >= 2, timeout=WAIT_MS)
+    assert w.current == "attract" and not rig.booth.in_session
     rig.camera.frames = live_frames  # a person steps in front of the camera
     qtbot.waitUntil(lambda: w.current == "consent", timeout=WAIT_MS)
     assert rig.booth.in_session  # a session asks for consent; nothing was analysed before it
