@@ -15,7 +15,7 @@ import click
 import typer
 
 from sync.device_key import public_key_from_text
-from sync.hub import fleet_cli, registry, report
+from sync.hub import api_cli, fleet_cli, registry, report
 from sync.hub.db import HubDatabaseError, open_engine
 from sync.hub.service import HubConfigError, HubRun, run_workers
 from sync.strict_json import InputError, read_json_file
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 app = typer.Typer(name="poh hub", help="The fleet's hub: verdict ingest and its records.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(fleet_cli.app, name="fleet")  # fleet-wide uniqueness (sync.hub.fleet_cli)
+api_cli.mount(app)  # HTTP API, API keys and webhooks (sync.hub.api_cli)
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL: sqlite:///hub.db (default) "
                                     "or postgresql+psycopg://user@host/db")]
@@ -57,6 +58,8 @@ def run(
         "--client-id", help="MQTT client id prefix of the workers (PREFIX-0, PREFIX-1, ...): "
         "one per hub machine, since a second client with an id in use takes its session")
     ] = "hub",
+    http: Annotated[str | None, typer.Option(
+        "--http", help="HOST:PORT: also serve the HTTP API and deliver webhooks")] = None,
 ) -> None:
     """Ingest verdicts until stopped (SIGTERM or Ctrl-C)."""
     key = signing_key or (hub_dir / "signing.key" if hub_dir else None)
@@ -71,7 +74,9 @@ def run(
     BrokerSettings.from_url(broker, "hub", tls)  # checks the URL (mqtts needs --hub-dir)
     if not client_id or any(c in client_id for c in "/+#\x00"):
         raise HubInputError(f"--client-id {client_id!r}: letters, digits, '-', '.', '_'")
-    run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch), workers)
+    with api_cli.http_beside(db, http):
+        run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch),
+                    workers)
 
 
 @app.command()
@@ -133,7 +138,7 @@ def testing(fleet: str, on: Annotated[bool, typer.Option("--on/--off")], db: DbO
 
 
 BAD_INPUT = (HubInputError, HubConfigError, HubDatabaseError, BrokerUrlError,
-             registry.RegistryError, click.UsageError)
+             registry.RegistryError, click.UsageError, api_cli.BadInput)
 
 
 def run_cli(argv: list[str]) -> int:
