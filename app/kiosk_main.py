@@ -33,9 +33,11 @@ from typing import Any
 import cv2
 
 from app.capture.camera_thread import Capture, CaptureFactory, opencv_camera
+from app.capture.integrity import CameraCheck
 from app.capture.screen_timeline import ScreenTimeline
 from app.errors import BadInputError
 from app.flow.worker import WorkerOutcome
+from app.kiosk.fleet_services import kiosk_fleet_services
 from app.kiosk.root import Kiosk
 from app.ui import theme
 from app.workflows import WorkflowError
@@ -101,14 +103,21 @@ def device_camera(path: str) -> CaptureFactory:
     return make
 
 
-def booth_camera(spec: str) -> tuple[CaptureFactory, str]:
+@dataclass(frozen=True)
+class BoothCamera:
+    factory: CaptureFactory
+    description: str
+    device: int | Path  # what the capture-integrity probe reads (an index or /dev/videoN)
+
+
+def booth_camera(spec: str) -> BoothCamera:
     """The booth's own camera from --camera (an index or a character device) and its
     description; bad input otherwise (checked before anything is opened)."""
     text = spec.strip()
     if text.isascii() and text.isdigit() and len(text) <= 3:
-        return opencv_camera(int(text)), f"camera {int(text)}"
+        return BoothCamera(opencv_camera(int(text)), f"camera {int(text)}", int(text))
     if text.startswith("/dev/") and Path(text).is_char_device():
-        return device_camera(text), f"camera {text}"[:200]
+        return BoothCamera(device_camera(text), f"camera {text}"[:200], Path(text))
     raise BadInputError(f"--camera {spec[:60]}: give the booth's camera index or its "
                         f"/dev/video device; video files and simulations run in the lab "
                         f"(`poh-lab kiosk`), signed with a scratch key")
@@ -131,28 +140,30 @@ def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if (hooks.capture is None) != (hooks.source is None):
         raise ValueError("an injected camera needs its capture source, and the other way round")
-    camera: tuple[CaptureFactory, str] | None = None
+    camera: BoothCamera | None = None
     if hooks.capture is None:
         camera = booth_camera(options.camera)  # bad input fails before anything is opened
     own_kiosk = hooks.kiosk is None
     kiosk = hooks.kiosk or _open_product_kiosk(options)
     try:
         if camera is not None:
-            capture = camera[0]
+            device = camera.device
             source = CaptureSource(kind=CaptureKind.CAMERA, device_id=kiosk.key.device_id,
-                                   detail=camera[1])
-        elif hooks.capture is not None and hooks.source is not None:
-            capture, source = hooks.capture, hooks.source
-        else:  # ruled out above; kept for the type checker
-            raise ValueError("an injected camera needs its capture source")
-        return _run_qt(kiosk, capture, source, options, hooks)
+                                   detail=camera.description)
+            with kiosk_fleet_services(kiosk):  # drain and template sync of a fleet booth
+                return _run_qt(kiosk, camera.factory, source, options, hooks,
+                               camera_check=lambda: kiosk.camera_check(device))
+        if hooks.capture is not None and hooks.source is not None:
+            return _run_qt(kiosk, hooks.capture, hooks.source, options, hooks)
+        raise ValueError("an injected camera needs its capture source")  # ruled out above
     finally:
         if own_kiosk:
             kiosk.close()
 
 
 def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
-            options: KioskOptions, hooks: KioskHooks) -> int:
+            options: KioskOptions, hooks: KioskHooks,
+            camera_check: Callable[[], CameraCheck] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -166,7 +177,7 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
     errors = RecentErrors()
     logging.getLogger().addHandler(errors)
     timeline = hooks.timeline or ScreenTimeline(theme.BACKGROUND_RGB)
-    booth = Booth(kiosk, capture, source)
+    booth = Booth(kiosk, capture, source, camera_check=camera_check)
     console = OperatorConsole(kiosk, gate_for(kiosk.config.operator, kiosk.storage.home),
                               errors=errors)
     tr = Translator(options.lang)
@@ -267,7 +278,7 @@ def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,
         return int(exc.code or 0)
     if not 0.0 <= ns.min_fit <= 1.0:
         raise BadInputError("--min-fit: 0 to 1")
-    factory = capture or booth_camera(ns.camera)[0]
+    factory = capture or booth_camera(ns.camera).factory
     if ns.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from app.ui.calibrate import CalibrationError, calibrate

@@ -43,19 +43,24 @@ def register_now(home: Path, config: KioskConfig, membership: Membership,
     """Publish the pending registration (retained) if the broker answers within `timeout`."""
     storage = open_storage(home, config.storage, sync=config.sync, create=False)
     try:
-        with storage.db.read("reading the pending registration") as conn:
-            payload = fleet_state.pending_registration(conn)
-        if payload is None:
-            return True
-        with running_link(membership, storage.key, "register") as link:
-            ok = publish_and_wait(link, membership.topic("register"), payload, retain=True,
-                                  timeout=timeout)
-        if ok:
-            with storage.db.transaction("marking the registration sent") as conn:
-                fleet_state.registration_sent(conn, payload)
-        return ok
+        return register_with(storage, membership, timeout)
     finally:
         storage.close()
+
+
+def register_with(storage: Storage, membership: Membership, timeout: float) -> bool:
+    """register_now on a storage the caller holds open (the kiosk's own)."""
+    with storage.db.read("reading the pending registration") as conn:
+        payload = fleet_state.pending_registration(conn)
+    if payload is None:
+        return True
+    with running_link(membership, storage.key, "register") as link:
+        ok = publish_and_wait(link, membership.topic("register"), payload, retain=True,
+                              timeout=timeout)
+    if ok:
+        with storage.db.transaction("marking the registration sent") as conn:
+            fleet_state.registration_sent(conn, payload)
+    return ok
 
 
 def booth_template_sync(storage: Storage, membership: Membership) -> BoothTemplateSync:

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.capture.camera_thread import CameraThread, CaptureFactory
 from app.capture.frame_tap import FrameTap
+from app.capture.integrity import CameraCheck
 from app.capture.mailbox import LatestFrameMailbox
 from app.capture.plan import ChallengePlan
 from app.capture.presentation import PresentationError, PresentationLog, assemble_recording
@@ -69,9 +70,15 @@ class Booth(QObject):
                  workflow: Workflow | None = None, tick_interval: float = 0.1,
                  retry_interval_s: float = 2.0, max_failures: int = 10,
                  vendor_data: Callable[[], str] | None = None,
-                 crash: Callable[[str], None] = maybe_crash) -> None:
+                 crash: Callable[[str], None] = maybe_crash,
+                 camera_check: Callable[[], CameraCheck] | None = None) -> None:
         super().__init__()
         self._crash = crash  # the flow's fault points (app.flow.faults; tests inject failures)
+        # the booth camera's capture-integrity findings (virtual, changed since provisioning),
+        # probed when the camera starts and again when it comes back; None for a camera the
+        # booth does not own (the lab's), whose sessions are never signed by the booth key
+        self._camera_check = camera_check
+        self.camera_findings: CameraCheck | None = None
         self.kiosk = kiosk
         self.source = source
         self.workflow = workflow or kiosk.workflow
@@ -98,8 +105,15 @@ class Booth(QObject):
 
     # ---- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
+        self._probe_camera()
         self.pump.start()
         self.camera.start()
+
+    def _probe_camera(self) -> None:
+        if self._camera_check is not None:
+            self.camera_findings = self._camera_check()
+            for finding in self.camera_findings.findings:
+                log.warning("camera: %s", finding.reason)
 
     def close(self) -> None:
         self._retry.stop()
@@ -129,7 +143,7 @@ class Booth(QObject):
         if self.lost_reason is not None:
             raise RuntimeError(f"no camera: {self.lost_reason}")
         flow = self.kiosk.new_session(self.source, self._vendor(), workflow=self.workflow,
-                                      crash=self._crash)
+                                      crash=self._crash, camera=self.camera_findings)
         worker = SessionWorker(flow, self.analysis, on_event=self._bridge.flow_event.emit,
                                on_finished=self._bridge.finished.emit,
                                on_start=_open_with_consent,
@@ -201,6 +215,7 @@ class Booth(QObject):
                 self._retry.stop()
                 self.lost_reason = None
                 log.info("camera back")
+                self._probe_camera()  # the camera that came back may be another one
                 self.camera_back.emit()
             return
         self._restart_seq = cam.next_seq

@@ -117,10 +117,11 @@ def make_rig(qtbot: Any, kiosk: Kiosk) -> Iterator[Callable[..., Rig]]:
 
     def make(frames: list[np.ndarray], *, workflow: Workflow | None = None,
              gate: OperatorGate | None = None, lang: str = "en",
-             crash: Callable[[str], None] | None = None, **window_kw: Any) -> Rig:
+             crash: Callable[[str], None] | None = None,
+             camera_check: Callable[[], Any] | None = None, **window_kw: Any) -> Rig:
         camera = CameraRig(frames)
         booth = Booth(kiosk, camera.factory, CAMERA, workflow=workflow,
-                      retry_interval_s=0.2, max_failures=3,
+                      retry_interval_s=0.2, max_failures=3, camera_check=camera_check,
                       **({"crash": crash} if crash is not None else {}))
         console = OperatorConsole(kiosk, gate or OperatorGate(kiosk.config.operator))
         timeline = ScreenTimeline(theme.BACKGROUND_RGB)
