@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,8 +59,9 @@ class LoopedVideo:
         return bool(self._cap.isOpened())
 
 
-def _camera(spec: str, timeline: Any) -> tuple[Any, Any, float | None]:
-    """(capture factory, capture source, the simulated booth's display delay or None)."""
+def _camera(spec: str, timeline: Any, scene: Any = None) -> tuple[Any, Any, float | None]:
+    """(capture factory, capture source, the simulated booth's display delay or None);
+    `scene`: a FaceScene to share between runs (rendered poses are kept)."""
     from sync.verdict import CaptureSource
     from sync.vocabulary import CaptureKind
 
@@ -67,7 +69,7 @@ def _camera(spec: str, timeline: Any) -> tuple[Any, Any, float | None]:
         from app.lab.simulation.closed_loop.camera import Delays
         from app.lab.simulation.closed_loop.factory import sim_capture_factory
 
-        factory = sim_capture_factory(spec, timeline)
+        factory = sim_capture_factory(spec, timeline, scene=scene)
         d: Delays = factory.delays
         return factory, factory.capture_source(), d.camera_s + d.display_s
     path = Path(spec)
@@ -125,9 +127,26 @@ def register(app: typer.Typer) -> None:
         run_lab_kiosk(camera, wf, sessions, shots, display_delay, lang, home, offscreen)
 
 
+SessionReport = Callable[[dict[str, Any], Any], None]  # (the JSON line, the WorkerOutcome)
+
+
+def _print_line(line: dict[str, Any], _outcome: Any) -> None:
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
 def run_lab_kiosk(camera: str, wf: Any, sessions: int, shots: Path | None,
                   display_delay: float | None, lang: str, home: Path | None,
-                  offscreen: bool) -> list[dict[str, Any]]:
+                  offscreen: bool, *, pipeline: Any = None,
+                  report: SessionReport = _print_line,
+                  watch: Callable[[Any], None] | None = None,
+                  wrap_capture: Callable[[Any], Any] | None = None,
+                  sim_scene: Any = None) -> list[dict[str, Any]]:
+    """For the demo, which runs several kiosks: `pipeline`, a FacePipeline already compiled;
+    `sim_scene`, the simulator's FaceScene, loaded and warmed once; `report`, called with each
+    session's line and outcome (default: the line on stdout); `watch`, attached to the
+    KioskWindow before the person, and `wrap_capture`, given the capture factory, returns the
+    one to use (the demo's extra screenshots and camera frames)."""
     from app.capture.presentation import PresentationError, presentation_errors
     from app.capture.screen_timeline import ScreenTimeline
     from app.cli.context import kiosk_config
@@ -139,14 +158,17 @@ def run_lab_kiosk(camera: str, wf: Any, sessions: int, shots: Path | None,
     from app.ui.person import ScreenShots, WalkUpPerson
 
     timeline = ScreenTimeline(theme.BACKGROUND_RGB)
-    capture, source, sim_delay = _camera(camera, timeline)
+    capture, source, sim_delay = _camera(camera, timeline, sim_scene)
+    if wrap_capture is not None:
+        capture = wrap_capture(capture)
     cfg = kiosk_config()
     delay = display_delay if display_delay is not None else (sim_delay or 0.0)
     cfg = cfg.model_copy(update={"challenge": cfg.challenge.model_copy(
         update={"display_delay_s": delay})})
     folder = lab_home(home)
     with storage_errors():
-        kiosk = open_kiosk(cfg, folder, workflow=wf, scratch_key=scratch_key(folder))
+        kiosk = open_kiosk(cfg, folder, workflow=wf, scratch_key=scratch_key(folder),
+                           pipeline=pipeline)
     lines: list[dict[str, Any]] = []
     flash_error: list[float | None] = [None]
 
@@ -164,6 +186,8 @@ def run_lab_kiosk(camera: str, wf: Any, sessions: int, shots: Path | None,
         window.challenge_drawn.connect(drawn)
         if shooter is not None:
             shooter(window)
+        if watch is not None:
+            watch(window)
         person(window)
 
     def on_session(outcome: Any) -> None:
@@ -185,8 +209,7 @@ def run_lab_kiosk(camera: str, wf: Any, sessions: int, shots: Path | None,
             "reason": v.reason if v else outcome.error,
         }
         lines.append(line)
-        sys.stdout.write(json.dumps(line) + "\n")
-        sys.stdout.flush()
+        report(line, outcome)
 
     hooks = KioskHooks(capture=capture, source=source, kiosk=kiosk, timeline=timeline,
                        person=attach, max_sessions=sessions, on_session=on_session,
