@@ -60,6 +60,7 @@ def run(
     ] = "hub",
     http: Annotated[str | None, typer.Option(
         "--http", help="HOST:PORT: also serve the HTTP API and deliver webhooks")] = None,
+    webhook_retry_max: api_cli.RetryOpt = 3600.0,
 ) -> None:
     """Ingest verdicts until stopped (SIGTERM or Ctrl-C)."""
     key = signing_key or (hub_dir / "signing.key" if hub_dir else None)
@@ -74,7 +75,7 @@ def run(
     BrokerSettings.from_url(broker, "hub", tls)  # checks the URL (mqtts needs --hub-dir)
     if not client_id or any(c in client_id for c in "/+#\x00"):
         raise HubInputError(f"--client-id {client_id!r}: letters, digits, '-', '.', '_'")
-    with api_cli.http_beside(db, http):
+    with api_cli.http_beside(db, http, webhook_retry_max):
         run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch),
                     workers)
 

@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sync.hub.fleet_tables import fleet_metadata
 from sync.hub.schema import metadata
+from sync.hub.webhooks.tables import service_metadata
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ def open_engine(url: str, create: bool = True) -> sa.Engine:
     for attempt in (1, 2):
         try:
             metadata.create_all(engine)
+            fleet_metadata.create_all(engine)  # read by the API's decisions (fleet reviews)
+            service_metadata.create_all(engine)  # sessions, API keys, webhooks (integrators)
             break
         except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
             # two processes creating the tables at once: the loser sees "already exists"

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync.hub.db import insert, now_iso
 from sync.hub.registry import Device, is_testing, lookup
 from sync.hub.schema import refusals, verdicts
+from sync.hub.webhooks.events import on_verdict_stored
 from sync.verdict import SignedVerdict, VerdictError, verify_verdict_bytes
 from sync.wire.messages import AckBody, AckResult, sign_ack, verdict_digest
 from sync.wire.topics import TopicError, ack_topic, parse_device_topic
@@ -126,6 +127,8 @@ class Ingest:
             capture_kind=signed.capture_source.kind.value, payload=payload,
             received_at=now_iso())).first()
         if done is not None:  # (rowcount is not reliable for ON CONFLICT on every driver)
+            # the session at the hub and its webhook, in this same transaction
+            on_verdict_stored(conn, v.fleet, v.device, done.id, signed)
             return v, AckResult.STORED, None
         same_key = conn.execute(sa.select(verdicts.c.sha256).where(
             verdicts.c.idempotency_key == signed.idempotency_key)).first()

@@ -42,6 +42,7 @@ from sync.hub.fleet_tables import (
     fleet_reviews,
     fleet_templates,
 )
+from sync.hub.webhooks.events import on_fleet_review
 from sync.strict_json import parse_json
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,7 @@ class FleetTemplates:
             session_id=review.session_id, matching_entry=review.matching_entry,
             matching_device=review.matching_device, matching_session=review.matching_session,
             similarity=review.similarity, created_at=now_iso()))
+        on_fleet_review(conn, review.session_id)  # the session's status and its webhook
         log.info("fleet duplicate: session %s of %s In Review (matches %s of %s, %.3f)",
                  review.session_id, review.device_id, review.matching_session,
                  review.matching_device, review.similarity)

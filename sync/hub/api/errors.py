@@ -64,8 +64,8 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         raise exc
     fields: dict[str, list[str]] = {}
     for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path",
-                                                               "header", "form")]
+        loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)
+               and x not in ("body", "query", "path", "header", "form")]
         fields.setdefault(".".join(loc) or "request", []).append(str(err.get("msg", "")))
     first = next(iter(fields.items()))
     return JSONResponse({"detail": f"{first[0]}: {first[1][0]}", "code": "invalid_request",

@@ -14,5 +14,6 @@ from fastapi import APIRouter
 
 
 def mounted_routers() -> list[APIRouter]:
-    from sync.hub.api.routes import health
-    return [health.router]
+    from sync.hub.api.routes import decisions, deliveries, health, sessions, standalone
+    return [decisions.router, sessions.router, standalone.router, deliveries.router,
+            health.router]

@@ -1,0 +1,84 @@
+"""The hub's own face analysis for Didit's standalone passive-liveness API: the booth's pipeline
+(inference.pipeline) and passive liveness (inference.passive), compiled once on first use and
+used by one request at a time (OpenVINO infer requests are reused, not shared)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from platformdirs import user_cache_dir
+
+import inference.offline  # noqa: F401  (blocks OpenVINO's telemetry before it loads)
+from inference.passive.liveness import PassiveLiveness, PassiveLivenessConfig
+from inference.pipeline import FacePipeline, PipelineConfig, check_models
+from inference.quality import QualityConfig, assess_quality
+from inference.types import FaceAnalysis
+
+log = logging.getLogger(__name__)
+
+
+class ModelsUnavailable(RuntimeError):
+    """The face models are not on this hub (`poh models fetch`); str() is one line."""
+
+
+def default_models_dir() -> Path:
+    """Where `poh models fetch` puts the verified models (as app.paths.models_dir does)."""
+    env = os.environ.get("POH_MODELS_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("POH_CACHE")
+    return (Path(cache).expanduser() if cache else Path(user_cache_dir("poh-kiosk"))) / "models"
+
+
+@dataclass(frozen=True)
+class PassiveOutcome:
+    status: str
+    score: float | None
+    warnings: tuple[str, ...]
+    faces: tuple[FaceAnalysis, ...]
+    face_luma: float | None
+
+
+class StandaloneEngine:
+    def __init__(self, pipeline: FacePipeline, quality: QualityConfig | None = None) -> None:
+        self.pipeline = pipeline
+        self.quality = quality or QualityConfig()
+        self.base = PassiveLivenessConfig()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_defaults(cls, models_dir: Path | None = None) -> StandaloneEngine:
+        config = PipelineConfig(models_dir=models_dir or default_models_dir())
+        try:
+            check_models(config)
+        except (FileNotFoundError, ValueError) as exc:
+            raise ModelsUnavailable(str(exc).splitlines()[0]) from None
+        log.info("standalone API: compiling the face models from %s", config.models_dir)
+        return cls(FacePipeline(config))
+
+    def passive(self, image_bgr: np.ndarray, decline_threshold: float | None) -> PassiveOutcome:
+        cfg = self.base
+        if decline_threshold is not None:
+            cfg = cfg.model_copy(update={"decline_threshold": decline_threshold,
+                                         "review_threshold": max(decline_threshold,
+                                                                 cfg.review_threshold)})
+        liveness = PassiveLiveness(cfg)
+        with self._lock:
+            analysis = self.pipeline.analyze(image_bgr)
+            faces = tuple(analysis.faces)
+            live = liveness.assess(image_bgr, faces)
+            face = faces[0] if len(faces) == 1 else None
+            quality = assess_quality(image_bgr, face, len(faces), self.quality)
+        codes = [str(c) for c in live.warnings]
+        if analysis.faces_found > 1 and "MULTIPLE_FACES_DETECTED" not in codes:
+            codes.append("MULTIPLE_FACES_DETECTED")
+        if face is not None and not quality.ok and live.status == "Approved":
+            codes.append("LOW_FACE_QUALITY")
+        score = live.score if faces else None
+        return PassiveOutcome(str(live.status), score, tuple(codes), faces,
+                              quality.measures.get("face_luma"))
