@@ -104,10 +104,10 @@ def api_key_list(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
 
 
 @api_key_app.command("revoke")
-def api_key_revoke(name: str, db: DbOpt = DEFAULT_DB) -> None:
+def api_key_revoke(name: str, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Refuse the key from now on (401)."""
     keys.revoke_key(open_engine(db, create=False), name)
-    _emit({}, False, f"revoked the API key of {name}")
+    _emit({"revoked": name}, as_json, f"revoked the API key of {name}")
 
 
 @webhooks_app.command("add")
@@ -129,10 +129,10 @@ def webhooks_endpoints(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None
 
 
 @webhooks_app.command("disable")
-def webhooks_disable(name: str, db: DbOpt = DEFAULT_DB) -> None:
+def webhooks_disable(name: str, db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """No new events for this endpoint (queued ones are still delivered)."""
     admin.set_enabled(open_engine(db, create=False), name, False)
-    _emit({}, False, f"webhook endpoint {name} disabled")
+    _emit({"disabled": name}, as_json, f"webhook endpoint {name} disabled")
 
 
 @webhooks_app.command("list")
@@ -156,12 +156,12 @@ def webhooks_resend(
     all_failed: Annotated[bool, typer.Option("--all-failed", help="every failed delivery")
                           ] = False,
     endpoint: Annotated[str | None, typer.Option(help="only to this endpoint")] = None,
-    db: DbOpt = DEFAULT_DB,
+    db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False,
 ) -> None:
     """Queue deliveries again, with the same event_id (the running hub sends them)."""
     n = admin.resend(open_engine(db, create=False), event_id, endpoint=endpoint,
                      all_failed=all_failed)
-    _emit({"queued": n}, False, f"queued {n} deliver{'y' if n == 1 else 'ies'}")
+    _emit({"queued": n}, as_json, f"queued {n} deliver{'y' if n == 1 else 'ies'}")
 
 
 def mount(app: typer.Typer) -> None:

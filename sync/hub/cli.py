@@ -139,7 +139,8 @@ def testing(fleet: str, on: Annotated[bool, typer.Option("--on/--off")], db: DbO
 
 
 BAD_INPUT = (HubInputError, HubConfigError, HubDatabaseError, BrokerUrlError,
-             registry.RegistryError, click.UsageError, api_cli.BadInput)
+             registry.RegistryError, click.UsageError, api_cli.BadInput,
+             typer.TyperException)  # typer's own click: an unknown option, a bad value
 
 
 def run_cli(argv: list[str]) -> int:

@@ -100,8 +100,11 @@ def _liveness_check(conn: sa.Connection, signed: SignedVerdict, session: Any,
             warnings.append(warning_object(code, feature, LIVENESS_NODE, extra.get(code)))
     return LivenessCheck(
         node_id=LIVENESS_NODE, status=feature, method=signed.liveness.method,
-        score=signed.liveness.score,
-        age_estimation=signed.age.age_estimation if signed.age is not None else None,
+        score=round(signed.liveness.score, 2) if signed.liveness.score is not None else None,
+        # whole hundredths: every float a receiver re-serialises (X-Signature-V2) prints
+        # the same in Python and JavaScript
+        age_estimation=(round(signed.age.age_estimation, 2) if signed.age is not None
+                        and signed.age.age_estimation is not None else None),
         matches=matches, warnings=warnings)
 
 
