@@ -99,9 +99,15 @@ class ConsentScreen(Screen):
 
     def __init__(self, tr: Translator) -> None:
         super().__init__(tr, "consent", "consent.title", "consent.checked")
-        self.kept = label("what is kept")
+        # the longest text of the kiosk: a smaller symbol and margins keep all of it in large
+        # type on a 1280x720 screen (tests/ui/test_screen_text_fits.py)
+        self.symbol.setObjectName("symbol_small")
+        self.layout_.setContentsMargins(48, 16, 48, 16)
+        self.layout_.setSpacing(8)
+        self.body.setObjectName("compact")
+        self.kept = label("what is kept", "compact")
         self.extra.addWidget(self.kept)
-        self.flash_note = label("about the flash", "muted")
+        self.flash_note = label("about the flash", "compact_muted")
         self.extra.addWidget(self.flash_note)
         self.evidence_days: float | None = None
         self.flashes = False

@@ -18,8 +18,10 @@ ACCENT = "#FFD54F"  # amber: focus rings and the oval; always paired with a shap
 
 TITLE_PT = 40
 BODY_PT = 26
+COMPACT_PT = 24  # the consent's long texts; still large print (WCAG: 18 pt and up)
 BUTTON_PT = 28
 SYMBOL_PT = 96
+SYMBOL_SMALL_PT = 48  # beside the longest texts (consent)
 
 # Each instruction is text plus one of these (DejaVu Sans draws all of them).
 SYMBOLS = {
@@ -48,6 +50,9 @@ QWidget {{ background: {BACKGROUND}; color: {FOREGROUND}; font-family: "DejaVu S
            font-size: {BODY_PT}pt; }}
 QLabel#title {{ font-size: {TITLE_PT}pt; font-weight: bold; }}
 QLabel#symbol {{ font-size: {SYMBOL_PT}pt; }}
+QLabel#symbol_small {{ font-size: {SYMBOL_SMALL_PT}pt; }}
+QLabel#compact {{ font-size: {COMPACT_PT}pt; }}
+QLabel#compact_muted {{ font-size: {COMPACT_PT}pt; color: {MUTED}; }}
 QLabel#muted {{ color: {MUTED}; }}
 QPushButton {{ font-size: {BUTTON_PT}pt; padding: 18px 36px; border: 3px solid {FOREGROUND};
                border-radius: 12px; background: #2A2A2A; min-height: 64px; }}
