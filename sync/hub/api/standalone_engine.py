@@ -14,6 +14,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 import inference.offline  # noqa: F401  (blocks OpenVINO's telemetry before it loads)
+from inference.model_store import ModelMissingError
 from inference.passive.liveness import PassiveLiveness, PassiveLivenessConfig
 from inference.pipeline import FacePipeline, PipelineConfig, check_models
 from inference.quality import QualityConfig, assess_quality
@@ -56,7 +57,7 @@ class StandaloneEngine:
         config = PipelineConfig(models_dir=models_dir or default_models_dir())
         try:
             check_models(config)
-        except (FileNotFoundError, ValueError) as exc:
+        except (ModelMissingError, OSError, ValueError) as exc:
             raise ModelsUnavailable(str(exc).splitlines()[0]) from None
         log.info("standalone API: compiling the face models from %s", config.models_dir)
         return cls(FacePipeline(config))
