@@ -23,7 +23,7 @@ NOT_FAST := not (slow or model or integration or ui or lab)
 # $(call tier,NAME[,MARKEXPR]): pytest on tests/NAME, or a note when that folder does not exist yet
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
-.PHONY: setup models data demo demo-fleet test test-fast lint pytest test-slow eval clean \
+.PHONY: setup models data demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
 	$(addprefix test-,$(TIERS))
 
 $(STAMP): pyproject.toml constraints.txt
@@ -46,6 +46,11 @@ demo: setup
 # a local fleet: mosquitto (packaging/mosquitto), a hub, two booths; A enrols, B finds
 demo-fleet: setup
 	$(BIN)/python -m app.lab.fleet_demo
+
+# the hub serving an integrator: mosquitto, poh hub run --http, a booth; webhooks a Didit-style
+# receiver verifies, and GET /v3/session/{id}/decision/
+demo-hub: setup
+	$(BIN)/python -m app.lab.hub_demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check app inference storage sync tests
