@@ -121,8 +121,8 @@ def fleet_companion(home: Path, config: KioskConfig, register_timeout: float = 1
                     ) -> Iterator[None]:
     """What runs beside the verdict drain of a fleet booth (`poh sync run`): the pending
     registration first (the hub refuses verdicts of a device it does not know), then the
-    template sync on its own link until the block ends. A booth that never joined gets
-    nothing."""
+    template sync and the reviewers' decisions on their own links until the block ends. A
+    booth that never joined gets nothing."""
     membership = load_membership(home)
     if membership is None:
         yield
@@ -130,5 +130,7 @@ def fleet_companion(home: Path, config: KioskConfig, register_timeout: float = 1
     if not register_now(home, config, membership, register_timeout):
         log.warning("registration not confirmed by the broker yet; the template sync keeps "
                     "sending it")
-    with template_sync_running(home, config):
+    from app.kiosk.fleet_commands import decisions_running  # reviewers' decisions
+
+    with template_sync_running(home, config), decisions_running(home, config):
         yield

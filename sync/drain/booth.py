@@ -9,7 +9,7 @@ import threading
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sync.drain.drain import DrainSettings, DrainStats, OutboxDrain, booth_status
+from sync.drain.drain import DrainSettings, DrainStats, OutboxDrain, StatusFields, booth_status
 from sync.fleet.membership import Membership
 from sync.transport import BrokerSettings, MqttLink, TlsFiles, Will
 from sync.verdict_store import VerdictStore
@@ -21,23 +21,27 @@ ROLE = "verdicts"
 
 def make_drain(store: VerdictStore, *, broker_url: str, fleet: str, device_id: str,
                hub_key: Ed25519PublicKey, tls: TlsFiles | None,
-               settings: DrainSettings | None = None) -> OutboxDrain:
-    """A drain with its link (not started). With TLS, the key file is read here."""
+               settings: DrainSettings | None = None,
+               status_fields: StatusFields | None = None) -> OutboxDrain:
+    """A drain with its link (not started). With TLS, the key file is read here.
+    `status_fields`: what else the booth's retained status says (its workflow, ...)."""
     broker = BrokerSettings.from_url(broker_url, f"{device_id}.{ROLE}", tls)
     # the will carries the backlog at connect time; later statuses are retained over it
-    will = Will(status_topic(fleet, device_id), booth_status(store, "offline"))
+    will = Will(status_topic(fleet, device_id), booth_status(store, "offline", status_fields))
     return OutboxDrain(store, MqttLink(broker, will=will), fleet=fleet, device_id=device_id,
-                       hub_key=hub_key, settings=settings)
+                       hub_key=hub_key, settings=settings, status_fields=status_fields)
 
 
 def member_drain(store: VerdictStore, membership: Membership, db_key: bytes,
-                 settings: DrainSettings | None = None) -> OutboxDrain:
+                 settings: DrainSettings | None = None,
+                 status_fields: StatusFields | None = None) -> OutboxDrain:
     """The drain of a booth that joined a fleet (`poh fleet join`)."""
     m = membership
     with m.client_key_file(db_key) as key_path:  # exists only while paho loads it
         return make_drain(store, broker_url=m.broker_url, fleet=m.fleet_id,
                           device_id=m.device_id, hub_key=m.hub_key(),
-                          tls=TlsFiles(m.ca, m.cert, key_path), settings=settings)
+                          tls=TlsFiles(m.ca, m.cert, key_path), settings=settings,
+                          status_fields=status_fields)
 
 
 def run_drain(drain: OutboxDrain, stop: threading.Event, *, until_empty: bool = False

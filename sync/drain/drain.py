@@ -17,8 +17,9 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -100,15 +101,24 @@ class _State:
     status_dirty: bool = True
 
 
-def booth_status(store: VerdictStore, state: Literal["online", "offline"]) -> bytes:
+# what else the booth's status says (workflow_id, workflow_version, workflow_error,
+# review_cursor: sync.fleet.command_sync.BoothCommands.status_fields)
+StatusFields = Callable[[], dict[str, Any]]
+
+
+def booth_status(store: VerdictStore, state: Literal["online", "offline"],
+                 fields: StatusFields | None = None) -> bytes:
     b = store.backlog()
-    return BoothStatus(state=state, backlog=b.pending, last_sync=b.last_sync).to_bytes()
+    extra = fields() if fields is not None else {}
+    return BoothStatus(state=state, backlog=b.pending, last_sync=b.last_sync,
+                       **extra).to_bytes()
 
 
 class OutboxDrain:
     def __init__(self, store: VerdictStore, link: Communicator, *, fleet: str, device_id: str,
                  hub_key: Ed25519PublicKey, settings: DrainSettings | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 status_fields: StatusFields | None = None) -> None:
         self.store = store
         self.link = link
         self.fleet = fleet
@@ -116,6 +126,7 @@ class OutboxDrain:
         self.hub_key = hub_key
         self.settings = settings or DrainSettings()
         self.stats = DrainStats()
+        self.status_fields = status_fields
         self._rng = rng or random.Random()
         self._refusals = self.settings.refusal_backoff.delays(self._rng)
         self._ack_topic = ack_topic(fleet, device_id)
@@ -128,7 +139,14 @@ class OutboxDrain:
         self._wake.set()
 
     def status_message(self, state: Literal["online", "offline"]) -> bytes:
-        return booth_status(self.store, state)
+        return booth_status(self.store, state, self.status_fields)
+
+    def refresh_status(self) -> None:
+        """What the status says changed (a workflow applied, a decision applied): publish it
+        again at the next turn."""
+        self._s.status_dirty = True
+        self._s.last_status = float("-inf")
+        self._wake.set()
 
     def run(self, stop: threading.Event, *, until_empty: bool = False) -> DrainStats:
         """Drain until `stop` is set (or, with until_empty, until nothing is left to send but

@@ -15,7 +15,7 @@ import click
 import typer
 
 from sync.device_key import public_key_from_text
-from sync.hub import api_cli, fleet_cli, registry, report
+from sync.hub import api_cli, console_cli, fleet_cli, registry, report
 from sync.hub.db import HubDatabaseError, open_engine
 from sync.hub.service import HubConfigError, HubRun, run_workers
 from sync.strict_json import InputError, read_json_file
@@ -28,6 +28,7 @@ app = typer.Typer(name="poh hub", help="The fleet's hub: verdict ingest and its 
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(fleet_cli.app, name="fleet")  # fleet-wide uniqueness (sync.hub.fleet_cli)
 api_cli.mount(app)  # HTTP API, API keys and webhooks (sync.hub.api_cli)
+console_cli.mount(app)  # console accounts, devices, workflows, erasures (sync.hub.console_cli)
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL: sqlite:///hub.db (default) "
                                     "or postgresql+psycopg://user@host/db")]
@@ -140,7 +141,8 @@ def testing(fleet: str, on: Annotated[bool, typer.Option("--on/--off")], db: DbO
 
 BAD_INPUT = (HubInputError, HubConfigError, HubDatabaseError, BrokerUrlError,
              registry.RegistryError, click.UsageError, api_cli.BadInput,
-             typer.TyperException)  # typer's own click: an unknown option, a bad value
+             typer.TyperException,  # typer's own click: an unknown option, a bad value
+             *console_cli.BAD_INPUT)
 
 
 def run_cli(argv: list[str]) -> int:

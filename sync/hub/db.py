@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sync.hub.console.tables import console_metadata
 from sync.hub.fleet_tables import fleet_metadata
 from sync.hub.schema import metadata
 from sync.hub.webhooks.tables import service_metadata
@@ -62,6 +63,7 @@ def open_engine(url: str, create: bool = True) -> sa.Engine:
             metadata.create_all(engine)
             fleet_metadata.create_all(engine)  # read by the API's decisions (fleet reviews)
             service_metadata.create_all(engine)  # sessions, API keys, webhooks (integrators)
+            console_metadata.create_all(engine)  # operators, audit, fleet operations
             break
         except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
             # two processes creating the tables at once: the loser sees "already exists"

@@ -15,6 +15,7 @@ from types import FrameType
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.hub.console.ops_worker import start_ops
 from sync.hub.db import open_engine
 from sync.hub.ingest import Ingest
 from sync.hub.template_worker import start_for_hub
@@ -75,9 +76,14 @@ def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None) -> 
     # fleet-wide uniqueness: one template worker per fleet, beside worker 0
     templates = (start_for_hub(cfg.broker_url, cfg.tls, cfg.signing_key, cfg.fleet, engine)
                  if index == 0 else None)
+    # booth statuses in, reviewers' decisions and workflows out (sync.hub.console.ops_worker)
+    ops = (start_ops(cfg.broker_url, cfg.tls, key, cfg.fleet, engine, cfg.client_id)
+           if index == 0 else None)
     try:
         return HubWorker(link, Ingest(engine, key), fleet=cfg.fleet, batch=cfg.batch).run(stop)
     finally:
+        if ops is not None:
+            ops.stop()
         if templates is not None:
             templates.stop()
         link.stop()

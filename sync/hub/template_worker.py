@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from sync.hub.templates import FleetTemplates
-from sync.transport import BrokerSettings, Communicator, Connected, MqttLink, Received, TlsFiles
+from sync.hub.templates import FleetTemplates, Outgoing
+from sync.transport import (
+    BrokerSettings,
+    Communicator,
+    Connected,
+    ConnectFailed,
+    Disconnected,
+    MqttLink,
+    Received,
+    TlsFiles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +47,28 @@ def read_template_key(hub_dir: Path) -> bytes:
 
 
 class TemplateHubLoop:
-    def __init__(self, link: Communicator, templates: FleetTemplates) -> None:
+    def __init__(self, link: Communicator, templates: FleetTemplates,
+                 tasks: Callable[[], list[Outgoing]] | None = None) -> None:
         self.link = link
         self.templates = templates
+        # work asked for in the database (sync.hub.console.erasure_runner), done here because
+        # this loop is the delta log's one writer
+        self.tasks = tasks
         self.handled = 0
+        self._connected = False
 
     def step(self) -> None:
         ev = self.link.get(0.2)
+        if isinstance(ev, Disconnected | ConnectFailed):
+            self._connected = False
+        if self.tasks is not None and self._connected:
+            try:
+                for topic, payload in self.tasks():
+                    self.link.publish(topic, payload, qos=1)
+            except sa.exc.DBAPIError as exc:  # asked for again at the next turn
+                log.error("fleet task not done (%s)", exc.orig)
         if isinstance(ev, Connected):
+            self._connected = True
             self.link.subscribe([*self.templates.subscriptions(),
                                  (self.templates.shared_topic, 1)])
         elif isinstance(ev, Received):
@@ -69,8 +93,9 @@ class TemplateHubLoop:
 class TemplateHubThread:
     """The template worker on a thread of `poh hub run`'s first worker process."""
 
-    def __init__(self, link: MqttLink, templates: FleetTemplates) -> None:
-        self.loop = TemplateHubLoop(link, templates)
+    def __init__(self, link: MqttLink, templates: FleetTemplates,
+                 tasks: Callable[[], list[Outgoing]] | None = None) -> None:
+        self.loop = TemplateHubLoop(link, templates, tasks)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hub-templates", daemon=True)
 
@@ -107,7 +132,9 @@ def start_for_hub(broker_url: str, tls: TlsFiles | None, signing_key: Path, flee
     templates = FleetTemplates(engine, fleet, read_template_key(signing_key.parent),
                                load_signing_key(signing_key), review_threshold)
     link = MqttLink(BrokerSettings.from_url(broker_url, "hub-templates", tls))
-    thread = TemplateHubThread(link, templates)
+    from sync.hub.console.erasure_runner import ErasureRunner
+
+    thread = TemplateHubThread(link, templates, ErasureRunner(engine, templates).due)
     thread.start()
     log.info("fleet %s: template worker started (%d templates)", fleet, len(templates.index))
     return thread

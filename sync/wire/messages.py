@@ -113,9 +113,22 @@ class BoothStatus(WireModel):
     state: Literal["online", "offline"]
     backlog: int = Field(ge=0, le=MAX_SAFE_INTEGER)  # verdicts still in the outbox
     last_sync: str | None = None  # ISO 8601 UTC of the last hub ack, if any
+    # what the booth runs and has applied from the hub (sync.fleet.commands), for the hub's
+    # fleet view; absent (not null) on a booth that does not know them, as older booths sent
+    workflow_id: str | None = Field(default=None, max_length=64)
+    workflow_version: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
+    workflow_error: str | None = Field(default=None, max_length=300)  # last push refused
+    review_cursor: int | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
 
     def to_bytes(self) -> bytes:
-        return canonical_bytes(self.model_dump(mode="json"))
+        doc = self.model_dump(mode="json")
+        for name in _STATUS_OPTIONAL:
+            if doc[name] is None:
+                del doc[name]
+        return canonical_bytes(doc)
+
+
+_STATUS_OPTIONAL = ("workflow_id", "workflow_version", "workflow_error", "review_cursor")
 
 
 class Registration(WireModel):

@@ -15,5 +15,7 @@ from fastapi import APIRouter
 
 def mounted_routers() -> list[APIRouter]:
     from sync.hub.api.routes import decisions, deliveries, health, sessions, standalone
+    from sync.hub.console import fleet_routes
+    from sync.hub.console import routes as console
     return [decisions.router, sessions.router, standalone.router, deliveries.router,
-            health.router]
+            health.router, console.router, fleet_routes.router]
