@@ -62,12 +62,16 @@ class FlashFigures:
     frames: int
     shape_corr: float = 0.0  # correlation of that residual with the mesh orientation map
     tint: float = 0.0  # spread of K/A across colour channels (p90 over the face)
+    # Share of the flat-removed K/A's variance over the mesh points that the mesh's own normals
+    # (first and second order) explain: a face answers with its shape, a print or a re-tint
+    # with its albedo or its screen. Reported, not (yet) a check: see README, cross-family.
+    mesh_r2: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
                 "strength": round(self.strength, 4), "relief": round(self.relief, 4),
                 "shape_corr": round(self.shape_corr, 4), "tint": round(self.tint, 4),
-                "flash_frames": self.frames}
+                "mesh_r2": round(self.mesh_r2, 4), "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -270,6 +274,13 @@ def _frame_gains(frames: list[np.ndarray], boxes: list[tuple[int, int, int, int]
 
 def _expected_shading(pts: FloatArray) -> FloatArray:
     """How much each mesh point faces the camera (and the screen around it): n . towards."""
+    normal = mesh_normals(pts)
+    return np.asarray(np.abs(normal[:, 2]))
+
+
+def mesh_normals(pts: FloatArray) -> FloatArray:
+    """Unit normal of the mesh at each point (PCA of its 10 nearest neighbours in the image),
+    turned towards the camera (image z points away from it)."""
     p = pts[:, :3].astype(np.float64)
     d2 = ((p[:, None, :2] - p[None, :, :2]) ** 2).sum(-1)
     nn = np.argpartition(d2, 10, axis=1)[:, :10]
@@ -278,8 +289,21 @@ def _expected_shading(pts: FloatArray) -> FloatArray:
     cov = np.einsum("nki,nkj->nij", cen, cen)
     _, vecs = np.linalg.eigh(cov)
     normal = vecs[:, :, 0]  # smallest eigenvalue
-    toward = -normal[:, 2]  # image z points away from the camera
-    return np.abs(toward) / np.maximum(np.linalg.norm(normal, axis=1), 1e-9)
+    normal = normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+    return np.asarray(np.where(normal[:, 2:3] > 0, -normal, normal))
+
+
+def mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray, normals: FloatArray) -> float:
+    """R^2 of the quadric-removed K/A at the mesh points on the quadric-removed normal terms
+    (nx, ny, nz, nx^2, ny^2, nx ny: Lambert's ratio of screen to room cosines, to second order,
+    whatever the room light's direction)."""
+    nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
+    terms = np.stack([_remove_quadric(xs, ys, t) for t in (nx, ny, nz, nx * nx, ny * ny,
+                                                             nx * ny)], 1)
+    v = _remove_quadric(xs, ys, ratio_pts)
+    coef, *_ = np.linalg.lstsq(terms, v, rcond=None)
+    tot = float((v * v).sum())
+    return float(1.0 - ((v - terms @ coef) ** 2).sum() / tot) if tot > 1e-18 else 0.0
 
 
 def _remove_quadric(x: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:
@@ -426,13 +450,16 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     xi = np.clip(np.round(pts_c[:, 0]).astype(int), 0, CROP - 1)
     yi = np.clip(np.round(pts_c[:, 1]).astype(int), 0, CROP - 1)
     inside = ok[yi, xi]
-    shape_corr = 0.0
+    shape_corr = r2_mesh = 0.0
     if inside.sum() >= 30:
         xs = (pts_c[inside, 0] - CROP / 2) / CROP
         ys = (pts_c[inside, 1] - CROP / 2) / CROP
-        shape_corr = _corr(_remove_quadric(xs, ys, ratio[yi, xi][inside].astype(np.float64)),
-                           _remove_quadric(xs, ys, _expected_shading(ref[:468])[inside]))
-    return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint)
+        normals = mesh_normals(ref[:468])[inside]
+        ratio_pts = ratio[yi, xi][inside].astype(np.float64)
+        shape_corr = _corr(_remove_quadric(xs, ys, ratio_pts),
+                           _remove_quadric(xs, ys, np.abs(normals[:, 2])))
+        r2_mesh = mesh_r2(xs, ys, ratio_pts, normals)
+    return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:

@@ -122,9 +122,13 @@ def active(
     room_light: Annotated[str, typer.Option(
         "--room-light", help="Stress test: colour of the room light R,G,B (scaled to mean 1), "
                              "e.g. 1.4,1.0,0.6 for a warm lamp.")] = "1,1,1",
+    family: Annotated[str, typer.Option(
+        "--family", help="a: the 3D-scan simulator (tuning family); b: the independent "
+                         "renderer (portrait meshes, rolling shutter, MJPEG; FLASHING only).")
+    ] = "a",
     as_json: JsonOpt = False,
 ) -> None:
-    """Active liveness (FLASHING, ACTIVE_3D) on the 3D-scan simulator: BPCER, APCER/species."""
+    """Active liveness (FLASHING, ACTIVE_3D) on a simulator family: BPCER, APCER/species."""
     from app.cli.context import kiosk_config
     from app.cli.context import pipeline as build_pipeline
     from app.errors import BadInputError
@@ -135,7 +139,20 @@ def active(
         raise BadInputError("--split must be heldout or tuning")
     if trials < 1:
         raise BadInputError("--trials must be at least 1")
+    if family not in ("a", "b"):
+        raise BadInputError("--family must be a or b")
     room = _room_light(room_light)
+    if family == "b":
+        if room != (1.0, 1.0, 1.0):
+            raise BadInputError("--room-light applies to family a only")
+        from app.lab.datasets import colour_dir
+        from app.lab.evaluation.active_eval_b import evaluate_active_b, render_b
+        from app.paths import data_dir
+
+        doc_b = evaluate_active_b(active_analyzer(kiosk_config(), build_pipeline()),
+                                  colour_dir(data_dir()), trials, seed, progress)
+        emit(doc_b, as_json, render_b)
+        return
     folder = face_scan_folder()
     doc = evaluate_active(active_analyzer(kiosk_config(), build_pipeline()), folder,
                           "heldout" if split == "heldout" else "tuning", trials, seed, progress,
@@ -189,3 +206,56 @@ def _room_light(text: str) -> tuple[float, float, float]:
         raise BadInputError("--room-light must be three numbers R,G,B between 0.05 and 20")
     mean = sum(vals) / 3
     return (vals[0] / mean, vals[1] / mean, vals[2] / mean)
+
+
+@app.command("active-cross")
+def active_cross(
+    trials: Annotated[int, typer.Option("--trials", help="FLASHING trials per species.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    family: Annotated[str, typer.Option(
+        "--family", help="Collect figures of one family (a or b) into --save; 'fit': read "
+                         "both saved files (--load-a, --load-b) and fit across.")] = "fit",
+    split: Annotated[str, typer.Option("--split", help="Family a's settings.")] = "tuning",
+    save: Annotated[Path | None, typer.Option("--save", help="Write the figures here.")] = None,
+    load_a: Annotated[Path | None, typer.Option("--load-a")] = None,
+    load_b: Annotated[Path | None, typer.Option("--load-b")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """FLASHING across evaluation families: collect the analyzer's figures per family, then fit
+    the relief/mesh model on one family and report per species on the other."""
+    import json
+
+    from app.cli.context import kiosk_config
+    from app.cli.context import pipeline as build_pipeline
+    from app.errors import BadInputError
+    from app.lab.evaluation import active_cross as ac
+
+    if trials < 1 or family not in ("a", "b", "fit") or split not in ("tuning", "heldout"):
+        raise BadInputError("need --trials >= 1, --family a|b|fit, --split tuning|heldout")
+    if family == "fit":
+        if load_a is None or load_b is None or not load_a.is_file() or not load_b.is_file():
+            raise BadInputError("--family fit needs --load-a and --load-b files")
+        try:
+            rows_a = json.loads(load_a.read_text(encoding="utf-8"))["rows"]
+            rows_b = json.loads(load_b.read_text(encoding="utf-8"))["rows"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadInputError(f"not a figures file: {exc}") from exc
+        emit(ac.cross_family(rows_a, rows_b), as_json, ac.render_cross)
+        return
+    if save is None:
+        raise BadInputError("--family a|b needs --save PATH")
+    from app.kiosk.root import active_analyzer
+
+    liveness = active_analyzer(kiosk_config(), build_pipeline())
+    if family == "a":
+        rows = ac.collect_a(liveness, face_scan_folder(), split, trials, seed, progress)
+    else:
+        from app.lab.datasets import colour_dir
+        from app.paths import data_dir
+
+        rows = ac.collect_b(liveness, colour_dir(data_dir()), trials, seed, progress)
+    doc = {"family": family, "split": split if family == "a" else "b", "seed": seed,
+           "trials_per_species": trials, "rows": rows}
+    save.write_text(json.dumps(doc), encoding="utf-8")
+    emit({"saved": str(save), "rows": len(rows)}, as_json, lambda d: f"saved {d['rows']} rows "
+         f"to {d['saved']}")
