@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sync.hub.console.tables import console_metadata
 from sync.hub.fleet_tables import fleet_metadata
 from sync.hub.schema import metadata
-from sync.hub.webhooks.tables import service_metadata
+from sync.hub.webhooks.tables import ensure_indexes, service_metadata
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def open_engine(url: str, create: bool = True) -> sa.Engine:
             metadata.create_all(engine)
             fleet_metadata.create_all(engine)  # read by the API's decisions (fleet reviews)
             service_metadata.create_all(engine)  # sessions, API keys, webhooks (integrators)
+            ensure_indexes(engine)
             console_metadata.create_all(engine)  # operators, audit, fleet operations
             break
         except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:

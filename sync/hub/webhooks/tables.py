@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from sync.hub.fleet_tables import fleet_reviews
+
 service_metadata = sa.MetaData()
 BIG = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
@@ -90,3 +92,12 @@ webhook_deliveries = sa.Table(
     sa.Column("last_error", sa.String(300)),
     sa.Column("delivered_at", sa.String(32)),
 )
+
+# Every stored verdict asks whether the fleet index put its session In Review first: looked up
+# by session id, which the fleet's own table does not index. Made by ensure_indexes (also on a
+# hub database made before this index existed).
+fleet_reviews_by_session = sa.Index("fleet_reviews_session", fleet_reviews.c.session_id)
+
+
+def ensure_indexes(engine: sa.Engine) -> None:
+    fleet_reviews_by_session.create(engine, checkfirst=True)
