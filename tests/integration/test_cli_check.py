@@ -81,8 +81,12 @@ def _bad_files(tmp: Path, portrait: Path) -> dict[str, Path]:
 def test_bad_input_is_one_line_and_exit_2(data_dir: Path, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     for name, path in _bad_files(tmp_path, data_dir / "colour" / "obama.jpg").items():
-        code, _, err = _check(capsys, str(path))
+        code, _, err = _check(capsys, str(path))  # with --json: the error is a JSON object
         assert code == 2, name
+        assert err.count("\n") == 1, (name, err)
+        assert json.loads(err)["error"]["exit_code"] == 2, (name, err)
+        assert run(["check", str(path)]) == 2, name  # without --json: one plain line
+        err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("poh: error:"), (name, err)
 
 
