@@ -250,33 +250,10 @@ def _configure_logging(verbose: int) -> None:
 
 
 def store_display_delay(delay_s: float) -> Path:
-    """Write `challenge.display_delay_s` into the configuration file, keeping the rest (a file
-    that does not validate now is not rewritten; the result must validate whole)."""
-    from app.kiosk.config import MAX_BYTES, config_path, load_config, parse_config
-    from storage.durable import replace_file
-    from sync.strict_json import InputError, existing_path, parse_json, read_input_file
+    """Write `challenge.display_delay_s` into the configuration file, keeping the rest."""
+    from app.kiosk.config_file import update_config_section
 
-    path = config_path()
-    doc: dict[str, Any] = {}
-    if existing_path(str(path)) is not None:
-        load_config(path)
-        try:
-            raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
-        except InputError as exc:
-            raise BadInputError(f"{path}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise BadInputError(f"{path}: a configuration is a JSON object")
-        doc = raw
-    elif not path.parent.is_dir():
-        raise BadInputError(f"{path.parent}: no such folder")
-    section = doc.get("challenge")
-    section = dict(section) if isinstance(section, dict) else {}
-    section["display_delay_s"] = round(float(delay_s), 3)
-    doc = {**doc, "challenge": section}
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    parse_config(text, str(path))  # the whole file still validates
-    replace_file(path, text.encode("utf-8"))
-    return path
+    return update_config_section("challenge", lambda: {"display_delay_s": round(float(delay_s), 3)})
 
 
 def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,

@@ -9,7 +9,6 @@ export-day needs no PIN: whoever runs it can read the data folder already.
 from __future__ import annotations
 
 import getpass
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,41 +21,19 @@ from app.errors import BadInputError
 app = typer.Typer(help="Operator mode: PIN and exports.", no_args_is_help=True)
 
 
-def _write_config(path: Path, doc: dict[str, Any]) -> None:
-    from storage.durable import replace_file
-
-    replace_file(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
 @app.command("set-pin")
 def set_pin() -> None:
     """Set the operator PIN (4 to 12 digits, typed twice, not shown)."""
-    from app.kiosk.config import MAX_BYTES, config_path, load_config, parse_config
+    from app.kiosk.config_file import update_config_section
     from app.kiosk.operator import hash_pin
-    from sync.strict_json import InputError, existing_path, parse_json, read_input_file
 
-    path = config_path()
-    doc: dict[str, Any] = {}
-    if existing_path(str(path)) is not None:
-        load_config(path)  # a configuration that does not validate now is not rewritten
-        try:
-            raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
-        except InputError as exc:
-            raise BadInputError(f"{path}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise BadInputError(f"{path}: a configuration is a JSON object")
-        doc = raw
-    elif not path.parent.is_dir():
-        raise BadInputError(f"{path.parent}: no such folder")
-    pin = getpass.getpass("operator PIN (4-12 digits): ")
-    if getpass.getpass("again: ") != pin:
-        raise BadInputError("the two PINs differ; nothing changed")
-    section = doc.get("operator")
-    section = dict(section) if isinstance(section, dict) else {}
-    section["pin_hash"] = hash_pin(pin)
-    doc = {**doc, "operator": section}
-    parse_config(json.dumps(doc), str(path))  # the whole file still validates
-    _write_config(path, doc)
+    def ask() -> dict[str, Any]:
+        pin = getpass.getpass("operator PIN (4-12 digits): ")
+        if getpass.getpass("again: ") != pin:
+            raise BadInputError("the two PINs differ; nothing changed")
+        return {"pin_hash": hash_pin(pin)}
+
+    path = update_config_section("operator", ask)
     emit({"config": str(path)}, False, lambda o: f"operator PIN set in {o['config']}")
 
 

@@ -18,23 +18,21 @@ joining another fleet is refused (the templates of one fleet cannot be moved to 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.errors import BadInputError
-from app.kiosk.config import MAX_BYTES, KioskConfig, parse_config
+from app.kiosk.config import KioskConfig
+from app.kiosk.config_file import update_config_section
 from app.kiosk.storage import Storage, ensure_initialised, open_storage
 from storage import fleet_state
-from storage.durable import replace_file
 from storage.protection import DIM, load_protector, random_orthogonal
 from sync.canonical import canonical_bytes
 from sync.fleet.bundle import BundleContents, BundleError, open_bundle
 from sync.fleet.ca import CertificateError
 from sync.fleet.membership import Membership, install
-from sync.strict_json import InputError, existing_path, parse_json, read_input_file
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +86,7 @@ def _reprotect(storage: Storage, contents: BundleContents, payload: bytes) -> tu
 
 def set_fleet_in_config(path: Path, fleet_id: str) -> None:
     """sync.fleet_id := fleet_id in the configuration file, every other setting kept."""
-    doc: dict[str, Any] = {}
-    if existing_path(str(path)) is not None:
-        try:
-            raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
-        except InputError as exc:
-            raise BadInputError(f"{path}: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise BadInputError(f"{path}: a configuration is a JSON object")
-        doc = raw
-    section = doc.get("sync")
-    doc = {**doc, "sync": {**(section if isinstance(section, dict) else {}),
-                           "fleet_id": fleet_id}}
-    parse_config(json.dumps(doc), str(path))  # the whole file still validates
-    replace_file(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    update_config_section("sync", lambda: {"fleet_id": fleet_id}, path)
 
 
 def join_fleet(home: Path, config: KioskConfig, config_file: Path, contents: BundleContents
