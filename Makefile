@@ -2,7 +2,8 @@
 # make test: set up, then lint (ruff, mypy, import contracts) and every test tier, slow tests excluded.
 # make test-fast: the pure unit tier only (no model, no server, no fetch); seconds.
 # Test tiers are folders under tests/: unit (pure), model (loads models), integration (real
-# SQLCipher, Mosquitto, CLI), ui (pytest-qt, offscreen), lab (lab code, simulation, evaluation).
+# SQLCipher, Mosquitto, CLI), ui (pytest-qt, offscreen), lab (lab code, simulation, evaluation),
+# browser (the hub's review console in Debian's chromium through Playwright).
 # A tier whose folder does not exist yet is reported and skipped, never replaced by the whole tree.
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -16,9 +17,9 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 # extra pytest arguments, e.g. make test-fast PYTEST_ARGS='-x -k decision'
 PYTEST_ARGS ?=
-TIERS := unit model integration ui lab
+TIERS := unit model integration ui lab browser
 # markers a conftest sets by folder (pyproject [tool.pytest.ini_options] markers)
-NOT_FAST := not (slow or model or integration or ui or lab)
+NOT_FAST := not (slow or model or integration or ui or lab or browser)
 
 # $(call tier,NAME[,MARKEXPR]): pytest on tests/NAME, or a note when that folder does not exist yet
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
@@ -63,7 +64,7 @@ test-fast: $(STAMP)
 
 test-unit: test-fast
 
-test-model test-integration test-ui test-lab: test-%: setup
+test-model test-integration test-ui test-lab test-browser: test-%: setup
 	$(call tier,$*)
 
 # Every tier in one run, slow tests excluded (pyproject addopts: -m 'not slow'). The whole tests/

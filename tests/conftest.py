@@ -2,7 +2,8 @@
 
 Models and data are fetched by `make test` (poh models fetch / poh-lab data fetch) before pytest
 runs; a missing file is a failure, never a skip. Each test is marked with its tier, the folder
-it lives in (unit: pure, no models; model; integration; ui; lab), so `-m` selects tiers.
+it lives in (unit: pure, no models; model; integration; ui; lab; browser: the hub's
+console in Chromium), so `-m` selects tiers.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-TIERS = ("unit", "model", "integration", "ui", "lab")
+TIERS = ("unit", "model", "integration", "ui", "lab", "browser")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
