@@ -91,6 +91,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def insert(engine: sa.Engine, table: sa.Table) -> Any:
     """INSERT with the dialect's ON CONFLICT support (both dialects name it the same)."""
-    if engine.dialect.name == "postgresql":
+    return insert_for(engine.dialect.name, table)
+
+
+def insert_for(dialect: str, table: sa.Table) -> Any:
+    """insert() by dialect name (for statements built once and kept)."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
