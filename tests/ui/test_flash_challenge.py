@@ -82,7 +82,8 @@ def test_a_late_flash_fails_the_timing_check(qtbot: Any, make_rig: Any,
     shown = _shown(rig, plan)
     durations = _durations(shown, len(plan.colours))
     planned = plan.colours[2].t_end - plan.colours[2].t_start
-    assert durations[2] - planned >= late - 0.001  # the screen really showed it late
+    # the screen really showed it late (cue 2 itself may have come a timer tick late too)
+    assert durations[2] - planned >= late - 0.02
     verdict = result.verdict
     assert verdict.status is not SessionStatus.APPROVED
     assert f"colour 2 {TIMING}" in verdict.reason
