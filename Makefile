@@ -24,7 +24,7 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 # $(call tier,NAME[,MARKEXPR]): pytest on tests/NAME, or a note when that folder does not exist yet
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
-.PHONY: setup models data demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
+.PHONY: setup models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
 	$(addprefix test-,$(TIERS))
 
 $(STAMP): pyproject.toml constraints.txt
@@ -41,7 +41,15 @@ models: $(STAMP)
 data: $(STAMP)
 	$(BIN)/poh-lab data fetch
 
-demo: setup
+# the kiosk screen (PySide6, offscreen) needs these Debian libraries; say so before a long set-up
+QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libxkbcommon.so.0:libxkbcommon0 \
+	libfontconfig.so.1:libfontconfig1
+qt-libs:
+	@missing=""; for pair in $(QT_LIBS); do \
+		/sbin/ldconfig -p | grep "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then echo "error: the kiosk screen needs:$$missing (apt-get install$$missing)" >&2; exit 2; fi
+
+demo: qt-libs setup
 	$(BIN)/poh-lab demo
 
 # a local fleet: mosquitto (packaging/mosquitto), a hub, two booths; A enrols, B finds
