@@ -80,7 +80,7 @@ test-model test-integration test-ui test-lab test-browser: test-%: setup
 pytest: setup
 	$(PYTEST)$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests
 
-test: setup lint pytest
+test: qt-libs setup lint pytest
 
 # The long evaluations and benchmarks only.
 test-slow: setup
