@@ -23,6 +23,7 @@ from app.cli import (
     camera_cmd,
     check_cmd,
     credential_cmd,
+    doctor_cmd,
     evidence_cmd,
     fleet_cmd,
     liveness_cmd,
@@ -61,6 +62,7 @@ app.add_typer(fleet_cmd.app, name="fleet")
 app.add_typer(camera_cmd.app, name="camera")
 check_cmd.register(app)
 store_cmd.register(app)
+doctor_cmd.register(app)
 verdict_cmd.attach_keys_show(store_cmd.keys_app)
 
 
