@@ -28,6 +28,11 @@ PassFileOpt = Annotated[Path | None, typer.Option(
     "--passphrase-file", help="Read the bundle passphrase from the first line of this file.")]
 
 
+HubFaceSearchOpt = Annotated[bool, typer.Option(
+    "--hub-face-search", help="Give the hub the template rotation so that it serves Didit's "
+                              "face search (it can then link any photo to its enrolment).")]
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     from storage.errors import DatabaseOpenError, StorageError
@@ -73,20 +78,43 @@ def init(
     broker: Annotated[str, typer.Option("--broker", help="mqtts://host:port the booths use.")],
     host: Annotated[list[str] | None, typer.Option(
         "--host", help="Another name or address for the broker's certificate.")] = None,
+    hub_face_search: HubFaceSearchOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a fleet: CA, broker and hub certificates, hub signing key, fleet keys."""
     from sync.fleet.folder import init_fleet
+    from sync.fleet.hub_face_search import enable_hub_face_search
 
     with _errors():
         fleet = init_fleet(folder, fleet_id, broker, tuple(host or ()))
+        if hub_face_search:
+            enable_hub_face_search(fleet)
     out = {"fleet": str(fleet.path), "fleet_id": fleet.fleet_id, "broker_url": fleet.broker_url,
            "broker_config": str(fleet.file("broker", "mosquitto.conf")),
-           "hub_public_key": str(fleet.file("hub", "signing.jwk.json"))}
+           "hub_public_key": str(fleet.file("hub", "signing.jwk.json")),
+           "hub_face_search": hub_face_search}
     emit(out, as_json, lambda o: (
         f"fleet {o['fleet_id']} created in {o['fleet']}\n"
         f"broker: mosquitto -c {o['broker_config']}\n"
         "keep this folder offline; copy broker/ to the broker and hub/ to the hub"))
+
+
+@app.command("hub-face-search")
+def hub_face_search_cmd(
+    fleet: Annotated[Path, typer.Option("--fleet", help="The fleet folder.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Let the hub search faces (Didit's POST /v3/face-search/): copy the fleet's template
+    rotation seed into FLEET/hub/. The hub can then link any photo to its enrolment."""
+    from sync.fleet.folder import load_fleet
+    from sync.fleet.hub_face_search import enable_hub_face_search
+
+    with _errors():
+        path, written = enable_hub_face_search(load_fleet(fleet))
+    emit({"rotation_seed": str(path), "written": written}, as_json, lambda o: (
+        f"hub face search {'enabled' if o['written'] else 'was already enabled'}: "
+        f"{o['rotation_seed']}\ncopy hub/ to the hub again; it can now map any face image "
+        "into the fleet's template space"))
 
 
 @app.command("add-device")

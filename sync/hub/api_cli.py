@@ -9,7 +9,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -43,15 +44,18 @@ def _emit(obj: Any, as_json: bool, text: str) -> None:
 
 
 @contextlib.contextmanager
-def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0) -> Iterator[None]:
+def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0,
+                hub_dir: Path | None = None, fleet: str = "+") -> Iterator[None]:
     """While the body runs (the ingest workers), serve the API on `http` (HOST:PORT) and
-    deliver the queued webhooks."""
+    deliver the queued webhooks. With the hub folder of one fleet, the face search serves
+    that fleet (if its operator enabled it; else it answers 403)."""
     if http is None:
         yield
         return
     address = HttpAddress.parse(http)
     engine = open_engine(db_url)
-    server = BackgroundServer(HubContext(engine), address)
+    server = BackgroundServer(HubContext(
+        engine, fleet_search_factory=face_search_factory(engine, hub_dir, fleet)), address)
     dispatcher = DispatcherThread(Dispatcher(engine, RetryPolicy(max_s=retry_max_s)))
     server.start()
     dispatcher.start()
@@ -63,11 +67,25 @@ def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0) -> I
         engine.dispose()
 
 
+def face_search_factory(engine: Any, hub_dir: Path | None, fleet: str
+                        ) -> Callable[[], Any] | None:
+    """What builds the fleet face search of `poh hub serve|run` (None: no fleet given)."""
+    if hub_dir is None or fleet == "+":
+        return None
+    from sync.hub.api.fleet_search import FleetFaceSearch
+
+    return lambda: FleetFaceSearch.from_hub_dir(engine, hub_dir, fleet)
+
+
 def serve(
     http: Annotated[str, typer.Option("--http", help="HOST:PORT to listen on")
                     ] = "127.0.0.1:8080",
     db: DbOpt = DEFAULT_DB,
     webhook_retry_max: RetryOpt = 3600.0,
+    hub_dir: Annotated[Path | None, typer.Option(
+        "--hub-dir", help="FLEET_DIR/hub, for the face search of --fleet")] = None,
+    fleet: Annotated[str, typer.Option(help="The fleet whose templates the face search "
+                                            "searches")] = "+",
 ) -> None:
     """Serve the HTTP API and deliver webhooks until SIGTERM or Ctrl-C (no ingest)."""
     address = HttpAddress.parse(http)
@@ -77,7 +95,7 @@ def serve(
         stop.set()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with http_beside(db, f"{address.host}:{address.port}", webhook_retry_max):
+    with http_beside(db, f"{address.host}:{address.port}", webhook_retry_max, hub_dir, fleet):
         stop.wait()
 
 

@@ -35,7 +35,11 @@ class HubContext:
     # builds the standalone analysis (sync.hub.api.standalone_engine.StandaloneEngine); a test
     # may pass its own factory to share one compiled pipeline between apps
     analysis_factory: Callable[[], Any] | None = None
+    # builds the fleet's face search (sync.hub.api.fleet_search.FleetFaceSearch); None: this
+    # hub serves no face search (it raises FaceSearchDisabled, the API answers 403)
+    fleet_search_factory: Callable[[], Any] | None = None
     _analysis: Any = None
+    _fleet_search: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def analysis(self) -> Any:
@@ -48,6 +52,21 @@ class HubContext:
                 else:
                     self._analysis = self.analysis_factory()
             return self._analysis
+
+
+    def fleet_search(self) -> Any:
+        """The fleet face search (made once); FaceSearchDisabled when the hub has none."""
+        from sync.hub.api.fleet_search import FaceSearchDisabled
+
+        with self._lock:
+            if self._fleet_search is None:
+                if self.fleet_search_factory is None:
+                    raise FaceSearchDisabled(
+                        "face search is not enabled at this hub: it serves no fleet's "
+                        "templates (start it with --hub-dir and --fleet of a fleet whose "
+                        "operator ran poh fleet hub-face-search)")
+                self._fleet_search = self.fleet_search_factory()
+            return self._fleet_search
 
 
 def hub_context(request: Request) -> HubContext:

@@ -14,8 +14,16 @@ from fastapi import APIRouter
 
 
 def mounted_routers() -> list[APIRouter]:
-    from sync.hub.api.routes import decisions, deliveries, health, sessions, standalone
+    from sync.hub.api.routes import (
+        decisions,
+        deliveries,
+        face_search,
+        health,
+        sessions,
+        standalone,
+    )
     from sync.hub.console import fleet_routes
     from sync.hub.console import routes as console
-    return [decisions.router, sessions.router, standalone.router, deliveries.router,
+    return [decisions.router, sessions.router, standalone.router, face_search.router,
+            deliveries.router,
             health.router, console.router, fleet_routes.router]

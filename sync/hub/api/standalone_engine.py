@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from platformdirs import user_cache_dir
 
@@ -34,6 +35,20 @@ def default_models_dir() -> Path:
         return Path(env).expanduser()
     cache = os.environ.get("POH_CACHE")
     return (Path(cache).expanduser() if cache else Path(user_cache_dir("poh-kiosk"))) / "models"
+
+
+@dataclass(frozen=True)
+class SearchFace:
+    """The face an uploaded image gives the face search: its embedding (None: no single face
+    to search), the faces found, and the rotation (degrees) they were found at."""
+
+    embedding: np.ndarray | None
+    faces: tuple[FaceAnalysis, ...]
+    best_angle: int
+
+
+_ROTATIONS = ((0, None), (90, cv2.ROTATE_90_CLOCKWISE), (180, cv2.ROTATE_180),
+              (270, cv2.ROTATE_90_COUNTERCLOCKWISE))
 
 
 @dataclass(frozen=True)
@@ -83,3 +98,19 @@ class StandaloneEngine:
         score = live.score if faces else None
         return PassiveOutcome(str(live.status), score, tuple(codes), faces,
                               quality.measures.get("face_luma"))
+
+    def search_face(self, image_bgr: np.ndarray, rotate: bool) -> SearchFace:
+        """The embedding of the one face in the image; with `rotate` (Didit's rotate_image),
+        of the rotation by 0, 90, 180 or 270 degrees whose single face the detector is most
+        confident of (upright faces score highest)."""
+        found: list[SearchFace] = []
+        for angle, code in _ROTATIONS if rotate else _ROTATIONS[:1]:
+            image = image_bgr if code is None else cv2.rotate(image_bgr, code)
+            with self._lock:
+                faces = tuple(self.pipeline.analyze(image).faces)
+            found.append(SearchFace(faces[0].embedding if len(faces) == 1 else None, faces,
+                                    angle))
+        usable = [f for f in found if f.embedding is not None]
+        if not usable:
+            return found[0]
+        return max(usable, key=lambda f: float(f.faces[0].detection.score))
