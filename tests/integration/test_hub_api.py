@@ -133,6 +133,36 @@ def test_duplicate_review_and_reviewer_decision(hub: tuple[Hub, DiditReceiver]) 
         record_status_change(h.engine, "nope", SessionStatus.APPROVED, actor="rita")
 
 
+def test_a_decision_on_a_session_decided_meanwhile_is_refused_and_audit_is_atomic(
+        hub: tuple[Hub, DiditReceiver]) -> None:
+    h, _ = hub
+    booth = Booth(h.engine)
+    booth.store(booth.verdict(
+        "contested", SessionStatus.IN_REVIEW, vendor_data="p-9",
+        warnings=(WarningCode.POSSIBLE_DUPLICATED_FACE,)))
+
+    def failing_audit(_conn: Any, _event: str | None) -> None:
+        raise RuntimeError("audit write failed")
+
+    # the audit row belongs to the change: when it cannot be written, nothing changes
+    with pytest.raises(RuntimeError):
+        record_status_change(h.engine, "contested", SessionStatus.APPROVED, actor="rita",
+                             reason="ok", expect=SessionStatus.IN_REVIEW, also=failing_audit)
+    _, decision = h.get("/v3/session/contested/decision/")
+    assert decision["status"] == "In Review" and decision["reviews"] == []
+    seen: list[str | None] = []
+    record_status_change(h.engine, "contested", SessionStatus.APPROVED, actor="rita",
+                         reason="ok", expect=SessionStatus.IN_REVIEW,
+                         also=lambda _c, ev: seen.append(ev))
+    assert len(seen) == 1
+    # a second reviewer who still saw it In Review is refused, not the silent winner
+    with pytest.raises(StatusChangeError, match="not In Review"):
+        record_status_change(h.engine, "contested", SessionStatus.DECLINED, actor="sam",
+                             reason="no", expect=SessionStatus.IN_REVIEW)
+    _, decision = h.get("/v3/session/contested/decision/")
+    assert decision["status"] == "Approved" and len(decision["reviews"]) == 1
+
+
 def test_list_sessions_by_status_and_time_with_pages(hub: tuple[Hub, DiditReceiver]) -> None:
     h, _ = hub
     booth = Booth(h.engine)

@@ -156,11 +156,13 @@ def decide(engine: sa.Engine, who: Operator, session_id: str, outcome: str, reas
         raise DecisionError(f"session {session_id} is not at the hub")
     if current.status != SessionStatus.IN_REVIEW.value:
         raise DecisionError(f"session {session_id} is {current.status}, not In Review")
-    try:
-        event_id = record_status_change(engine, session_id, status, actor=who.name,
-                                        reason=reason)
+    def audited(conn: sa.Connection, event_id: str | None) -> None:
+        audit.record(conn, who.name, "decide", session_id, reason,
+                     f"{status.value}; webhook {event_id or 'none (no endpoint)'}")
+
+    try:  # the status change, its webhook and the audit row in one transaction
+        return record_status_change(engine, session_id, status, actor=who.name,
+                                    reason=reason, expect=SessionStatus.IN_REVIEW,
+                                    also=audited)
     except StatusChangeError as exc:
         raise DecisionError(str(exc)) from None
-    audit.add(engine, who.name, "decide", session_id, reason,
-              f"{status.value}; webhook {event_id or 'none (no endpoint)'}")
-    return event_id

@@ -20,6 +20,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,12 +109,18 @@ def on_fleet_review(conn: sa.Connection, session_id: str | None) -> None:
 
 
 def record_status_change(engine: sa.Engine, session_id: str, new_status: SessionStatus, *,
-                         actor: str, reason: str | None = None) -> str | None:
+                         actor: str, reason: str | None = None,
+                         expect: SessionStatus | None = None,
+                         also: Callable[[sa.Connection, str | None], None] | None = None
+                         ) -> str | None:
     """A reviewer's decision (the review console calls this): the session's status becomes
     `new_status`, the change is kept with who made it and why, and one status.updated webhook
     is queued. Returns the webhook's event id (None when no endpoint is configured).
-    Raises StatusChangeError for an unknown session, a status that is not a decision, or
-    the status the session already has."""
+    Raises StatusChangeError for an unknown session, a status that is not a decision, the
+    status the session already has, or (with `expect`) a session no longer in that status:
+    two reviewers deciding at once, the second is refused, never silently the winner. `also`
+    runs in the same transaction with the event id (the console's audit entry), so the
+    change, its webhook and its audit row exist together or not at all."""
     if new_status not in REVIEW_OUTCOMES:
         raise StatusChangeError(f"{new_status.value!r} is not a review decision")
     with engine.begin() as conn:
@@ -123,10 +130,16 @@ def record_status_change(engine: sa.Engine, session_id: str, new_status: Session
         old = SessionStatus(row.status)
         if old is new_status:
             raise StatusChangeError(f"session {session_id} is already {old.value}")
+        if expect is not None and old is not expect:
+            raise StatusChangeError(f"session {session_id} is {old.value}, not {expect.value}")
         now = now_iso()
-        _set_status(conn, session_id, new_status, now)
+        if not _set_status(conn, session_id, new_status, now, old):
+            raise StatusChangeError(f"session {session_id} changed meanwhile; look again")
         _change(conn, session_id, old, new_status, "reviewer", actor, reason, now)
-        return emit(conn, session_id, STATUS_UPDATED)
+        event_id = emit(conn, session_id, STATUS_UPDATED)
+        if also is not None:
+            also(conn, event_id)
+        return event_id
 
 
 def emit(conn: sa.Connection, session_id: str, webhook_type: str) -> str | None:
@@ -161,9 +174,15 @@ def _session(conn: sa.Connection, session_id: str) -> Any:
         hub_sessions.c.session_id == session_id)).first()
 
 
-def _set_status(conn: sa.Connection, session_id: str, status: SessionStatus, now: str) -> None:
-    conn.execute(hub_sessions.update().where(hub_sessions.c.session_id == session_id).values(
-        status=status.value, updated_at=now))
+def _set_status(conn: sa.Connection, session_id: str, status: SessionStatus, now: str,
+                old: SessionStatus | None = None) -> bool:
+    """Set the status (only if it is still `old`, when given); False when it was not."""
+    where = hub_sessions.c.session_id == session_id
+    if old is not None:
+        where = sa.and_(where, hub_sessions.c.status == old.value)
+    done = conn.execute(hub_sessions.update().where(where).values(status=status.value,
+                                                                   updated_at=now))
+    return done.rowcount == 1
 
 
 def _change(conn: sa.Connection, session_id: str, old: SessionStatus, new: SessionStatus,
