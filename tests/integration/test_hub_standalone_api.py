@@ -5,14 +5,13 @@ bad uploads get Didit's 400s."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-from support.hub_api import call, free_port, wait_http
+from support.hub_api import free_port, post_image, wait_http
 
 from app.lab.demo_clips import portrait_frames
 from inference.pipeline import FacePipeline
@@ -41,16 +40,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, face_pipeline: FacePipeline
 
 def _post(hub: tuple[str, str], image: bytes | None, name: str = "selfie.jpg",
           **fields: str) -> tuple[int, Any]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-             .encode() for k, v in fields.items()]
-    if image is not None:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="user_image"; '
-                     f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                     .encode() + image + b"\r\n")
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return call("POST", hub[0] + "/v3/passive-liveness/", hub[1], body,
-                {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    return post_image(hub[0] + "/v3/passive-liveness/", hub[1], image, name, **fields)
 
 
 def test_live_portrait_approved_in_didit_shape(hub: tuple[str, str], data_dir: Path) -> None:

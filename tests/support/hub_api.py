@@ -9,6 +9,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -122,3 +123,18 @@ def until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def post_image(url: str, key: str, image: bytes | None, name: str = "selfie.jpg",
+               **fields: str) -> tuple[int, Any]:
+    """POST Didit's multipart form (`user_image` and text fields) to a standalone endpoint."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+             .encode() for k, v in fields.items()]
+    if image is not None:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="user_image"; '
+                     f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                     .encode() + image + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return call("POST", url, key, body,
+                {"Content-Type": f"multipart/form-data; boundary={boundary}"})
