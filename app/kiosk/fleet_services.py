@@ -49,9 +49,8 @@ def kiosk_fleet_services(kiosk: Kiosk) -> Iterator[bool]:
         yield False
         return
     commands = kiosk_commands(kiosk, membership)
-    drain = start_verdict_drain(kiosk, status_fields=commands.status_fields)
-    if drain is not None:
-        commands.on_change = drain.drain.refresh_status  # the status names what runs now
+    drain = start_verdict_drain(kiosk, membership, status_fields=commands.status_fields)
+    commands.on_change = drain.drain.refresh_status  # the status names what runs now
     command_thread = CommandThread(commands, membership, kiosk.storage.key)
     command_thread.start()
     stop = threading.Event()
@@ -64,5 +63,4 @@ def kiosk_fleet_services(kiosk: Kiosk) -> Iterator[bool]:
         stop.set()
         thread.join(JOIN_S)
         command_thread.stop(JOIN_S)
-        if drain is not None:
-            drain.stop()
+        drain.stop()

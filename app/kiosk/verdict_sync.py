@@ -4,15 +4,11 @@ open_kiosk and stops it before closing the kiosk (a clean stop leaves a retained
 
 from __future__ import annotations
 
-import logging
-
 from app.kiosk.root import Kiosk
 from sync.drain import DrainSettings, OutboxDrain
 from sync.drain.booth import DrainThread, member_drain
 from sync.drain.drain import StatusFields
-from sync.fleet.membership import load_membership
-
-log = logging.getLogger(__name__)
+from sync.fleet.membership import Membership
 
 
 def attach_drain(kiosk: Kiosk, drain: OutboxDrain) -> DrainThread:
@@ -23,15 +19,12 @@ def attach_drain(kiosk: Kiosk, drain: OutboxDrain) -> DrainThread:
     return thread
 
 
-def start_verdict_drain(kiosk: Kiosk, settings: DrainSettings | None = None,
-                        status_fields: StatusFields | None = None) -> DrainThread | None:
-    """The drain of a fleet booth, started; None for a booth that never joined a fleet (its
-    verdicts wait in the outbox until it does). `status_fields`: what else its retained
-    status says (the workflow running, the decisions applied: app.kiosk.fleet_commands)."""
-    membership = load_membership(kiosk.storage.home)
-    if membership is None:
-        log.info("not in a fleet: verdicts stay in the outbox")
-        return None
+def start_verdict_drain(kiosk: Kiosk, membership: Membership,
+                        settings: DrainSettings | None = None,
+                        status_fields: StatusFields | None = None) -> DrainThread:
+    """The drain of a fleet booth (`membership`: what `poh fleet join` installed), started.
+    `status_fields`: what else its retained status says (the workflow running, the decisions
+    applied: app.kiosk.fleet_commands)."""
     drain = member_drain(kiosk.storage.verdicts(), membership, kiosk.storage.key, settings,
                          status_fields)
     return attach_drain(kiosk, drain)
