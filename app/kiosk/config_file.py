@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import BadInputError
-from app.kiosk.config import MAX_BYTES, config_path, load_config, parse_config
+from app.kiosk.config import MAX_BYTES, MAX_DEPTH, config_path, parse_config
 from storage.durable import replace_file
 from sync.strict_json import InputError, existing_path, parse_json, read_input_file
 
@@ -26,12 +26,13 @@ def read_config_document(path: Path) -> dict[str, Any]:
         if not path.parent.is_dir():
             raise BadInputError(f"{path.parent}: no such folder")
         return {}
-    load_config(path)
     try:
-        raw = parse_json(read_input_file(path, max_bytes=MAX_BYTES), max_bytes=MAX_BYTES)
+        text = read_input_file(path, max_bytes=MAX_BYTES)  # read once: checked, then kept
     except InputError as exc:
-        raise BadInputError(f"{path}: {exc}") from exc
-    if not isinstance(raw, dict):
+        raise BadInputError(str(exc)) from exc
+    parse_config(text, str(path))  # a file that does not validate now is not rewritten
+    raw = parse_json(text, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH)
+    if not isinstance(raw, dict):  # parse_config refused it already; kept for the type
         raise BadInputError(f"{path}: a configuration is a JSON object")
     return raw
 
