@@ -53,6 +53,18 @@ def background(args: list[str], log: Path, home: Path | None = None) -> subproce
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM every process of the demo (each stops cleanly: a retained offline, a hub
+    commit), then wait for each; one that outlives `timeout` is killed."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -127,13 +139,7 @@ def main() -> int:
             f"devices registered {len(hub['devices'])}")
         return 0
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs, 20)
         broker.stop()
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,15 @@ from app.lab.benchmarks.sync_booths import open_booth
 from app.lab.broker_process import Mosquitto, free_port
 from app.lab.demo_clips import make_demo_clips
 from app.lab.didit_receiver import DiditReceiver
-from app.lab.fleet_demo import FLEET, PASSPHRASE, POH, background, poh, wait_until
+from app.lab.fleet_demo import (
+    FLEET,
+    PASSPHRASE,
+    POH,
+    background,
+    poh,
+    stop_all,
+    wait_until,
+)
 from app.lab.home import lab_home
 from app.paths import data_dir
 from storage.durable import make_private_dir
@@ -162,13 +169,7 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Any]:
         return {"sessions": sessions, "webhooks": webhooks, "decisions": decisions,
                 "refused_by_receiver": receiver.refused}
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs, 30)
         receiver.stop()
         broker.stop()
 
