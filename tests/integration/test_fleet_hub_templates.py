@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.postgres import Postgres
 
 from sync.fleet.envelope import open_message, seal, template_b64
 from sync.hub.db import open_engine
@@ -29,8 +28,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
-    with Postgres() as pg:
-        yield pg.new_database()
+    yield request.getfixturevalue("postgres").new_database()
 
 
 def _unit(seed: int) -> np.ndarray:

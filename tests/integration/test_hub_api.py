@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from support.hub_api import Booth, call, free_port, until, wait_http
-from support.postgres import Postgres
 
 from app.lab.didit_receiver import DiditReceiver
 from sync.hub.api.context import HubContext
@@ -24,12 +23,6 @@ from sync.hub.webhooks.dispatcher import Dispatcher, DispatcherThread, RetryPoli
 from sync.hub.webhooks.events import StatusChangeError, record_status_change
 from sync.reports import FaceMatch
 from sync.vocabulary import SessionStatus, WarningCode
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with Postgres() as pg:
-        yield pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

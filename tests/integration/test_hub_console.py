@@ -21,7 +21,6 @@ from support.console import (
     duplicate_across_booths,
     write_password,
 )
-from support.postgres import Postgres
 
 from app.workflows.loader import FLASHING_WORKFLOW
 from sync.hub.cli import run_cli
@@ -30,12 +29,6 @@ from sync.hub.console.tables import workflow_publications
 from sync.hub.db import open_engine
 from sync.hub.schema import devices
 from sync.hub.webhooks.tables import hub_sessions, webhook_events
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with Postgres() as pg:
-        yield pg
 
 
 @pytest.fixture()

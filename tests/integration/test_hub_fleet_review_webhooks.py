@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.hub_api import Booth
-from support.postgres import Postgres
 
 from sync.fleet.envelope import seal, template_b64
 from sync.hub.api.decisions import load_decision
@@ -24,12 +23,6 @@ from sync.hub.webhooks import admin
 from sync.hub.webhooks.tables import webhook_events
 
 KEY = bytes(range(32))
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with Postgres() as pg:
-        yield pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.postgres import Postgres
 
 from app.lab.benchmarks.sync_booths import VerdictBuilder
 from sync.device_key import DeviceKey
@@ -23,12 +22,6 @@ from sync.wire.messages import AckResult, verify_ack
 from sync.wire.topics import verdict_topic
 
 HUB = Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with Postgres() as pg:
-        yield pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

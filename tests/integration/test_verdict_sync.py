@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from support.fleet import HubThread, TestFleet
-from support.postgres import Postgres
 
 from app.lab.benchmarks.sync_booths import LabBooth, append_verdicts, open_booth
 from sync.drain import DrainSettings, OutboxDrain
@@ -78,12 +77,6 @@ def _until_empty(drain: OutboxDrain, limit: float = 120.0) -> None:
 def _hub_count(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(verdicts)).scalar_one())
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with Postgres() as pg:
-        yield pg
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
