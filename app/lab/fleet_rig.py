@@ -65,6 +65,9 @@ class FleetRig:
         self.db_url = db_url or f"sqlite:///{folder / 'hub.db'}"
         self.hub: subprocess.Popen[bytes] | None = None
         self.booths: list[RigBooth] = []
+        # the rig's booths are simulated and their verdicts say so (capture source
+        # `simulation`); the hub accepts those only from a fleet marked for testing
+        self.hub_cli("testing", FLEET, "--on")
 
     @property
     def url(self) -> str:

@@ -20,8 +20,9 @@ PRODUCER = """
 import sys
 from pathlib import Path
 from app.lab.benchmarks.sync_booths import append_verdicts, open_booth
+from sync.vocabulary import CaptureKind
 booth = open_booth(Path(sys.argv[1]), fleet="lab")
-append_verdicts(booth, int(sys.argv[2]), prefix=sys.argv[3])
+append_verdicts(booth, int(sys.argv[2]), prefix=sys.argv[3], kind=CaptureKind.SIMULATION)
 booth.close()
 """
 

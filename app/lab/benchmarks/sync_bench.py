@@ -19,6 +19,7 @@ from typing import Any
 
 from app.lab.benchmarks.sync_booths import append_verdicts, open_booth
 from app.lab.fleet_rig import FLEET, FleetRig
+from sync.vocabulary import CaptureKind
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def _fill(rig: FleetRig, name: str, n: int) -> None:
     b = rig.add_booth(name)
     booth = open_booth(b.home, fleet=FLEET)
     try:
-        append_verdicts(booth, n, prefix=name)
+        append_verdicts(booth, n, prefix=name, kind=CaptureKind.SIMULATION)
     finally:
         booth.close()
 
