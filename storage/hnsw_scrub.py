@@ -7,10 +7,14 @@ erasure), and a rebuild per erasure costs minutes at scale. So the serialised gr
 in a memory file) is edited before it is sealed again:
 
 - the node's vector is zeroed and its own neighbour lists emptied at every level;
-- every edge that points to it is redirected to its closest surviving neighbour on that level
-  (so searches still route through that neighbourhood) or, when that one is already a neighbour,
-  dropped;
-- when it was the entry point, the surviving node of the highest level becomes the entry point.
+- a node that linked to it keeps its other links and fills its free slots with the erased
+  node's surviving neighbours on that level, closest to itself first (the erased node's own
+  links are what made its neighbourhood reachable: a late-inserted node often has no other way
+  in);
+- when it was the entry point, the surviving node of the highest level becomes the entry point;
+- every surviving node must still be reachable on level 0 from the entry point: one that is
+  not gets a link from its closest reachable node with a free slot (none free: unsupported, the
+  caller deletes the snapshot and the next start rebuilds it).
 
 The node keeps its slot (positions are the graph's ids), unreachable. Layout of nmslib 2.x's
 optimized index ("cosinesimil", saveIndex(save_data=False)), read as observed and checked field
@@ -179,21 +183,20 @@ def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int],
     dead_set = set(dead)
     if len(dead_set | earlier) >= count:
         raise ScrubUnsupported("every node of the graph is erased")
-    # 1. Each erased node's replacement per level: its closest surviving neighbour there.
-    replace: dict[tuple[int, int], int] = {}
+    # 1. Each erased node's surviving neighbours per level: the candidates for its in-links.
+    donors: dict[tuple[int, int], list[int]] = {}
     for node in dead:
-        vec = np.asarray(g.vecs[node], dtype=np.float32)
         for level in range(int(lay.levels[node]) + 1):
             alive = [f for f in g.friends(node, level) if f not in dead_set]
             if alive:
-                scores = np.asarray(g.vecs[alive], dtype=np.float32) @ vec
-                replace[(node, level)] = alive[int(np.argmax(scores))]
+                donors[(node, level)] = alive
+    old_entry = np.array(g.vecs[lay.enterpoint], dtype=np.float32)
     # 2. Its own vector and lists go.
     for node in dead:
         g.vecs[node] = 0.0
         for level in range(int(lay.levels[node]) + 1):
             g.set_friends(node, level, [])
-    # 3. Edges into it are redirected (or dropped), level 0 in row blocks, then upper levels.
+    # 3. Nodes that linked to it relink, level 0 in row blocks, then the upper levels.
     dead_arr = np.asarray(dead, dtype=np.int32)
     for start in range(0, count, _ROWS):
         block = g.l0[start:start + _ROWS]
@@ -203,38 +206,72 @@ def _scrub(mm: mmap.mmap, size: int, count: int, dim: int, dead: list[int],
         valid = np.arange(lay.max_m0)[None, :] < counts[:, None]
         hit = valid & np.isin(block[:, 1:], dead_arr)
         for row in np.flatnonzero(hit.any(axis=1)).tolist():
-            _redirect(g, start + row, 0, dead_set, replace)
+            _relink(g, start + row, 0, dead_set, donors)
     for level in range(1, lay.maxlevel + 1):
         for node in np.flatnonzero(lay.levels >= level).tolist():
             if node in dead_set:
                 continue
             if dead_set.intersection(g.friends(node, level)):
-                _redirect(g, node, level, dead_set, replace)
+                _relink(g, node, level, dead_set, donors)
     # 4. A new entry point when the old one is erased: a survivor of the highest level.
-    if lay.enterpoint in dead_set:
+    entry = lay.enterpoint
+    gone = dead_set | earlier
+    if entry in dead_set:
         alive_levels = lay.levels.copy()
-        alive_levels[sorted(dead_set | earlier)] = -1
+        alive_levels[sorted(gone)] = -1
         top = int(alive_levels.max())
-        candidates = set(np.flatnonzero(alive_levels == top).tolist())
-        best = replace.get((lay.enterpoint, top))
-        if best not in candidates:
-            best = min(candidates)
-        struct.pack_into("<ii", mm, 32, top, best)
+        candidates = np.flatnonzero(alive_levels == top)
+        # the one closest to the old entry point: searches start where they used to
+        scores = np.asarray(g.vecs[candidates], dtype=np.float32) @ old_entry
+        entry = int(candidates[int(np.argmax(scores))])
+        struct.pack_into("<ii", mm, 32, top, entry)
+    # 5. Every survivor reachable on level 0.
+    _reconnect(g, lay, entry, gone)
 
 
-def _redirect(g: _Graph, node: int, level: int, dead: set[int],
-              replace: dict[tuple[int, int], int]) -> None:
+def _relink(g: _Graph, node: int, level: int, dead: set[int],
+            donors: dict[tuple[int, int], list[int]]) -> None:
     old = g.friends(node, level)
-    new: list[int] = []
-    for f in old:
-        if f not in dead:
-            if f not in new:
-                new.append(f)
+    kept = [f for f in dict.fromkeys(old) if f not in dead]
+    offered = {c for f in old if f in dead for c in donors.get((f, level), ())}
+    offered -= {node, *kept}
+    room = (g.lay.max_m0 if level == 0 else g.lay.max_m) - len(kept)
+    if offered and room > 0:
+        pool = sorted(offered)
+        scores = np.asarray(g.vecs[pool], dtype=np.float32) @ np.asarray(g.vecs[node],
+                                                                        dtype=np.float32)
+        kept += [pool[i] for i in np.argsort(-scores, kind="stable")[:room].tolist()]
+    g.set_friends(node, level, kept)
+
+
+def _reconnect(g: _Graph, lay: _Layout, entry: int, gone: set[int]) -> None:
+    """Link every surviving node that level 0 no longer reaches from the entry point."""
+    seen = np.zeros(lay.count, dtype=bool)
+    seen[sorted(gone)] = True  # never visited, never linked to
+    _flood(g, [entry], seen)
+    for lost in np.flatnonzero(~seen).tolist():
+        if seen[lost]:  # reached through one linked before it
             continue
-        sub = replace.get((f, level))
-        if sub is not None and sub != node and sub not in old and sub not in new:
-            new.append(sub)
-    g.set_friends(node, level, new)
+        reached = np.flatnonzero(seen)
+        reached = reached[~np.isin(reached, sorted(gone))]
+        free = reached[g.l0[reached, 0] < lay.max_m0]
+        if not len(free):
+            raise ScrubUnsupported("no reachable node has room for a link")
+        scores = np.asarray(g.vecs[free], dtype=np.float32) @ np.asarray(g.vecs[lost],
+                                                                        dtype=np.float32)
+        host = int(free[int(np.argmax(scores))])
+        g.set_friends(host, 0, [*g.friends(host, 0), lost])
+        _flood(g, [lost], seen)
+
+
+def _flood(g: _Graph, start: list[int], seen: npt.NDArray[np.bool_]) -> None:
+    stack = [n for n in start if not seen[n]]
+    seen[stack] = True
+    while stack:
+        for f in g.friends(stack.pop(), 0):
+            if not seen[f]:
+                seen[f] = True
+                stack.append(f)
 
 
 __all__ = ["ScrubUnsupported", "scrub_graph"]
