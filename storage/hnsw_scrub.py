@@ -265,13 +265,17 @@ def _reconnect(g: _Graph, lay: _Layout, entry: int, gone: set[int]) -> None:
 
 
 def _flood(g: _Graph, start: list[int], seen: npt.NDArray[np.bool_]) -> None:
-    stack = [n for n in start if not seen[n]]
-    seen[stack] = True
-    while stack:
-        for f in g.friends(stack.pop(), 0):
-            if not seen[f]:
-                seen[f] = True
-                stack.append(f)
+    """Mark everything level 0 reaches from `start` (breadth first, a frontier at a time)."""
+    frontier = np.asarray([n for n in start if not seen[n]], dtype=np.int64)
+    seen[frontier] = True
+    slots = np.arange(g.lay.max_m0)[None, :]
+    while len(frontier):
+        rows = g.l0[frontier]
+        links = rows[:, 1:][slots < rows[:, :1]]
+        if np.any((links < 0) | (links >= g.lay.count)):
+            raise ScrubUnsupported("a level-0 link outside the graph")
+        frontier = np.unique(links[~seen[links]]).astype(np.int64)
+        seen[frontier] = True
 
 
 __all__ = ["ScrubUnsupported", "scrub_graph"]
