@@ -1,26 +1,25 @@
 """`make demo-hub`: the hub serving an integrator, every part a real process but the receiver.
 
 A fleet from `poh fleet init`, mosquitto on the shipped configuration, `poh hub run --http`
-(ingest, fleet index, HTTP API, webhook delivery), one booth joined with its bundle. The
+(ingest, fleet index, HTTP API, webhook delivery), one fleet member joined with its bundle. The
 integrator's side: a webhook endpoint and an API key made with `poh hub webhooks add` and
 `poh hub api-key add`, and a Didit-style receiver (app.lab.didit_receiver) that checks all
-three signatures and the timestamp. Two sessions run at the booth through the real pipeline on
-clips made from real portraits (a person, then another photo of them: a duplicate), the booth's
-drain (`poh sync run --once`) takes the signed verdicts to the hub, the receiver gets one
-webhook per session, and GET /v3/session/{id}/decision/ answers the Didit-shaped decision.
-The clips are files, not the booth camera, so the sessions run in a lab kiosk and the booth
-signs their results as `video_file` verdicts, and the fleet is marked for testing (the hub
-refuses such verdicts otherwise). Everything lives in a scratch folder under the lab's data folder.
+three signatures and the timestamp. Two sessions run through the real pipeline on clips made
+from real portraits (a person, then another photo of them: a duplicate), the member's drain
+(`poh sync run --once`) takes the signed verdicts to the hub, the receiver gets one webhook per
+session, and GET /v3/session/{id}/decision/ answers the Didit-shaped decision.
+The clips are files, not a booth camera: the member is `clip-desk`, a lab device that only runs
+clip sessions and signs them as `video_file` with its own key (no booth key ever signs them),
+and the fleet is marked for testing (the hub refuses such verdicts otherwise). Everything
+lives in a scratch folder under the lab's data folder.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -46,9 +45,6 @@ from app.lab.fleet_demo import (
 from app.lab.home import lab_home
 from app.paths import data_dir
 from storage.durable import make_private_dir
-from sync.device_key import DeviceKey
-from sync.verdict import CaptureSource, SignedVerdict, idempotency_key, sign_verdict
-from sync.vocabulary import CaptureKind
 
 SESSIONS = (("live", "demo-person-1"), ("again", "demo-person-2"))
 
@@ -59,43 +55,27 @@ def _get(url: str, key: str) -> tuple[int, Any]:
         return resp.status, json.loads(resp.read())
 
 
-def _booth_sessions(root: Path, home: Path, clips: dict[str, Path]) -> list[dict[str, str]]:
-    """Whole sessions through the real pipeline on the clips, then kept at the joined booth.
+def _clip_sessions(home: Path, clips: dict[str, Path]) -> list[dict[str, str]]:
+    """Whole sessions through the real pipeline on the clips, at a fleet member of their own.
 
-    A booth signs only what its own camera saw (app.flow refuses a file with its key), so each
-    session runs in a lab kiosk with a scratch key, and its result (statuses, liveness score,
-    matches, age, warnings, times, session id) is appended to the booth's outbox as a verdict
-    the booth signs with capture source `video_file`: what it is. The hub accepts such
-    verdicts only from a fleet marked for testing."""
-    scratch = root / "lab-session"
-    make_private_dir(scratch)
-    lab_key = DeviceKey.generate(device_id="hub-demo-lab")
-    kiosk = open_kiosk(load_config(), scratch, db_key=secrets.token_bytes(32),
-                       scratch_key=lab_key)
-    try:
-        made = [run_session(kiosk.parts, kiosk.workflow, open_source(str(clips[clip])),
-                            vendor).verdict for clip, vendor in SESSIONS]
-    finally:
-        kiosk.close()
-    booth = open_booth(home, fleet=FLEET)
+    A booth's key signs only what its own camera saw (app.flow refuses a file with it), and no
+    key re-signs another's result: the clips run on `clip-desk`, a lab device joined to the
+    fleet for them alone (its key signs clip sessions, as `video_file`, and nothing else; it
+    never opens a camera), and its drain takes the verdicts to the hub like any member's. The
+    hub accepts them only because the fleet is marked for testing."""
+    member = open_booth(home, fleet=FLEET)
+    lab_key = member.key
+    member.close()
+    kiosk = open_kiosk(load_config(home / "config.json"), home, scratch_key=lab_key)
     out = []
     try:
-        for (clip, vendor), lab in zip(SESSIONS, made, strict=True):
-            def build(seq: int, lab: SignedVerdict = lab, clip: str = clip) -> SignedVerdict:
-                body = lab.body.model_copy(update={
-                    "device_id": booth.device_id, "sequence": seq,
-                    "idempotency_key": idempotency_key(booth.device_id, lab.session_id),
-                    "capture_source": CaptureSource(kind=CaptureKind.VIDEO_FILE,
-                                                    device_id=booth.device_id,
-                                                    detail=f"video {clip}.avi")})
-                return sign_verdict(body, booth.key)
-            booth.store.record_session_start(lab.session_id, vendor, lab.workflow_id,
-                                             lab.workflow_version, time.time())
-            verdict, _ = booth.store.append(build)
-            out.append({"clip": clip, "session_id": verdict.session_id,
-                        "status": verdict.status.value, "vendor_data": vendor})
+        for clip, vendor in SESSIONS:
+            v = run_session(kiosk.parts, kiosk.workflow, open_source(str(clips[clip])),
+                            vendor).verdict
+            out.append({"clip": clip, "session_id": v.session_id, "status": v.status.value,
+                        "vendor_data": vendor})
     finally:
-        booth.close()
+        kiosk.close()
     return out
 
 
@@ -116,8 +96,8 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Any]:
     try:
         say(f"mosquitto {url}; fleet {FLEET} in {fleet}")
         (root / "pass").write_text(PASSPHRASE + "\n")
-        home = root / "booth-a"
-        bundle = poh("fleet", "add-device", "booth-a", "--fleet", str(fleet),
+        home = root / "clip-desk"
+        bundle = poh("fleet", "add-device", "clip-desk", "--fleet", str(fleet),
                      "--passphrase-file", str(root / "pass"))["bundle"]
         poh("fleet", "join", bundle, "--passphrase-file", str(root / "pass"),
             "--register-timeout", "0", home=home)
@@ -135,14 +115,14 @@ def run_demo(root: Path, say: Callable[[str], None]) -> dict[str, Any]:
                                  f"127.0.0.1:{http_port}"], root / "hub.log"))
         wait_until("the hub's HTTP API answering", lambda: _answers(base + "/health"))
         say(f"hub: ingest, fleet index, API on {base}, webhooks (fleet {FLEET} marked for "
-            "testing: the sessions below run on clips, not on the booth camera)")
+            "testing: the sessions below run on clips, not on a booth camera)")
         clips = make_demo_clips(data_dir() / "colour", root / "clips")
-        sessions = _booth_sessions(root, home, clips)
+        sessions = _clip_sessions(home, clips)
         for s in sessions:
-            say(f"booth-a: session {s['session_id']} on {s['clip']}.avi for "
+            say(f"clip-desk: session {s['session_id']} on {s['clip']}.avi for "
                 f"{s['vendor_data']}: {s['status']} (signed, in the outbox)")
         sync = poh("sync", "run", "--once", "--timeout", "120", home=home)
-        say(f"booth-a: poh sync run --once: {sync['stored']} verdict(s) stored at the hub, "
+        say(f"clip-desk: poh sync run --once: {sync['stored']} verdict(s) stored at the hub, "
             f"outbox {sync['outbox_pending']}")
         got = receiver.wait_for(len(sessions), 60)
         webhooks = []
