@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from assets import asset_path
 from inference.types import FloatArray
 
-POSE_REFERENCE_PATH = (Path(__file__).resolve().parents[1] / "assets" / "face"
-                       / "pose_reference.json")
+POSE_REFERENCE_PATH = asset_path("face", "pose_reference.json")
 METADATA_MEMBER = "geometry_pipeline_metadata_landmarks.binarypb"
 
 

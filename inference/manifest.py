@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MANIFEST_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "manifest.json"
+from assets import asset_path
+
+MANIFEST_PATH = asset_path("models", "manifest.json")
 
 
 @dataclass(frozen=True)

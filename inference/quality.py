@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from assets import asset_path
 from inference.types import Box, FaceAnalysis
 
-CUES_PATH = Path(__file__).resolve().parents[1] / "assets" / "i18n" / "cues.json"
+CUES_PATH = asset_path("i18n", "cues.json")
 
 CueCode = Literal[
     "NO_FACE", "MULTIPLE_FACES", "FACE_TOO_SMALL", "FACE_TOO_LARGE", "OFF_CENTER", "TURNED_AWAY",

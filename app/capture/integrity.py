@@ -30,11 +30,12 @@ from app.capture.v4l2 import (
     read_sysfs,
 )
 from app.session.inputs import CaptureFinding
+from assets import asset_path
 from sync.vocabulary import WarningCode
 
 log = logging.getLogger(__name__)
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "assets" / "capture" / "virtual_cameras.json"
+CATALOGUE = asset_path("capture", "virtual_cameras.json")
 # The fields whose change means "another camera" (the node number and the kernel version may
 # change on any reboot or update; a card name is the driver's and follows the device).
 COMPARED = ("driver", "card", "bus_info", "sysfs_driver", "usb_vendor", "usb_product",

@@ -11,9 +11,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from assets import asset_path
+
 log = logging.getLogger(__name__)
 
-I18N_DIR = Path(__file__).resolve().parents[2] / "assets" / "i18n"
+I18N_DIR = asset_path("i18n")
 LANGUAGES = ("id", "en")
 
 

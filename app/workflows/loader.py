@@ -9,12 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.workflows.model import Workflow
+from assets import asset_path
 from sync.strict_json import InputError, StrictJsonError, parse_json, read_input_file
 
 MAX_BYTES = 256 * 1024  # a workflow is a few hundred bytes; refuse anything absurd early
 MAX_DEPTH = 8  # workflow -> features -> [i] -> config -> accepted_methods -> [j]
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+WORKFLOWS = asset_path("workflows")
 DEFAULT_WORKFLOW = WORKFLOWS / "default.json"
 FLASHING_WORKFLOW = WORKFLOWS / "flashing.json"
 ACTIVE_3D_WORKFLOW = WORKFLOWS / "active_3d.json"

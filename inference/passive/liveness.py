@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from assets import asset_path
 from inference.codes import LivenessCode, LivenessStatus
 from inference.passive.fusion import LinearModel
 from inference.passive.regions import U8
@@ -31,8 +32,7 @@ _APPROVED, _DECLINED = LivenessStatus.APPROVED, LivenessStatus.DECLINED
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_PATH = (Path(__file__).resolve().parents[2] / "assets" / "liveness"
-                    / "passive_calibration.json")
+CALIBRATION_PATH = asset_path("liveness", "passive_calibration.json")
 LBP_SIGNAL = "lbp_score"
 
 

@@ -26,12 +26,13 @@ from app.kiosk.root import open_kiosk
 from app.kiosk.storage import evidence_dir
 from app.lab.simulation.flash.challenge_camera import SimulatedChallengeCamera
 from app.workflows import Workflow, parse_workflow
+from assets import asset_path
 from sync.device_key import DeviceKey
 from sync.verdict import verify_verdict_bytes
 from sync.vocabulary import CaptureKind, SessionStatus, WarningCode
 
 S, W = SessionStatus, WarningCode
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+ASSETS = asset_path("workflows")
 
 
 def _workflow(name: str, **liveness: object) -> Workflow:

@@ -17,8 +17,9 @@ import pytest
 
 from app.cli.main import run
 from app.lab.cli.main import run as lab_run
+from assets import asset_path
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "workflows"
+ASSETS = asset_path("workflows")
 
 
 @contextmanager

@@ -11,7 +11,6 @@ compared with the durations the screen itself reported.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,10 +21,11 @@ from app.capture.plan import ChallengePlan
 from app.flow.events import ChallengePlanned
 from app.ui import theme
 from app.workflows import load_workflow
+from assets import asset_path
 from sync.vocabulary import SessionStatus
 from tests.ui.conftest import WAIT_MS
 
-FLASHING = Path(__file__).resolve().parents[2] / "assets" / "workflows" / "flashing.json"
+FLASHING = asset_path("workflows", "flashing.json")
 TIMING = "was shown for a different time"
 
 

@@ -17,6 +17,7 @@ from app.flow.worker import WorkerEnd
 from app.kiosk_main import KioskHooks, KioskOptions, run_kiosk
 from app.launcher import run
 from app.ui.person import WalkUpPerson
+from assets import asset_path
 from sync.vocabulary import SessionStatus
 from tests.ui.conftest import CAMERA, WAIT_MS, CameraRig
 
@@ -38,7 +39,7 @@ def test_the_rest_of_the_cli_never_loads_qt(tmp_path: Path) -> None:
     code = ("import sys\nfrom app.launcher import run\n"
             "rc = run(['workflow', 'validate', sys.argv[1]])\n"
             "sys.stdout.write(f'{rc} {\"PySide6\" in sys.modules}')\n")
-    wf = ROOT / "assets" / "workflows" / "default.json"
+    wf = asset_path("workflows", "default.json")
     out = subprocess.run([sys.executable, "-c", code, str(wf)], capture_output=True, text=True,
                          cwd=ROOT, timeout=300, check=False)
     assert out.stdout.strip().endswith("0 False"), out.stderr

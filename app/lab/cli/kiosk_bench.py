@@ -27,8 +27,6 @@ import numpy as np
 from app.capture.camera_thread import Capture
 from app.ui.person import run_events
 
-WORKFLOWS = Path(__file__).resolve().parents[3] / "assets" / "workflows"
-
 
 class PacedFrames:
     """A camera delivering `frames` in a loop at `fps` (read() blocks like a real camera)."""
@@ -90,7 +88,7 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
     from app.ui.i18n import Translator
     from app.ui.person import application
     from app.ui.window import KioskWindow
-    from app.workflows import DEFAULT_WORKFLOW, load_workflow
+    from app.workflows import DEFAULT_WORKFLOW, FLASHING_WORKFLOW, load_workflow
     from sync.verdict import CaptureSource
     from sync.vocabulary import CaptureKind
 
@@ -136,7 +134,7 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
                                                      / out["with_inference"]["seconds"])
             booth.cancel("benchmark phase over")
             run_events(0, lambda: not booth.in_session)
-            booth.workflow = load_workflow(WORKFLOWS / "flashing.json")
+            booth.workflow = load_workflow(FLASHING_WORKFLOW)
             for _ in range(flashes):
                 run_events(0, lambda: window.current == "attract" and not booth.in_session)
                 window.start_session()
