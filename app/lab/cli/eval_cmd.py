@@ -1,4 +1,4 @@
-"""`poh eval ...`: accuracy evaluations."""
+"""`poh-lab eval ...`: accuracy evaluations, each with a progress display on stderr."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
+from app.cli.progress_bar import progress_report
 from app.lab.cli.common import face_scan_folder
 
 app = typer.Typer(help="Accuracy evaluations that print error rates with trial counts.",
@@ -26,12 +27,8 @@ def faces(
     from app.cli.context import pipeline as build_pipeline
     from app.lab.evaluation.face_eval import evaluate_faces, render
 
-    result = evaluate_faces(
-        folder,
-        build_pipeline(),
-        tight=upscale,
-        on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
-    )
+    with progress_report("eval faces images", as_json) as report:
+        result = evaluate_faces(folder, build_pipeline(), tight=upscale, on_progress=report.count)
     emit(result.to_dict(), as_json, lambda _: render(result))
 
 
@@ -67,19 +64,19 @@ def pad(
     liveness = passive_liveness(kiosk_config().passive_liveness)  # the configured decline threshold
     pipeline = build_pipeline()
 
-    def on_progress(i: int, total: int) -> None:
-        progress(f"analysed {i}/{total}")
-
     if folder is not None:
-        obs = observe_folder(pipeline, folder, on_progress)
+        with progress_report("eval pad frames", as_json) as report:
+            obs = observe_folder(pipeline, folder, report.count)
         desc = f"folder {folder}"
     else:
         sp = parse_split(split)
         check_count(n)
-        with tempfile.TemporaryDirectory(prefix="poh_pad_") as tmp:
-            progress(f"rendering {3 * n} simulated frames ({sp} settings and portraits)")
-            write_set(Path(tmp), data_dir(), sp, n, seed)
-            obs = observe_folder(pipeline, Path(tmp), on_progress)
+        with (tempfile.TemporaryDirectory(prefix="poh_pad_") as tmp,
+              progress_report("eval pad", as_json) as report):
+            report.note(f"rendering {3 * n} simulated frames ({sp} settings and portraits)")
+            write_set(Path(tmp), data_dir(), sp, n, seed, report.count)
+            report.note("analysing the frames")
+            obs = observe_folder(pipeline, Path(tmp), report.count)
         desc = (f"simulated {sp} set: {n} frames per species, seed {seed} "
                 "(attacks are simulated, not real)")
     result = evaluate(obs, liveness, desc)
@@ -105,11 +102,10 @@ def dedup(
 
     if rounds < 1 or not 0.0 < enrolled_fraction < 1.0 or not 0.0 < target_fpir < 1.0 or k < 1:
         raise BadInputError("need --rounds >= 1, --k >= 1, and fractions strictly in (0, 1)")
-    result = evaluate_dedup(
-        folder, build_pipeline(), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
-        target_fpir=target_fpir, seed=seed,
-        on_progress=lambda n, total: progress(f"embedded {n}/{total} images"),
-    )
+    with progress_report("eval dedup images", as_json) as report:
+        result = evaluate_dedup(
+            folder, build_pipeline(), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
+            target_fpir=target_fpir, seed=seed, on_progress=report.count)
     emit(result.to_dict(), as_json, lambda _: render(result))
 
 
@@ -149,14 +145,16 @@ def active(
         from app.lab.evaluation.active_eval_b import evaluate_active_b, render_b
         from app.paths import data_dir
 
-        doc_b = evaluate_active_b(active_analyzer(kiosk_config(), build_pipeline()),
-                                  colour_dir(data_dir()), trials, seed, progress)
+        with progress_report("eval active trials", as_json) as report:
+            doc_b = evaluate_active_b(active_analyzer(kiosk_config(), build_pipeline()),
+                                      colour_dir(data_dir()), trials, seed, report.count)
         emit(doc_b, as_json, render_b)
         return
     folder = face_scan_folder()
-    doc = evaluate_active(active_analyzer(kiosk_config(), build_pipeline()), folder,
-                          "heldout" if split == "heldout" else "tuning", trials, seed, progress,
-                          room)
+    with progress_report("eval active trials", as_json) as report:
+        doc = evaluate_active(active_analyzer(kiosk_config(), build_pipeline()), folder,
+                              "heldout" if split == "heldout" else "tuning", trials, seed,
+                              report.count, room)
     emit(doc, as_json, render)
 
 
@@ -188,10 +186,11 @@ def closed_loop(
     chosen = [m.strip().upper() for m in methods.split(",") if m.strip()]
     if not chosen or any(m not in SPECIES_BY_METHOD for m in chosen):
         raise BadInputError(f"--methods must name some of {', '.join(SPECIES_BY_METHOD)}")
-    doc = evaluate_closed_loop(face_scan_folder(), kiosk_config(), build_pipeline(),
-                               sessions=sessions, split="heldout" if split == "heldout" else
-                               "tuning", seed=seed, methods=chosen, fps=fps,
-                               on_progress=progress)
+    with progress_report("eval closed-loop sessions", as_json) as report:
+        doc = evaluate_closed_loop(face_scan_folder(), kiosk_config(), build_pipeline(),
+                                   sessions=sessions, split="heldout" if split == "heldout" else
+                                   "tuning", seed=seed, methods=chosen, fps=fps,
+                                   on_progress=report.count)
     emit(doc, as_json, render)
 
 
@@ -245,15 +244,15 @@ def active_cross(
     if save is None:
         raise BadInputError("--family a|b needs --save PATH")
     from app.kiosk.root import active_analyzer
+    from app.lab.datasets import colour_dir
+    from app.paths import data_dir
 
     liveness = active_analyzer(kiosk_config(), build_pipeline())
-    if family == "a":
-        rows = ac.collect_a(liveness, face_scan_folder(), split, trials, seed, progress)
-    else:
-        from app.lab.datasets import colour_dir
-        from app.paths import data_dir
-
-        rows = ac.collect_b(liveness, colour_dir(data_dir()), trials, seed, progress)
+    with progress_report(f"eval active-cross {family} trials", as_json) as report:
+        if family == "a":
+            rows = ac.collect_a(liveness, face_scan_folder(), split, trials, seed, report.count)
+        else:
+            rows = ac.collect_b(liveness, colour_dir(data_dir()), trials, seed, report.count)
     doc = {"family": family, "split": split if family == "a" else "b", "seed": seed,
            "trials_per_species": trials, "rows": rows}
     save.write_text(json.dumps(doc), encoding="utf-8")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
+from app.cli.progress_bar import progress_report
 from app.lab.cli.sim_cmd import check_count
 from app.lab.simulation.scene import sources
 from app.paths import data_dir
@@ -41,8 +42,9 @@ def calibrate_passive(
 
     check_count(n)
     progress(f"simulating and analysing {3 * n} tuning frames")
-    obs = observe_simulated(build_pipeline(), data_dir(), "tuning", n, seed,
-                            on_progress=lambda i, t: progress(f"analysed {i}/{t}"))
+    with progress_report("calibrate-passive", as_json) as report:
+        obs = observe_simulated(build_pipeline(), data_dir(), "tuning", n, seed,
+                                on_progress=report.count)
     doc = calibrate(obs, {"split": "tuning", "per_species": n, "seed": seed,
                           "simulator": "app.lab.simulation (camera model shared by live and "
                                        "attacks)",

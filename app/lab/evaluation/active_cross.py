@@ -27,7 +27,7 @@ OTHER_CHECKS = ("fit", "lag", "strength", "colour")
 
 
 def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, seed: int,
-              on_progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+              on_progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     from app.lab.simulation.flash.scene import SPECIES_FLASH, FaceScene, simulate
     from app.lab.simulation.flash.settings import draw_settings
 
@@ -35,16 +35,16 @@ def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, s
     rng = np.random.default_rng(seed)
     rows = []
     for sp in ("live", *SPECIES_FLASH):
-        for i in range(trials):
+        for _ in range(trials):
             s = draw_settings("heldout" if split == "heldout" else "tuning", rng)
             rows.append(_row("a", sp, analyze_recording(liveness, simulate(
                 scene, sp, "FLASHING", s, rng)).figures))
-            _tick(on_progress, f"family a {sp}", i, trials)
+            _tick(on_progress, len(rows), (1 + len(SPECIES_FLASH)) * trials)
     return rows
 
 
 def collect_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
-              on_progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+              on_progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     from app.lab.simulation.family_b.render import SPECIES_B, simulate_b
     from app.lab.simulation.family_b.settings import draw_settings_b
     from app.lab.simulation.family_b.sources import load_people
@@ -53,18 +53,18 @@ def collect_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
     rng = np.random.default_rng(seed)
     rows = []
     for sp in ("live", *SPECIES_B):
-        for i in range(trials):
+        for _ in range(trials):
             person = people[int(rng.integers(len(people)))]
             surf = person.surfaces[int(rng.integers(len(person.surfaces)))]
             rec = simulate_b(person.portrait, surf, sp, draw_settings_b(rng), rng)
             rows.append(_row("b", sp, analyze_recording(liveness, rec).figures))
-            _tick(on_progress, f"family b {sp}", i, trials)
+            _tick(on_progress, len(rows), (1 + len(SPECIES_B)) * trials)
     return rows
 
 
-def _tick(cb: Callable[[str], None] | None, what: str, i: int, n: int) -> None:
-    if cb is not None and (i + 1) % 5 == 0:
-        cb(f"{what}: {i + 1}/{n}")
+def _tick(cb: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    if cb is not None:
+        cb(done, total)
 
 
 def _row(family: str, species: str, figures: dict[str, Any]) -> dict[str, Any]:

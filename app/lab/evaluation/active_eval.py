@@ -21,20 +21,22 @@ from inference.active.analyzer import ActiveLiveness
 
 
 def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials: int,
-                    seed: int, on_progress: Callable[[str], None] | None = None,
+                    seed: int, on_progress: Callable[[int, int], None] | None = None,
                     room_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, Any]:
     """room_rgb: colour of the room light for every trial (a stress test; white by default,
-    which leaves the drawn settings and the random stream as they were)."""
+    which leaves the drawn settings and the random stream as they were). on_progress: (trials
+    done, trials in all) after each trial."""
     scene = FaceScene(face3d)
     rng = np.random.default_rng(seed)
     plan = [("FLASHING", sp) for sp in ("live", *SPECIES_FLASH)]
     plan += [("ACTIVE_3D", sp) for sp in ("live", *SPECIES_ACTIVE)]
     rows: dict[str, dict[str, Any]] = {}
     t_start = time.perf_counter()
+    done = 0
     for method, sp in plan:
         errors = 0
         seen: dict[str, list[float]] = {}
-        for i in range(trials):
+        for _ in range(trials):
             s = dataclasses.replace(draw_settings(split, rng), room_rgb=room_rgb)
             rec = simulate(scene, sp, method, s, rng)
             res = analyze_recording(liveness, rec)
@@ -46,8 +48,9 @@ def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials
                     seen.setdefault("parallax", []).append(float(a["parallax"]))
                 seen.setdefault("action_peak", []).append(float(a["peak"]))
             errors += int(accepted != (sp == "live"))
-            if on_progress is not None and (i + 1) % 5 == 0:
-                on_progress(f"{method} {sp}: {i + 1}/{trials}")
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(plan) * trials)
         key = f"{method}/{sp}"
         metric = "bpcer" if sp == "live" else "apcer"
         rows[key] = {"method": method, "species": sp, "metric": metric, "errors": errors,

@@ -20,7 +20,7 @@ from inference.active.analyzer import ActiveLiveness
 
 
 def evaluate_active_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
-                      on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     people = load_people(liveness.fp, portraits)
     rng = np.random.default_rng(seed)
     rows: dict[str, dict[str, Any]] = {}
@@ -29,7 +29,7 @@ def evaluate_active_b(liveness: ActiveLiveness, portraits: Path, trials: int, se
         errors = 0
         seen: dict[str, list[float]] = {}
         trial_rows: list[dict[str, Any]] = []
-        for i in range(trials):
+        for _ in range(trials):
             person = people[int(rng.integers(len(people)))]
             geometry = int(rng.integers(len(person.surfaces)))
             rec = simulate_b(person.portrait, person.surfaces[geometry], sp,
@@ -43,8 +43,8 @@ def evaluate_active_b(liveness: ActiveLiveness, portraits: Path, trials: int, se
                                "geometry": ("own", "swap")[geometry], "accepted": accepted,
                                "flash": flash, "checks": res.figures.get("checks", {})})
             errors += int(accepted != (sp == "live"))
-            if on_progress is not None and (i + 1) % 5 == 0:
-                on_progress(f"family b FLASHING {sp}: {i + 1}/{trials}")
+            if on_progress is not None:  # (trials done, trials in all)
+                on_progress(len(trial_rows) + len(rows) * trials, (1 + len(SPECIES_B)) * trials)
         metric = "bpcer" if sp == "live" else "apcer"
         rows[f"FLASHING/{sp}"] = {
             "method": "FLASHING", "species": sp, "metric": metric, "errors": errors,

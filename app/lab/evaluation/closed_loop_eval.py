@@ -45,9 +45,10 @@ def evaluate_closed_loop(face3d: Path, config: KioskConfig, pipeline: FacePipeli
                          sessions: int, split: Split, seed: int,
                          methods: Sequence[str] = ("FLASHING", "ACTIVE_3D", "PASSIVE"),
                          fps: float = DEFAULT_FPS, delays: Delays | None = None,
-                         on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                         on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run `sessions` closed-loop sessions per (method, species) on one scratch kiosk whose
-    challenge configuration holds the camera's true delay (as `poh kiosk calibrate` would)."""
+    challenge configuration holds the camera's true delay (as `poh kiosk calibrate` would).
+    on_progress: (sessions done, sessions in all) after each session."""
     d = delays or Delays()
     challenge = ChallengeConfig(**{**config.challenge.model_dump(),
                                    "display_delay_s": round(d.total, 4)})
@@ -55,6 +56,7 @@ def evaluate_closed_loop(face3d: Path, config: KioskConfig, pipeline: FacePipeli
     scene = FaceScene(face3d)
     warm_scene(scene, split)
     rows: dict[str, dict[str, Any]] = {}
+    total = sessions * sum(len(SPECIES_BY_METHOD[m]) for m in methods)
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="poh_closed_loop_") as tmp:
         key = DeviceKey.generate(device_id="lab-closed-loop")  # a scratch key
@@ -75,8 +77,7 @@ def evaluate_closed_loop(face3d: Path, config: KioskConfig, pipeline: FacePipeli
                         runs.append(run_closed_loop_session(
                             kiosk, factory, screen, f"cl-{method}-{species}-{i}", workflow=wf))
                         if on_progress is not None:
-                            on_progress(f"{method} {species}: {i + 1}/{sessions} "
-                                        f"({runs[-1].status})")
+                            on_progress(len(rows) * sessions + i + 1, total)
                     rows[f"{method}/{species}"] = _row(method, species, runs)
         finally:
             kiosk.close()

@@ -9,7 +9,7 @@ only held-out ones.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -98,8 +98,10 @@ def generate(data_dir: Path, split: st.Split, n: int, seed: int,
             yield sample(data_dir, split, sp, i, seed)
 
 
-def write_set(out_dir: Path, data_dir: Path, split: st.Split, n: int, seed: int) -> dict[str, int]:
-    """Write OUT/live, OUT/print, OUT/replay as PNG; returns the count per folder."""
+def write_set(out_dir: Path, data_dir: Path, split: st.Split, n: int, seed: int,
+              on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Write OUT/live, OUT/print, OUT/replay as PNG; returns the count per folder.
+    on_progress: (frames written, frames in all) after each frame."""
     counts: dict[str, int] = {sp: 0 for sp in SPECIES}
     for sp in SPECIES:
         (out_dir / sp).mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,8 @@ def write_set(out_dir: Path, data_dir: Path, split: st.Split, n: int, seed: int)
         if not cv2.imwrite(str(path), s.image):
             raise OSError(f"cannot write {path}")
         counts[s.species] += 1
+        if on_progress is not None:
+            on_progress(sum(counts.values()), n * len(SPECIES))
     return counts
 
 

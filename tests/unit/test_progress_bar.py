@@ -1,0 +1,125 @@
+"""The CLI's progress display: plain rate-limited lines off a terminal, a bar with counts and time
+left on one, nothing under --json off a terminal, and the choice POH_PROGRESS overrides."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from app.cli.progress_bar import progress_mode, progress_report
+
+ESCAPE = re.compile("\x1b")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_mode_follows_the_stream_and_json_and_the_environment() -> None:
+    pipe, tty = io.StringIO(), Tty()
+    assert progress_mode(pipe, False, {}) == "lines"
+    assert progress_mode(pipe, True, {}) == "off"  # stderr carries only the JSON error
+    assert progress_mode(tty, False, {}) == "bar"
+    assert progress_mode(tty, True, {}) == "bar"  # a terminal is a person, not a parser
+    assert progress_mode(pipe, True, {"POH_PROGRESS": "bar"}) == "bar"
+    assert progress_mode(tty, False, {"POH_PROGRESS": "lines"}) == "lines"
+    assert progress_mode(tty, False, {"POH_PROGRESS": "off"}) == "off"
+    assert progress_mode(pipe, False, {"POH_PROGRESS": "nonsense"}) == "lines"
+
+
+def test_plain_lines_are_rate_limited_and_carry_counts_elapsed_and_time_left() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    with progress_report("eval active trials", stream=out, clock=clock, interval=5.0,
+                         env={}) as report:
+        clock.now += 3.0  # loading the models: before the first count
+        for done in range(1, 11):
+            clock.now += 2.0
+            report.count(done, 10)
+    lines = out.getvalue().splitlines()
+    assert not ESCAPE.search(out.getvalue())
+    # counts every 2 s from 5 s on; a line at most every 5 s, and the last one; the time left
+    # is at the rate since the first count (2 s a trial), the set-up before it left out
+    assert lines == [
+        "eval active trials: 1/10 (10%), 0:00:05 elapsed, about 0:00:45 left",
+        "eval active trials: 4/10 (40%), 0:00:11 elapsed, about 0:00:12 left",
+        "eval active trials: 7/10 (70%), 0:00:17 elapsed, about 0:00:06 left",
+        "eval active trials: 10/10 (100%), 0:00:23 elapsed",
+    ]
+
+
+def test_a_new_total_or_a_count_going_back_starts_a_phase_and_notes_print() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    with progress_report("eval pad", stream=out, clock=clock, interval=60.0, env={}) as report:
+        report.note("rendering")
+        for done in (1, 2):
+            clock.now += 10.0
+            report.count(done, 2)
+        report.note("analysing")
+        clock.now += 1.0
+        report.count(1, 2)
+        clock.now += 1.0
+        report.count(2, 2)
+    assert out.getvalue().splitlines() == [
+        "eval pad: rendering",
+        "eval pad rendering: 2/2 (100%), 0:00:20 elapsed",
+        "eval pad: analysing",
+        "eval pad analysing: 2/2 (100%), 0:00:02 elapsed",  # its own phase: not 0:00:22
+    ]
+
+
+def test_json_off_a_terminal_writes_nothing() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    with progress_report("bench index", as_json=True, stream=out, clock=clock,
+                         env={}) as report:
+        report.note("building")
+        for done in range(1, 4):
+            clock.now += 30.0
+            report.step(done, 3, "step")
+    assert out.getvalue() == ""
+
+
+def test_off_writes_nothing_even_on_a_terminal() -> None:
+    out = Tty()
+    with progress_report("x", stream=out, clock=FakeClock(), env={"POH_PROGRESS": "off"}) as r:
+        r.count(1, 1)
+    assert out.getvalue() == ""
+
+
+def test_the_bar_shows_count_elapsed_and_time_left_then_erases_itself() -> None:
+    clock, out = FakeClock(), Tty()
+    with progress_report("eval active trials", stream=out, clock=clock, env={}) as report:
+        for done in range(1, 4):
+            clock.now += 2.0
+            report.count(done, 8)
+        drawn = out.getvalue()
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert "eval active trials" in plain and "3/8" in plain
+    assert "0:00:06 elapsed" in plain  # three counts, 2 s apart, from the start
+    assert re.search(r"0:00:\d\d left", plain)
+    assert ESCAPE.search(drawn)  # drawn for a terminal
+    tail = out.getvalue()[len(drawn):]
+    assert "\x1b[2K" in tail  # transient: the bar's line is cleared at the end
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_step_progress_keeps_its_three_argument_callback(as_json: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import progress_bar
+
+    out = io.StringIO()
+    monkeypatch.setattr(progress_bar.sys, "stderr", out)
+    monkeypatch.setenv("POH_PROGRESS", "lines")
+    with progress_bar.step_progress("models", as_json) as step:
+        step(1, 1, "done")
+    assert out.getvalue() == ("" if as_json else "models done: 1/1 (100%), 0:00:00 elapsed\n")
