@@ -1,5 +1,11 @@
 """Where state lives: one data directory (POH_HOME), a download cache (POH_CACHE) holding the
-verified models and the sample data unless POH_MODELS_DIR / POH_DATA_DIR say otherwise."""
+verified models and the sample data unless POH_MODELS_DIR / POH_DATA_DIR say otherwise, and the
+configuration file (app.kiosk.config: POH_CONFIG, else config_dir()/config.json).
+
+Under systemd (packaging/systemd/) the unit's StateDirectory=, CacheDirectory= and
+ConfigurationDirectory= are honoured through the variables systemd sets (STATE_DIRECTORY,
+CACHE_DIRECTORY, CONFIGURATION_DIRECTORY). A POH_* variable still wins, so an operator's
+drop-in `Environment=POH_HOME=...` overrides the unit; outside systemd nothing changes."""
 
 from __future__ import annotations
 
@@ -11,10 +17,27 @@ from platformdirs import user_cache_dir, user_data_dir
 APP_NAME = "poh-kiosk"
 
 
+def _systemd_dir(variable: str) -> Path | None:
+    """The folder systemd made for the unit. With several names in the directive systemd joins
+    their paths with ':'; the first one is this program's (the units name one each)."""
+    value = os.environ.get(variable, "")
+    first = value.split(":", 1)[0]
+    return Path(first) if first and os.path.isabs(first) else None
+
+
 def poh_home() -> Path:
     """The data directory holding the database, keys and index."""
     env = os.environ.get("POH_HOME")
-    return Path(env).expanduser() if env else Path(user_data_dir(APP_NAME))
+    if env:
+        return Path(env).expanduser()
+    return _systemd_dir("STATE_DIRECTORY") or Path(user_data_dir(APP_NAME))
+
+
+def config_dir() -> Path:
+    """Where the configuration file is looked for when POH_CONFIG is unset: the unit's
+    ConfigurationDirectory (/etc/poh-kiosk; ~/.config/poh-kiosk for a user unit), else the
+    data directory, as before systemd."""
+    return _systemd_dir("CONFIGURATION_DIRECTORY") or poh_home()
 
 
 def models_dir() -> Path:
@@ -29,7 +52,9 @@ def models_dir() -> Path:
 def cache_dir() -> Path:
     """Downloaded registry packages (model and sample-data carriers); safe to delete."""
     env = os.environ.get("POH_CACHE")
-    return Path(env).expanduser() if env else Path(user_cache_dir(APP_NAME))
+    if env:
+        return Path(env).expanduser()
+    return _systemd_dir("CACHE_DIRECTORY") or Path(user_cache_dir(APP_NAME))
 
 
 def data_dir() -> Path:

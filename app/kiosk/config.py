@@ -1,6 +1,7 @@
 """The kiosk configuration: one pydantic root, one section per component (unknown keys refused).
 
-Read from `POH_CONFIG` if set, else `POH_HOME/config.json` if it exists, else the defaults. Paths
+Read from `POH_CONFIG` if set, else `config.json` in app.paths.config_dir() (systemd's
+CONFIGURATION_DIRECTORY, else POH_HOME) if it exists, else the defaults. Paths
 (models, data directory) come from app.paths unless the file sets them. No secret belongs here:
 keys live in their own files or in environment variables, and the operator PIN only as a salted
 scrypt hash (`poh operator set-pin` makes the file 0600).
@@ -19,7 +20,7 @@ from app.capture.challenge import ChallengeConfig
 from app.capture.evidence import EvidenceConfig
 from app.errors import BadInputError
 from app.kiosk.operator import OperatorConfig
-from app.paths import models_dir, poh_home
+from app.paths import config_dir, models_dir
 from app.workflows.loader import describe_validation_error
 from inference.active.config import ActiveLivenessConfig
 from inference.passive.liveness import PassiveLivenessConfig
@@ -94,7 +95,7 @@ class KioskConfig(BaseModel):
 
 def config_path() -> Path:
     env = os.environ.get("POH_CONFIG")
-    return Path(env).expanduser() if env else poh_home() / "config.json"
+    return Path(env).expanduser() if env else config_dir() / "config.json"
 
 
 def load_config(path: Path | None = None) -> KioskConfig:
