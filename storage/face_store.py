@@ -57,8 +57,10 @@ log = logging.getLogger(__name__)
 
 class FaceStore:
     def __init__(self, db: Database, db_key: bytes, paths: StoragePaths, cfg: StorageConfig,
-                 background_rebuild: bool) -> None:
+                 background_rebuild: bool,
+                 rebuild_progress: Callable[[int, int], None] | None = None) -> None:
         self._db = db
+        self._rebuild_progress = rebuild_progress
         self._key = db_key
         self.paths = paths
         self._cfg = cfg
@@ -82,7 +84,7 @@ class FaceStore:
         generation = prot.generation
         return IndexManager(self._db, derive_key(self._key, "index-snapshot"),
                             self.paths.snapshot_dir, self._cfg.index, prot.dim,
-                            lambda: generation)
+                            lambda: generation, self._rebuild_progress)
 
     def _open_indexes(self) -> None:
         try:
@@ -97,18 +99,19 @@ class FaceStore:
 
     @classmethod
     def open(cls, cfg: StorageConfig, default_home: Path, background_rebuild: bool = False,
-             ) -> FaceStore:
+             rebuild_progress: Callable[[int, int], None] | None = None) -> FaceStore:
         """Open (or create) the database and load the face index.
 
         background_rebuild: a long-running kiosk folds the delta in on a thread; a short CLI
-        process rebuilds inline when the delta is past its threshold.
+        process rebuilds inline when the delta is past its threshold. rebuild_progress:
+        (done, total) stages of every inline rebuild (a CLI's progress display).
         """
         paths = cfg.paths(default_home)
         db_exists = paths.db.exists()
         key = load_db_key(paths.key_file, db_exists)
         db = Database(paths.db, key, create=True, integrity_check=cfg.integrity_check)
         try:
-            store = cls(db, key, paths, cfg, background_rebuild)
+            store = cls(db, key, paths, cfg, background_rebuild, rebuild_progress)
             store._open_indexes()
         except BaseException:
             db.close()
@@ -117,9 +120,11 @@ class FaceStore:
 
     @classmethod
     def attach(cls, db: Database, db_key: bytes, cfg: StorageConfig, default_home: Path,
-               background_rebuild: bool = True) -> FaceStore:
+               background_rebuild: bool = True,
+               rebuild_progress: Callable[[int, int], None] | None = None) -> FaceStore:
         """Use a database that the caller opened (and closes) with the same key."""
-        store = cls(db, db_key, cfg.paths(default_home), cfg, background_rebuild)
+        store = cls(db, db_key, cfg.paths(default_home), cfg, background_rebuild,
+                    rebuild_progress)
         store._owns_db = False
         store._open_indexes()
         return store
@@ -189,11 +194,14 @@ class FaceStore:
         self._maybe_rebuild()
         return ids
 
-    def bulk_import(self, batches: Iterable[list[NewTemplate]]) -> dict[str, BuildResult]:
+    def bulk_import(self, batches: Iterable[list[NewTemplate]],
+                    progress: Callable[[int, int], None] | None = None
+                    ) -> dict[str, BuildResult]:
         """Store many templates (one transaction per batch), then build each index once.
 
         For migrations and benchmarks: the imported templates become searchable when the
-        rebuild at the end swaps in; a crash midway keeps the committed batches.
+        rebuild at the end swaps in; a crash midway keeps the committed batches. progress:
+        the stages of the builds at the end, as in reindex.
         """
         self._check_usable()
         with self._write_lock:
@@ -205,7 +213,7 @@ class FaceStore:
                         template_store.insert(conn, prot, batch)
             if prot.generation != self._prot.generation:
                 self._switch_to(prot)
-            return {kind: self._indexes.rebuild(kind) for kind in template_store.KINDS}
+            return self._rebuild_all(progress)
 
     def forget(self, vendor_data: str,
                erase_files: Callable[[tuple[str, ...]], None] | None = None) -> ForgetResult:
@@ -359,12 +367,17 @@ class FaceStore:
             self._switch_to(prot)  # repaired by another process
             self._unusable = None
 
-    def reindex(self) -> None:
-        """Fold every delta into fresh graphs now and write the snapshots."""
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Fold every delta into fresh graphs now and write the snapshots. progress(done,
+        total): the stages of each kind's graph build (IndexManager.rebuild)."""
         self._check_usable()
         self._adopt_stored_generation()
-        for kind in template_store.KINDS:
-            self._indexes.rebuild(kind)
+        self._rebuild_all(progress)
+
+    def _rebuild_all(self, progress: Callable[[int, int], None] | None
+                     ) -> dict[str, BuildResult]:
+        return {kind: self._indexes.rebuild(kind, progress=progress)
+                for kind in template_store.KINDS}
 
     def _maybe_rebuild(self) -> None:
         if self._unusable is not None:

@@ -52,6 +52,12 @@ from storage.snapshot import write_snapshot as _write_snapshot
 
 log = logging.getLogger(__name__)
 
+REBUILD_STAGES = 3  # read the templates, build the graph, write the snapshot
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -66,8 +72,11 @@ class BuildResult:
 
 class IndexManager:
     def __init__(self, db: Database, snapshot_key: bytes, snapshot_dir: Path, cfg: IndexConfig,
-                 dim: int, generation: Callable[[], int]) -> None:
+                 dim: int, generation: Callable[[], int],
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """progress: follows every synchronous rebuild of this manager (see rebuild)."""
         self._db = db
+        self._progress = progress or _no_progress
         self._key = snapshot_key
         self._dir = snapshot_dir
         self._cfg = cfg
@@ -143,16 +152,22 @@ class IndexManager:
 
     # --- rebuilds ------------------------------------------------------------------------
 
-    def rebuild(self, kind: str, save: bool = True) -> BuildResult:
-        """Rebuild synchronously: read the database, build, swap, write the snapshot."""
+    def rebuild(self, kind: str, save: bool = True,
+                progress: Callable[[int, int], None] | None = None) -> BuildResult:
+        """Rebuild synchronously: read the database, build, swap, write the snapshot.
+        progress(done, REBUILD_STAGES) after each of those three stages when there is a graph to
+        build (below min_graph_size the search is exact and the rebuild takes no time): the HNSW
+        construction is one library call, so a rebuild reports its stages, not templates."""
         with self._build_locks[kind]:
-            return self._rebuild_locked(kind, save)
+            return self._rebuild_locked(kind, save, progress or self._progress)
 
-    def _rebuild_locked(self, kind: str, save: bool) -> BuildResult:
+    def _rebuild_locked(self, kind: str, save: bool,
+                        progress: Callable[[int, int], None]) -> BuildResult:
         with memory_file("poh-hnsw-build") as (fd, mpath):
-            return self._rebuild_into(kind, save, fd, mpath)
+            return self._rebuild_into(kind, save, fd, mpath, progress)
 
-    def _rebuild_into(self, kind: str, save: bool, fd: int, mpath: str) -> BuildResult:
+    def _rebuild_into(self, kind: str, save: bool, fd: int, mpath: str,
+                      progress: Callable[[int, int], None]) -> BuildResult:
         t0 = time.perf_counter()
         index = self.indexes[kind]
         index.begin_build()
@@ -169,6 +184,9 @@ class IndexManager:
                 conn.close()
             t_read = time.perf_counter()
             graph = None
+            if len(ids) < max(1, self._cfg.min_graph_size):
+                progress = _no_progress
+            progress(1, REBUILD_STAGES)
             if len(ids) >= max(1, self._cfg.min_graph_size):
                 graph = HnswGraph.build(ids, vecs, GraphParams.from_config(self._cfg),
                                         self._cfg.build_threads, fd, mpath)
@@ -182,6 +200,7 @@ class IndexManager:
             log.info("discarding an index build of key generation %d", generation)
             return BuildResult(None, watermark, generation, time.perf_counter() - t0)
         t_built = time.perf_counter()
+        progress(2, REBUILD_STAGES)
         if graph is None:
             index.swap_exact(ids, vecs, watermark)
         else:
@@ -189,6 +208,7 @@ class IndexManager:
         if save:
             self._save(kind, generation, watermark, graph, fd)
         t_end = time.perf_counter()
+        progress(REBUILD_STAGES, REBUILD_STAGES)
         result = BuildResult(graph, watermark, generation, t_end - t0, t_read - t0,
                              t_built - t_read, t_end - t_built)
         log.log(logging.INFO if graph else logging.DEBUG,
@@ -317,7 +337,7 @@ class IndexManager:
 
     def _background(self, kind: str) -> None:
         try:
-            self.rebuild(kind)
+            self.rebuild(kind, progress=_no_progress)  # nobody watches a background build
         except (StorageError, OSError, RuntimeError, ValueError, MemoryError):
             log.exception("background rebuild of the %s face index failed", kind)
 

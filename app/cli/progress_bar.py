@@ -61,6 +61,8 @@ class ProgressReport:
                  clock: Callable[[], float] = time.monotonic,
                  interval: float = LINE_INTERVAL_S) -> None:
         self.label = label
+        # a real clock refreshes the bar on its own (elapsed time moves during a slow step)
+        self._auto_refresh = clock is time.monotonic
         self.mode = mode
         self._stream = stream
         self._clock = clock
@@ -70,6 +72,7 @@ class ProgressReport:
         self._done = 0
         self._started = clock()  # of the phase
         self._first: tuple[float, int] | None = None  # (time, done) of the phase's first count
+        self._noted: float | None = None  # when a note came since the last count
         self._last_line = self._started
         self._bar: Any = None
         self._task: Any = None
@@ -80,10 +83,10 @@ class ProgressReport:
         self.step(done, total, self._what)
 
     def note(self, what: str) -> None:
-        """A new phase named by text (its counts, if any, follow)."""
+        """Name what is being done now. If the counts that follow start a new phase, the
+        phase began at this note (its set-up counts as its time)."""
         self._what = what
-        self._new_phase(self._clock(), self._total)
-        self._done = 0
+        self._noted = self._clock()
         if self.mode == "lines":
             self._write(f"{self.label}: {what}")
         elif self.mode == "bar":
@@ -92,7 +95,8 @@ class ProgressReport:
     def step(self, done: int, total: int, what: str = "") -> None:
         now = self._clock()
         if self._total is not None and (total != self._total or done < self._done):
-            self._new_phase(now, total)
+            self._new_phase(now if self._noted is None else self._noted, total)
+        self._noted = None
         if self._first is None:
             self._first = (now, done)
         self._total, self._done, self._what = total, done, what
@@ -103,11 +107,11 @@ class ProgressReport:
         elif self.mode == "bar":
             self._bar_update()
 
-    def _new_phase(self, now: float, total: int | None) -> None:
-        self._started, self._last_line, self._first = now, now, None
+    def _new_phase(self, start: float, total: int) -> None:
+        self._started, self._last_line, self._first = start, start, None
         if self._bar is not None:
-            self._bar.reset(self._task, total=None if total is None else max(total, 0),
-                            completed=0)
+            self._bar.reset(self._task, total=max(total, 0), completed=0)
+            self._bar.tasks[0].start_time = start
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -145,16 +149,14 @@ class ProgressReport:
 
     def _bar_update(self) -> None:
         if self._bar is None:
-            return
+            self._start_bar()
         self._bar.update(self._task, completed=self._done, total=self._total, what=self._what)
         if not self._bar.live.auto_refresh:
             self._bar.refresh()
 
-    @contextmanager
-    def _drawn(self, auto_refresh: bool) -> Iterator[None]:
-        if self.mode != "bar":
-            yield
-            return
+    def _start_bar(self) -> None:
+        """Drawn from the first count or note on: a command that may have long work (an index
+        that may need a rebuild) shows nothing when it has none."""
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -167,19 +169,23 @@ class ProgressReport:
 
         # force_terminal: POH_PROGRESS=bar draws into a pipe too (tests, `script` logs)
         console = Console(file=self._stream, force_terminal=True)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
-                      TextColumn("left"),
-                      TextColumn("{task.fields[what]}"), console=console, transient=True,
-                      auto_refresh=auto_refresh, get_time=self._clock,
-                      # stdout is the command's result: never drawn through the bar's console
-                      redirect_stdout=False, redirect_stderr=False) as bar:
-            self._bar = bar
-            self._task = bar.add_task(self.label, total=None, what=self._what)
-            try:
-                yield
-            finally:
-                self._bar = None
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
+                       TextColumn("left"), TextColumn("{task.fields[what]}"), console=console,
+                       transient=True, auto_refresh=self._auto_refresh, get_time=self._clock,
+                       # stdout is the command's result: never drawn through the bar's console
+                       redirect_stdout=False, redirect_stderr=False)
+        self._task = bar.add_task(self.label, total=self._total, what=self._what)
+        # the phase began before the bar was drawn
+        bar.tasks[0].start_time = self._started
+        bar.start()
+        self._bar = bar
+
+    def close(self) -> None:
+        """Erase the bar (if one was drawn)."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 @contextmanager
@@ -191,9 +197,10 @@ def progress_report(label: str, as_json: bool = False, *, stream: TextIO | None 
     out = sys.stderr if stream is None else stream
     report = ProgressReport(label, out, progress_mode(out, as_json, env), clock=clock,
                             interval=interval)
-    # a real clock refreshes the bar on its own (elapsed time moves during a slow step)
-    with report._drawn(auto_refresh=clock is time.monotonic):
+    try:
         yield report
+    finally:
+        report.close()
 
 
 @contextmanager

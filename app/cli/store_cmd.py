@@ -22,6 +22,7 @@ import typer
 
 from app.cli.common import JsonOpt, emit
 from app.cli.inputs import text_option
+from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -55,17 +56,19 @@ def _storage_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _store(create: bool = False) -> Iterator[FaceStore]:
+def _store(as_json: bool, create: bool = False) -> Iterator[FaceStore]:
     """The booth's face store; create: the command writes and may initialise a data folder
-    that holds nothing of a booth (else nothing is created)."""
+    that holds nothing of a booth (else nothing is created). A face-index build that opening
+    or the command needs (no snapshot yet, a delta past its threshold, reindex, a new key)
+    shows its stages on the progress display; nothing is drawn when there is none."""
     from app.cli.context import kiosk_config
     from app.kiosk.storage import open_storage
     from app.paths import poh_home
 
     cfg = kiosk_config()
-    with _storage_errors():
+    with _storage_errors(), progress_report("face index build", as_json) as report:
         storage = open_storage(poh_home(), cfg.storage, evidence=cfg.evidence, sync=cfg.sync,
-                               create=create)
+                               create=create, rebuild_progress=report.count)
         try:
             yield storage.faces
         finally:
@@ -135,7 +138,7 @@ def enroll(
     """Store the face's protected template; report duplicates found before storing it."""
     vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
-    with _store(create=True) as store:
+    with _store(as_json, create=True) as store:
         before = _search_report(store, embedding, 5, workflow)
         tid = store.enroll(vendor_data, embedding)
     out = {"template_id": tid, "vendor_data": vendor_data, **before}
@@ -165,7 +168,7 @@ def search(
                "thresholds": thresholds_dict(cfg)}
         emit(out, as_json, _human_search)
         return
-    with _store() as store:
+    with _store(as_json) as store:
         out = _search_report(store, tpl.embedding, k, workflow)
     emit(out, as_json, _human_search)
 
@@ -180,7 +183,7 @@ def forget(
     from app.kiosk.operator_console import erase_person
 
     vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
-    with _store() as store:
+    with _store(as_json) as store:
         res = erase_person(store, kiosk_evidence(), vendor_data)
     out = asdict(res)
     emit(out, as_json, lambda o: (
@@ -202,7 +205,7 @@ def blocklist_add(
     if vendor_data is not None:
         vendor_data = text_option(vendor_data, "--vendor-data", MAX_VENDOR_DATA)
     embedding = _one_face(image, tight)
-    with _store(create=True) as store:
+    with _store(as_json, create=True) as store:
         tid = store.add_blocklist(embedding, reason, vendor_data)
     emit({"template_id": tid, "reason": reason, "vendor_data": vendor_data}, as_json,
          lambda o: f"blocklisted as template {o['template_id']} ({o['reason']})")
@@ -254,7 +257,7 @@ def db_init(
 @db_app.command("stats")
 def db_stats(as_json: JsonOpt = False) -> None:
     """Counts, sizes, key generation and the state of the face index."""
-    with _store() as store:
+    with _store(as_json) as store:
         st = asdict(store.stats())
 
     def human(o: dict[str, Any]) -> str:
@@ -279,7 +282,7 @@ def db_stats(as_json: JsonOpt = False) -> None:
 @db_app.command("reindex")
 def db_reindex(as_json: JsonOpt = False) -> None:
     """Fold the exact-search delta into fresh HNSW graphs and rewrite the snapshots."""
-    with _store() as store:
+    with _store(as_json) as store:
         store.reindex()
         st = asdict(store.stats())
     emit({"index": st["index"], "snapshot_bytes": st["snapshot_bytes"]}, as_json,
@@ -290,7 +293,7 @@ def db_reindex(as_json: JsonOpt = False) -> None:
 @keys_app.command("rotate")
 def keys_rotate(as_json: JsonOpt = False) -> None:
     """New secret rotation; every template re-keyed in one transaction, index rebuilt."""
-    with _store() as store:
+    with _store(as_json) as store:
         before = store.key_generation
         after = store.rotate_keys()
         n = sum(store.stats().templates.values())
@@ -308,7 +311,7 @@ def keys_repair(
     """Repair a database that holds templates of two key generations (an enrolment raced a
     rotation in an older program): drop those whose key is gone, list the people to enrol again.
     """
-    with _store() as store:
+    with _store(as_json) as store:
         report = store.repair_key_generations(dry_run=dry_run)
     out = {"key_generation": report.key_generation, "dry_run": report.dry_run,
            "dropped": [asdict(t) for t in report.dropped]}

@@ -21,6 +21,7 @@ booth's files aside instead of deleting them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,8 @@ class Storage:
 
 def _open(state: HomeState, config: StorageConfig, key: bytes | None, *, create_db: bool,
           writable: bool, evidence: EvidenceConfig | None, sync: SyncConfig | None,
-          background_rebuild: bool) -> Storage:
+          background_rebuild: bool,
+          rebuild_progress: Callable[[int, int], None] | None = None) -> Storage:
     paths = state.paths
     if state.marker is not None:  # a lost database first, before a lost key file
         booth.check_database_file(paths.db, state.marker)
@@ -124,7 +126,8 @@ def _open(state: HomeState, config: StorageConfig, key: bytes | None, *, create_
     db = Database(paths.db, key, create=create_db, integrity_check=config.integrity_check)
     try:
         faces = FaceStore.attach(db, key, config, state.home,
-                                 background_rebuild=background_rebuild)
+                                 background_rebuild=background_rebuild,
+                                 rebuild_progress=rebuild_progress)
     except BaseException:
         db.close()
         raise
@@ -168,19 +171,23 @@ def ensure_initialised(home: Path, config: StorageConfig, key: bytes | None = No
 
 def open_storage(home: Path, config: StorageConfig, *, key: bytes | None = None,
                  evidence: EvidenceConfig | None = None, sync: SyncConfig | None = None,
-                 background_rebuild: bool = False, create: bool = True) -> Storage:
+                 background_rebuild: bool = False, create: bool = True,
+                 rebuild_progress: Callable[[int, int], None] | None = None) -> Storage:
     """Everything a session needs from storage, under `home` (the kiosk's or a scratch one).
 
     create: the command writes, and may initialise a data folder that holds nothing of a
     booth (see the module docstring); False for commands that only read: they create
-    nothing and fail with NotInitialisedError on a folder that was never initialised."""
+    nothing and fail with NotInitialisedError on a folder that was never initialised.
+    rebuild_progress: (done, total) stages of every face-index build done inline (a CLI's
+    progress display)."""
     if create:
         ensure_initialised(home, config, key)
     else:
         require_initialised(inspect_home(home, config))
     state = inspect_home(home, config)
     return _open(state, config, key, create_db=False, writable=create, evidence=evidence,
-                 sync=sync, background_rebuild=background_rebuild)
+                 sync=sync, background_rebuild=background_rebuild,
+                 rebuild_progress=rebuild_progress)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +41,10 @@ def _ms(values: list[float]) -> dict[str, float]:
     return {"median": round(float(np.median(a)), 1), "p95": round(float(np.percentile(a, 95)), 1)}
 
 
-def render_costs(face3d: Path, sizes: tuple[int, ...], frames: int) -> list[dict[str, Any]]:
-    rows = []
+def render_costs(face3d: Path, sizes: tuple[int, ...], frames: int,
+                 count: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """count(frames rendered, frames in all) after each frame."""
+    rows: list[dict[str, Any]] = []
     for size in sizes:
         scene = FaceScene(face3d, Camera(size=size, focal=BASE_FOCAL * size / BASE_SIZE))
         rng = np.random.default_rng(size)
@@ -62,6 +65,8 @@ def render_costs(face3d: Path, sizes: tuple[int, ...], frames: int) -> list[dict
             t0 = time.perf_counter()
             retint.render(float(i) / 15.0)
             replay.append(time.perf_counter() - t0)
+            if count is not None:
+                count(len(rows) * frames + i + 1, len(sizes) * frames)
         c = _ms(cached)
         rows.append({"size": size, "cached_pose_ms": c, "new_pose_ms": _ms(new_pose),
                      "retint_ms": _ms(replay),
@@ -69,7 +74,9 @@ def render_costs(face3d: Path, sizes: tuple[int, ...], frames: int) -> list[dict
     return rows
 
 
-def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int) -> dict[str, Any]:
+def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int,
+             count: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """count(whole seconds run, seconds) as the run goes."""
     timeline = ScreenTimeline()
     factory = sim_capture_factory(f"sim:live:{seed}", timeline, fps=fps, warm=False)
     screen = HeadlessScreen(timeline)
@@ -84,6 +91,8 @@ def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int) -> d
         nonce = 0
         presentation = None
         while time.monotonic() < t_end and not lost:
+            if count is not None:
+                count(int(seconds - max(0.0, t_end - time.monotonic())), math.ceil(seconds))
             if presentation is None or presentation.done.is_set():
                 nonce += 1
                 presentation = screen.present(make_plan("FLASHING", nonce.to_bytes(16, "big")))
@@ -114,13 +123,16 @@ def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int) -> d
 
 def run_bench(face3d: Path, pipeline: FacePipeline, *, frames: int, seconds: float, fps: float,
               sizes: tuple[int, ...] = SIZES, seed: int = 1,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str], None] | None = None,
+              count: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """progress(text) names each phase; count(sizes done, sizes) follows the render costs (the
+    delivery run lasts `seconds`)."""
     if progress is not None:
         progress(f"render cost at {', '.join(map(str, sizes))} px")
-    costs = render_costs(face3d, sizes, frames)
+    costs = render_costs(face3d, sizes, frames, count)
     if progress is not None:
         progress(f"delivery at {BASE_SIZE} px, {fps:g} fps, {seconds:g} s, tracking each frame")
-    return {"render": costs, "delivery": delivery(pipeline, seconds, fps, seed)}
+    return {"render": costs, "delivery": delivery(pipeline, seconds, fps, seed, count)}
 
 
 def format_report(doc: dict[str, Any]) -> str:

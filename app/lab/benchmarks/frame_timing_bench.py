@@ -103,16 +103,19 @@ def one_run(image: np.ndarray, *, fps: float, frames: int, deadline: bool, load:
 
 def run_bench(image: np.ndarray, pipeline: FacePipeline | None, *, fps: float = 30.0,
               frames: int = 150, repeats: int = 2,
-              progress: Progress = lambda _m: None) -> dict[str, Any]:
-    rows = []
+              progress: Progress = lambda _m: None,
+              count: Callable[[int, int], None] = lambda _done, _total: None
+              ) -> dict[str, Any]:
+    """progress(text) names each run; count(runs done, runs) after each."""
+    rows: list[dict[str, Any]] = []
+    loads = ["none", "python thread"] + (["face tracking"] if pipeline is not None else [])
     for deadline in (True, False):
-        for load in ("none", "python thread", "face tracking"):
-            if load == "face tracking" and pipeline is None:
-                continue
+        for load in loads:
             for _ in range(repeats):
                 progress(f"{'deadline' if deadline else 'per-frame'} sleep, load {load}")
                 rows.append(one_run(image, fps=fps, frames=frames, deadline=deadline,
                                     load=load, pipeline=pipeline))
+                count(len(rows), 2 * len(loads) * repeats)
     return {"fps": fps, "frames": frames, "load_average": [round(x, 2)
                                                            for x in os.getloadavg()],
             "limit_ms": 0.05, "rows": rows}

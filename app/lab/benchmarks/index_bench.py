@@ -178,7 +178,11 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
                     ef_construction: int | None = None, seed: int = 7,
                     spectrum: str = "moderate",
                     home: Path | None = None,
-                    progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+                    progress: Callable[[str], None] = lambda s: None,
+                    count: Callable[[int, int], None] = lambda done, total: None
+                    ) -> dict[str, Any]:
+    """progress(text) names each phase; count(done, total) follows the items of a phase:
+    templates stored, the index build's stages, queries, enrolments and erasures."""
     base = IndexConfig()
     icfg = base.model_copy(update={
         "m": m or base.m, "ef_construction": ef_construction or base.ef_construction,
@@ -202,10 +206,10 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
                     gallery[done:done + len(items)] = vecs
                     done += len(items)
                     yield items
-                    progress(f"  stored {done}/{n}" + ("; building the index" if done == n
-                                                       else ""))
+                    count(done, n)
+                progress("building the index")
 
-            builds = store.bulk_import(feed())
+            builds = store.bulk_import(feed(), progress=count)
             built = builds["enrolled"]
             insert_s = time.perf_counter() - t0 - built.seconds
             rss_built = _rss_mb()
@@ -223,9 +227,9 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
             }
             progress("timing queries")
             report |= _queries(store, faces, gallery, samples, queries, exact_queries,
-                               ef_search, icfg.ef_search, progress)
+                               ef_search, icfg.ef_search, count)
             progress("timing enrollment and erasure")
-            report |= _churn(store, faces, identities, churn)
+            report |= _churn(store, faces, identities, churn, count)
         finally:
             store.close()
         progress("start-up from the encrypted snapshot (fresh process)")
@@ -247,7 +251,7 @@ def run_index_bench(n: int, dim: int = 192, *, samples: int = 2, queries: int = 
 
 def _queries(store: FaceStore, faces: SyntheticFaces, gallery: F32, samples: int,
              queries: int, exact_queries: int, ef_list: tuple[int, ...], ef_default: int,
-             progress: Callable[[str], None]) -> dict[str, Any]:
+             count: Callable[[int, int], None]) -> dict[str, Any]:
     n = len(gallery)
     rng = np.random.default_rng(99)
     q_ids = rng.integers(0, -(-n // samples), queries)
@@ -256,7 +260,9 @@ def _queries(store: FaceStore, faces: SyntheticFaces, gallery: F32, samples: int
     index = store.index_manager.indexes["enrolled"]
     graph = index.graph
     sweep: list[dict[str, Any]] = []
-    for ef in sorted(set(ef_list) | {ef_default}):
+    efs = sorted(set(ef_list) | {ef_default})
+    count(0, len(efs) * len(qs))
+    for ef in efs:
         if graph is not None:
             graph.set_ef_search(ef)
         lat, r1, r10, ident = [], 0, 0, 0
@@ -273,8 +279,7 @@ def _queries(store: FaceStore, faces: SyntheticFaces, gallery: F32, samples: int
                       "recall_at_1": round(r1 / len(qs), 5),
                       "recall_10_at_10": round(r10 / (10 * len(qs)), 5),
                       "identity_hit_at_1": round(ident / len(qs), 5)})
-        progress(f"  efSearch {ef}: p99 {sweep[-1]['latency_ms']['p99']} ms, "
-                 f"recall@1 {sweep[-1]['recall_at_1']}")
+        count(len(sweep) * len(qs), len(efs) * len(qs))  # the sweep's figures are in the report
     if graph is not None:
         graph.set_ef_search(ef_default)
     full = []
@@ -293,8 +298,8 @@ def _queries(store: FaceStore, faces: SyntheticFaces, gallery: F32, samples: int
             "exact_numpy_k10_ms": _stats_ms(exact)}
 
 
-def _churn(store: FaceStore, faces: SyntheticFaces, identities: int, churn: int
-           ) -> dict[str, Any]:
+def _churn(store: FaceStore, faces: SyntheticFaces, identities: int, churn: int,
+           count: Callable[[int, int], None]) -> dict[str, Any]:
     """Enroll then search until found; erase then search until gone: time to visibility."""
     rng = np.random.default_rng(5)
     ids = rng.integers(0, identities, churn).astype(np.int64)
@@ -306,12 +311,14 @@ def _churn(store: FaceStore, faces: SyntheticFaces, identities: int, churn: int
         top = store.search(v, 1).enrolled
         enroll.append(time.perf_counter() - t0)
         missed += int(not top or top[0].vendor_data != f"churn{i}")
+        count(i + 1, 2 * churn)
     for i, v in enumerate(vecs):
         t0 = time.perf_counter()
         store.forget(f"churn{i}")
         top = store.search(v, 1).enrolled
         erase.append(time.perf_counter() - t0)
         missed += int(bool(top) and top[0].vendor_data == f"churn{i}")
+        count(churn + i + 1, 2 * churn)
     return {"enroll_visible_ms": _stats_ms(enroll), "erase_hidden_ms": _stats_ms(erase),
             "churn_visibility_failures": missed}
 

@@ -152,11 +152,14 @@ class _Timed:
 
 def run_bench(models_dir: Path, data_dir: Path, *, frames: int = 120, max_side: int = 640,
               throughput_seconds: float = 10.0,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str], None] | None = None,
+              count: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Figures of the default pipeline, which runs its stages one after the other; the passive
     check is also timed, interleaved, on a pipeline that overlaps anti-spoofing with the other
-    stages (PipelineConfig.overlap_antispoof), to compare."""
+    stages (PipelineConfig.overlap_antispoof), to compare. progress(text) names each phase,
+    count(frames done, frames) follows the timed loops."""
     say = progress or (lambda _msg: None)
+    tick = count or (lambda _done, _total: None)
     load_before = _load()
     imgs = load_frames(data_dir, frames, max_side)
     say(f"compiling the pipelines; {len(imgs)} frames")
@@ -179,7 +182,7 @@ def run_bench(models_dir: Path, data_dir: Path, *, frames: int = 120, max_side: 
     full, passive_seq, passive_overlap, track = _Timed(), _Timed(), _Timed(), _Timed()
     no_face = 0
     say("per stage, end to end, passive check (detect, landmarks, quality, anti-spoof, embed)")
-    for img in imgs:
+    for i, img in enumerate(imgs):
         res = full.run(partial(pipeline.analyze, img))
         for k, v in res.timings_ms.items():
             if k in per_stage:
@@ -191,9 +194,11 @@ def run_bench(models_dir: Path, data_dir: Path, *, frames: int = 120, max_side: 
         no_face += not res.faces
         passive_seq.run(partial(passive, pipeline, img))
         passive_overlap.run(partial(passive, overlapped, img))
+        tick(i + 1, len(imgs))
     say("detect + landmarks (track) per frame")
-    for img in imgs:
+    for i, img in enumerate(imgs):
         track.run(partial(pipeline.track, img))
+        tick(i + 1, len(imgs))
 
     one = two = float("nan")
     if throughput_seconds > 0:

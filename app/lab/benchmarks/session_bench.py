@@ -314,8 +314,11 @@ def _compare(before: _Runs, after: _Runs) -> dict[str, Any]:
 
 def run_session_bench(config: KioskConfig, colour_dir: Path, face3d: Path, *,
                       frames: int = 60, repeats: int = 3,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      progress: Callable[[str], None] | None = None,
+                      count: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """progress(text) names each phase; count(done, total) follows the timed sessions."""
     say = progress or (lambda _msg: None)
+    tick = count or (lambda _done, _total: None)
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="poh-bench-session-") as tmp:
         root = Path(tmp)
@@ -347,12 +350,14 @@ def run_session_bench(config: KioskConfig, colour_dir: Path, face3d: Path, *,
             for before in order:
                 bench.passive(passive_wf, clips["live"], before,
                               runs["PASSIVE"]["before" if before else "after"])
+                tick(4 * r + 1 + int(before == order[1]), 4 * repeats)
             say(f"repeat {r + 1}/{repeats}: rendering a FLASHING answer, then its sessions")
             cam, nonce, render, rec_frames = _render(face3d, 100 + r)
             render_ms.append(render)
             for before in order:
                 bench.flashing(flash_wf, cam, nonce, before,
                                runs["FLASHING"]["before" if before else "after"])
+                tick(4 * r + 3 + int(before == order[1]), 4 * repeats)
 
     passive = _compare(runs["PASSIVE"]["before"], runs["PASSIVE"]["after"])
     flashing = _compare(runs["FLASHING"]["before"], runs["FLASHING"]["after"])

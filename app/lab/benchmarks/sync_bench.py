@@ -75,13 +75,18 @@ def one_run(folder: Path, booths: int, per_booth: int, window: int, hub_workers:
 
 
 def run_bench(per_booth: int, window: int, hub_workers: int, booth_counts: tuple[int, ...],
-              progress: Callable[[str], None]) -> list[SyncRun]:
-    runs = []
+              progress: Callable[[str], None],
+              count: Callable[[int, int], None] | None = None) -> list[SyncRun]:
+    """progress(text) names each step; count(verdicts, verdicts in all) after each fleet run."""
+    runs: list[SyncRun] = []
+    total = per_booth * sum(booth_counts)
     for n in booth_counts:
         with tempfile.TemporaryDirectory(prefix="poh-bench-sync-") as tmp:
             t0 = time.monotonic()
             runs.append(one_run(Path(tmp), n, per_booth, window, hub_workers, progress))
             progress(f"{n} booth(s) done in {time.monotonic() - t0:.0f} s")
+            if count is not None:
+                count(per_booth * sum(booth_counts[:len(runs)]), total)
     return runs
 
 

@@ -1,4 +1,4 @@
-"""`poh bench ...`: speed and memory benchmarks."""
+"""`poh-lab bench ...`: speed and memory benchmarks, each with a progress display on stderr."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
+from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 from app.lab.cli import bench_sync_cmd
 from app.lab.cli.common import face_scan_folder
@@ -36,8 +37,10 @@ def inference(
     if seconds < 0:
         raise BadInputError("--throughput-seconds must not be negative")
     try:
-        report = run_bench(models_dir(), data_dir(), frames=frames, max_side=max_side,
-                           throughput_seconds=seconds, progress=progress)
+        with progress_report("bench inference", as_json) as shown:
+            report = run_bench(models_dir(), data_dir(), frames=frames, max_side=max_side,
+                               throughput_seconds=seconds, progress=shown.note,
+                               count=shown.count)
     except FileNotFoundError as exc:
         raise BadInputError(str(exc)) from exc
     emit(report, as_json, format_report)
@@ -76,9 +79,10 @@ def index(
         raise BadInputError("--ef-search values must be at least 8")
     if spectrum not in ("moderate", "crowded", "isotropic"):
         raise BadInputError("--spectrum is moderate, crowded or isotropic")
-    report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
-                             ef_construction=ef_construction, spectrum=spectrum,
-                             progress=progress)
+    with progress_report("bench index", as_json) as shown:
+        report = run_index_bench(n, dim, samples=samples, queries=queries, ef_search=efs, m=m,
+                                 ef_construction=ef_construction, spectrum=spectrum,
+                                 progress=shown.note, count=shown.count)
     emit(report, as_json, format_report)
 
 
@@ -96,9 +100,11 @@ def active(
     if runs < 1:
         raise BadInputError("--runs must be at least 1")
     folder = face_scan_folder()
-    progress("simulating a FLASHING recording")
-    emit(run_active_bench(active_analyzer(kiosk_config(), build_pipeline()), folder, runs), as_json,
-         format_report)
+    with progress_report("bench active runs", as_json) as shown:
+        shown.note("simulating a FLASHING recording")
+        doc = run_active_bench(active_analyzer(kiosk_config(), build_pipeline()), folder, runs,
+                               shown.count)
+    emit(doc, as_json, format_report)
 
 
 @app.command("session")
@@ -122,8 +128,10 @@ def session(
         raise BadInputError("--repeats must be at least 1")
     folder = face_scan_folder()
     try:
-        report = run_session_bench(kiosk_config(), colour_dir(data_dir()), folder,
-                                   frames=frames, repeats=repeats, progress=progress)
+        with progress_report("bench session", as_json) as shown:
+            report = run_session_bench(kiosk_config(), colour_dir(data_dir()), folder,
+                                       frames=frames, repeats=repeats, progress=shown.note,
+                                       count=shown.count)
     except FileNotFoundError as exc:
         raise BadInputError(str(exc)) from exc
     emit(report, as_json, format_report)
@@ -144,10 +152,10 @@ def closed_loop(
     if not 1 <= frames <= 10_000 or not 1.0 <= seconds <= 3600.0 or not 5.0 <= fps <= 30.0:
         raise BadInputError("need 1 <= --frames <= 10000, 1 <= --seconds <= 3600 and "
                             "5 <= --fps <= 30")
-    report = run_bench(face_scan_folder(), build_pipeline(), frames=frames, seconds=seconds,
-                       fps=fps, progress=progress)
+    with progress_report("bench closed-loop", as_json) as shown:
+        report = run_bench(face_scan_folder(), build_pipeline(), frames=frames, seconds=seconds,
+                           fps=fps, progress=shown.note, count=shown.count)
     emit(report, as_json, format_report)
-
 
 
 @app.command("frame-timing")
@@ -166,8 +174,10 @@ def frame_timing(
         raise BadInputError("--frames 10-10000, --fps 1-240, --repeats 1-20")
     image = load_image(data_dir() / "colour" / "obama.jpg")
     pipeline = FacePipeline(PipelineConfig(models_dir=models_dir()))
-    emit(run_bench(image, pipeline, fps=fps, frames=frames, repeats=repeats,
-                   progress=progress), as_json, format_report)
+    with progress_report("bench frame-timing runs", as_json) as shown:
+        doc = run_bench(image, pipeline, fps=fps, frames=frames, repeats=repeats,
+                        progress=shown.note, count=shown.count)
+    emit(doc, as_json, format_report)
 
 
 @app.command("kiosk")
@@ -183,4 +193,6 @@ def kiosk(
 
     if not (2.0 <= seconds <= 120.0 and 5.0 <= fps <= 120.0 and 0 <= flashes <= 20):
         raise BadInputError("--seconds 2-120, --fps 5-120, --flashes 0-20")
-    emit(run_bench(seconds=seconds, fps=fps, flashes=flashes), as_json, format_report)
+    with progress_report("bench kiosk phases", as_json) as shown:
+        doc = run_bench(seconds=seconds, fps=fps, flashes=flashes, count=shown.count)
+    emit(doc, as_json, format_report)

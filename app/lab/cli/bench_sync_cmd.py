@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
+from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 
 
@@ -38,7 +39,8 @@ def sync(
         raise BadInputError("need 1 <= booths <= 16 and 1 <= --verdicts <= 100000")
     if not 1 <= window <= 10_000 or not 1 <= hub_workers <= 16:
         raise BadInputError("need 1 <= --window <= 10000 and 1 <= --hub-workers <= 16")
-    runs = run_bench(verdicts, window, hub_workers, counts, progress)
+    with progress_report("bench sync", as_json) as shown:
+        runs = run_bench(verdicts, window, hub_workers, counts, shown.note, shown.count)
     emit(runs_json(runs), as_json, lambda _o: format_report(runs))
 
 

@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,11 @@ def _preview_phase(window: Any, booth: Any, seconds: float) -> dict[str, float]:
             "camera_frames": cam, "dropped": max(0, cam - shown)}
 
 
-def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict[str, Any]:
+def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3,
+              count: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """count(phases done, phases) after each preview phase and each FLASHING session."""
+    tick = count or (lambda _done, _total: None)
+    phases = 2 + flashes
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from app.capture.frames import open_source
     from app.capture.presentation import presentation_errors
@@ -123,6 +128,7 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
             window.camera.reset()
             window.show_screen("positioning")  # the preview with nobody's session
             out["baseline"] = _preview_phase(window, booth, seconds)
+            tick(1, phases)
             window.show_attract()
             flow = booth.start_session()
             run_events(0, lambda: window.current == "consent")
@@ -132,16 +138,18 @@ def run_bench(seconds: float = 8.0, fps: float = 30.0, flashes: int = 3) -> dict
             out["with_inference"] = _preview_phase(window, booth, seconds)
             out["with_inference"]["analysed_fps"] = ((flow.frames_read - read0)
                                                      / out["with_inference"]["seconds"])
+            tick(2, phases)
             booth.cancel("benchmark phase over")
             run_events(0, lambda: not booth.in_session)
             booth.workflow = load_workflow(FLASHING_WORKFLOW)
-            for _ in range(flashes):
+            for i in range(flashes):
                 run_events(0, lambda: window.current == "attract" and not booth.in_session)
                 window.start_session()
                 run_events(0, lambda: window.current == "consent")
                 window.consent.answered.emit(True)
                 run_events(0, lambda: not booth.in_session)
                 window.show_attract()
+                tick(3 + i, phases)
             abs_err = [abs(e) * 1000 for e in errors]
             out["flash"] = {"cues": len(abs_err),
                             "error_median_ms": statistics.median(abs_err) if abs_err else None,
