@@ -28,6 +28,11 @@ Mode = Literal["bar", "lines", "off"]
 
 MODE_ENV = "POH_PROGRESS"
 LINE_INTERVAL_S = 5.0  # plain lines: often enough to show life in a log, rare enough to read
+BAR_WIDTH = 20
+# the bar's line but the label, the bar, the counts and the phase text: two clocks of 7,
+# "elapsed," and "left", and the spaces between the columns
+FIXED_COLUMNS = 7 + 8 + 7 + 4 + 7
+MIN_WHAT = 10  # less room than this: the phase text is left out rather than cut to nothing
 
 
 def progress_mode(stream: TextIO, as_json: bool, env: Mapping[str, str] | None = None) -> Mode:
@@ -75,6 +80,7 @@ class ProgressReport:
         self._noted: float | None = None  # when a note came since the last count
         self._last_line = self._started
         self._bar: Any = None
+        self._width = 80
         self._task: Any = None
 
     # --- the callbacks handed to the work ------------------------------------------------
@@ -150,9 +156,19 @@ class ProgressReport:
     def _bar_update(self) -> None:
         if self._bar is None:
             self._start_bar()
-        self._bar.update(self._task, completed=self._done, total=self._total, what=self._what)
+        self._bar.update(self._task, completed=self._done, total=self._total,
+                         what=self._fitted_what())
         if not self._bar.live.auto_refresh:
             self._bar.refresh()
+
+    def _fitted_what(self) -> str:
+        """The phase text cut to what the terminal's line leaves after the label, the bar,
+        the counts and the times (rich would squeeze those instead); dropped if little is left."""
+        digits = 2 * len(str(self._total or 0)) + 1
+        room = self._width - (len(self.label) + BAR_WIDTH + digits + FIXED_COLUMNS)
+        if room < MIN_WHAT or not self._what:
+            return ""
+        return self._what if len(self._what) <= room else self._what[:room - 1] + "…"
 
     def _start_bar(self) -> None:
         """Drawn from the first count or note on: a command that may have long work (an index
@@ -169,13 +185,15 @@ class ProgressReport:
 
         # force_terminal: POH_PROGRESS=bar draws into a pipe too (tests, `script` logs)
         console = Console(file=self._stream, force_terminal=True)
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        self._width = console.width
+        bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=BAR_WIDTH),
+                       MofNCompleteColumn(),
                        TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
                        TextColumn("left"), TextColumn("{task.fields[what]}"), console=console,
                        transient=True, auto_refresh=self._auto_refresh, get_time=self._clock,
                        # stdout is the command's result: never drawn through the bar's console
                        redirect_stdout=False, redirect_stderr=False)
-        self._task = bar.add_task(self.label, total=self._total, what=self._what)
+        self._task = bar.add_task(self.label, total=self._total, what=self._fitted_what())
         # the phase began before the bar was drawn
         bar.tasks[0].start_time = self._started
         bar.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +50,9 @@ class Calibration:
 
 
 def calibrate(capture: CaptureFactory, *, runs: int = 3, fullscreen: bool = False,
-              timeline: ScreenTimeline | None = None, lang: str = "en") -> Calibration:
+              timeline: ScreenTimeline | None = None, lang: str = "en",
+              progress: Callable[[int, int], None] | None = None) -> Calibration:
+    """progress(runs done, runs) after each run (a run is one flash challenge, about 4 s)."""
     _app = application("poh kiosk calibrate")  # kept alive for the run
     tap = FrameTap()
     lost: list[str] = []
@@ -94,6 +97,8 @@ def calibrate(capture: CaptureFactory, *, runs: int = 3, fullscreen: bool = Fals
                      est.delay_s, est.fit, len(frames))
             delays.append(est.delay_s)
             fits.append(est.fit)
+            if progress is not None:
+                progress(run + 1, runs)
     finally:
         camera.stop()
         camera.join(10.0)

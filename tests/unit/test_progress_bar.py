@@ -123,3 +123,24 @@ def test_step_progress_keeps_its_three_argument_callback(as_json: bool,
     with progress_bar.step_progress("models", as_json) as step:
         step(1, 1, "done")
     assert out.getvalue() == ("" if as_json else "models done: 1/1 (100%), 0:00:00 elapsed\n")
+
+
+def test_the_bar_is_drawn_only_once_there_is_something_to_show() -> None:
+    """`poh search` opens the face store, which may have to build the index: no build, no bar."""
+    out = Tty()
+    with progress_report("face index build", stream=out, clock=FakeClock(), env={}):
+        pass
+    assert out.getvalue() == ""
+
+
+def test_a_long_phase_text_is_cut_so_the_bar_fits_a_terminal() -> None:
+    clock, out = FakeClock(), Tty()
+    with progress_report("eval pad", stream=out, clock=clock, env={}) as report:
+        report.note("rendering 180 simulated frames (heldout settings and portraits)")
+        clock.now += 1.0
+        report.count(1, 180)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    last = plain.replace("\r", "\n").splitlines()[-2]  # the last frame before it is erased
+    assert "1/180 0:00:01 elapsed, -:--:-- left" in last  # rich's unknown time left: one count
+    assert len(last) <= 80  # the width rich gives a stream it cannot measure
+    assert "rendering" in last and last.endswith("…")
