@@ -1,6 +1,8 @@
 """`poh kiosk`: the kiosk application (PySide6) on the booth's own camera.
 
     poh kiosk [--camera INDEX|DEVICE] [--workflow FILE] [--fullscreen] [--lang id|en] [--offscreen]
+              [--report-startup]
+    poh kiosk --self-test VIDEO [--sessions N] [--workflow FILE] [--offscreen] [--report-startup]
     poh kiosk calibrate [--camera INDEX|DEVICE] [--runs N] [--min-fit R2] [--dry-run] [--json]
 
 The booth signs only what its own camera saw, so the product takes a camera index or a V4L2
@@ -8,7 +10,12 @@ device, never a video file or a simulation. The lab drives the same application 
 product must never build itself, through `KioskHooks` (and `poh-lab kiosk`): a CaptureFactory
 for a simulated or recorded camera with its CaptureSource, a kiosk opened in the lab's data
 folder with a scratch key, a simulated person attached to the window, a session count, and a
-ScreenTimeline that a closed-loop camera reads to be lit by the screen.
+ScreenTimeline that a closed-loop camera reads to be lit by the screen. The one exception is the
+booth's self-test (`--self-test VIDEO`, app.ui.self_test): sessions on a video file in a
+throwaway data folder with a throwaway key, each verdict naming its capture source `video_file`.
+
+`--report-startup` prints `{"startup_s": ...}` (seconds from the process's start to the first
+screen shown, the attract screen) and quits, or goes on with the self-test's sessions.
 
 Exit codes: 0 (quit from operator mode, or the sessions asked for are done), 2 bad input (one
 line on stderr), 1 internal failure.
@@ -57,6 +64,9 @@ class KioskOptions:
     lang: str = "id"
     offscreen: bool = False
     verbose: int = 0
+    self_test: Path | None = None  # a video file: the booth's self-test (app.ui.self_test)
+    sessions: int = 1  # of the self-test
+    report_startup: bool = False
 
 
 @dataclass
@@ -80,13 +90,22 @@ def parse_args(argv: list[str]) -> KioskOptions:
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--lang", choices=("id", "en"), default="id")
     p.add_argument("--offscreen", action="store_true", help="no display (tests, CI)")
+    p.add_argument("--self-test", type=Path, metavar="VIDEO",
+                   help="run sessions on this video in a throwaway data folder and key "
+                        "(verdicts say capture source video_file); one JSON line each")
+    p.add_argument("--sessions", type=int, default=1, help="self-test sessions (1-100)")
+    p.add_argument("--report-startup", action="store_true",
+                   help="print seconds from process start to the attract screen, then quit "
+                        "(or run the self-test)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     try:
         ns = p.parse_args(argv)
     except SystemExit as exc:  # argparse printed its message
         raise _ArgsExit(int(exc.code or 0)) from None
     return KioskOptions(camera=ns.camera, workflow=ns.workflow, fullscreen=ns.fullscreen,
-                        lang=ns.lang, offscreen=ns.offscreen, verbose=ns.verbose)
+                        lang=ns.lang, offscreen=ns.offscreen, verbose=ns.verbose,
+                        self_test=ns.self_test, sessions=ns.sessions,
+                        report_startup=ns.report_startup)
 
 
 class _ArgsExit(Exception):
@@ -135,6 +154,8 @@ def _open_product_kiosk(options: KioskOptions) -> Kiosk:
 
 def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
     """Build the kiosk, show the window and run Qt's event loop until quit."""
+    if options.self_test is not None and hooks is None:
+        return _run_self_test(options)
     hooks = hooks or KioskHooks()
     if options.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -159,6 +180,27 @@ def run_kiosk(options: KioskOptions, hooks: KioskHooks | None = None) -> int:
     finally:
         if own_kiosk:
             kiosk.close()
+
+
+def _run_self_test(options: KioskOptions) -> int:
+    from app.ui.self_test import MAX_SESSIONS, self_test_hooks
+    from app.workflows import load_workflow
+
+    if options.self_test is None or not 1 <= options.sessions <= MAX_SESSIONS:
+        raise BadInputError(f"--sessions: 1 to {MAX_SESSIONS}")
+    wf = load_workflow(options.workflow) if options.workflow is not None else None
+    with self_test_hooks(options.self_test, options.sessions, wf) as hooks:
+        return run_kiosk(options, hooks)
+
+
+def _report_startup(window: Any, quit_after: Callable[[], None] | None) -> None:
+    from app.kiosk.startup_clock import seconds_since_process_start
+
+    line = {"startup_s": round(seconds_since_process_start(), 3), "screen": window.current}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+    if quit_after is not None:
+        quit_after()
 
 
 def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
@@ -207,6 +249,11 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
         else:
             window.resize(1280, 800)
             window.show()
+        if options.report_startup:
+            # the first turn of the event loop after the window is shown: its first screen
+            # (the attract screen) has been laid out and exposed
+            quit_after = loop.quit if hooks.max_sessions is None else None
+            QTimer.singleShot(0, lambda: _report_startup(window, quit_after))
         if hooks.person is not None:
             hooks.person(window)
         loop.exec()
