@@ -7,6 +7,12 @@ writes a plain recording folder for an analyst, on purpose and only then (owner 
 folder 0700, its files 0600, like the sealed folder itself). Kept recordings expire
 (EvidenceConfig: an age limit and a total size cap, oldest first), checked after each new one and
 by `poh evidence prune`.
+
+A workflow with `sync_evidence` also marks the recording to be sent: an empty
+`SESSION_ID.send` file beside it (no image, no key: only the session id, which the sealed
+file's name shows already). app.kiosk.evidence_sync sends a few downscaled frames to the hub
+when the session ends In Review and removes the mark on the hub's signed acknowledgement;
+erasing the recording erases the mark.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.capture.recording import MANIFEST, Recording, read_recording, recording_files
-from storage.durable import PRIVATE_DIR_MODE, make_private_dir, write_new_file
+from storage.durable import PRIVATE_DIR_MODE, fsync_dir, make_private_dir, write_new_file
 from storage.sealed_file import open_sealed_file, seal_file
 
 log = logging.getLogger(__name__)
 
 PURPOSE = "evidence"
 SUFFIX = ".evidence"
+SEND_SUFFIX = ".send"
 _SESSION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _MEMBER = re.compile(r"^(\d{6}\.png|capture\.json)$")
 
@@ -97,10 +104,18 @@ class EvidenceStore:
     def _path(self, session_id: str) -> Path:
         return self.folder / (_check_id(session_id) + SUFFIX)
 
-    def keep(self, session_id: str, recording: Recording) -> None:
+    def _send_path(self, session_id: str) -> Path:
+        return self.folder / (_check_id(session_id) + SEND_SUFFIX)
+
+    def keep(self, session_id: str, recording: Recording, *, send: bool = False) -> None:
+        """Seal the recording; `send`: mark it for the hub (the mark is durable before this
+        returns, so a crash before the verdict leaves it to be sent, or dropped, later)."""
         data = pack(recording)
         make_private_dir(self.folder)
         seal_file(self._path(session_id), self._key, PURPOSE, data)
+        if send and not self._send_path(session_id).exists():
+            write_new_file(self._send_path(session_id), b"")
+            fsync_dir(self.folder)
         log.info("evidence kept for session %s (%d frames, %d bytes sealed)", session_id,
                  len(recording.frames), len(data))
         try:
@@ -140,6 +155,33 @@ class EvidenceStore:
                 out.append(EvidenceEntry(sid, st.st_size, st.st_mtime))
         return out
 
+    def to_send(self) -> list[str]:
+        """Sessions whose recording is marked for the hub, oldest mark first."""
+        if not self.folder.is_dir():
+            return []
+        marks = []
+        for p in self.folder.glob("*" + SEND_SUFFIX):
+            try:
+                marks.append((p.stat().st_mtime, p.name[:-len(SEND_SUFFIX)]))
+            except FileNotFoundError:  # sent or erased meanwhile
+                continue
+        return [sid for _t, sid in sorted(marks) if _SESSION_ID.match(sid)]
+
+    def sent(self, session_id: str) -> bool:
+        """Drop the mark (the hub acknowledged the frames, or they are not to be sent)."""
+        try:
+            self._send_path(session_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def packed(self, session_id: str) -> bytes:
+        """The packed recording, decrypted in memory only."""
+        path = self._path(session_id)
+        if not path.is_file():
+            raise EvidenceError(f"no evidence kept for session {session_id}")
+        return open_sealed_file(path, self._key, PURPOSE)
+
     def export(self, session_id: str, out: Path) -> Recording:
         path = self._path(session_id)
         if not path.is_file():
@@ -150,6 +192,7 @@ class EvidenceStore:
 
     def delete(self, session_id: str) -> bool:
         path = self._path(session_id)
+        self.sent(session_id)  # nothing left to send
         try:
             path.unlink()
         except FileNotFoundError:

@@ -249,8 +249,9 @@ class SessionFlow:
         self._response = rec
         self._source_end = None
         with self._guard(out):
-            if self.workflow.liveness.config.retain_evidence and self.parts.evidence is not None:
-                self.parts.evidence.keep(self.session_id, rec)
+            live = self.workflow.liveness.config
+            if live.retain_evidence and self.parts.evidence is not None:
+                self.parts.evidence.keep(self.session_id, rec, send=live.sync_evidence)
         if self.finished:
             return out
         frames = RecordingSource(rec, "challenge recording")  # on the recording's own clock

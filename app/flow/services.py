@@ -60,7 +60,8 @@ class SessionLog(Protocol):
 class EvidenceSink(Protocol):
     """Keeps a session's challenge recording (app.capture.evidence.EvidenceStore fits)."""
 
-    def keep(self, session_id: str, recording: Recording) -> None: ...
+    def keep(self, session_id: str, recording: Recording, *, send: bool = False) -> None:
+        """`send`: also mark it for the fleet's hub (workflow `sync_evidence`)."""
 
 
 @dataclass(frozen=True)

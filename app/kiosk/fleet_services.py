@@ -1,6 +1,7 @@
 """The fleet work that runs inside `poh kiosk` for a booth that joined a fleet: the verdict drain
 (woken by each committed verdict), the hub's commands (reviewers' decisions, the fleet's
-workflow: app.kiosk.fleet_commands) and, on a thread of its own, the pending registration and
+workflow: app.kiosk.fleet_commands), the review frames of sessions In Review
+(app.kiosk.evidence_sync) and, on a thread of its own, the pending registration and
 the template sync. Both use the kiosk's own storage, so a person the hub reports from another booth
 is in the very index the next session searches (a second Storage would merge into an index the
 sessions never read). A booth that never joined runs none of it: its verdicts wait in the outbox.
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from app.kiosk.evidence_sync import EvidenceThread
 from app.kiosk.fleet_commands import CommandThread, kiosk_commands
 from app.kiosk.fleet_sync import booth_template_sync, register_with
 from app.kiosk.root import Kiosk
@@ -53,6 +55,7 @@ def kiosk_fleet_services(kiosk: Kiosk) -> Iterator[bool]:
     commands.on_change = drain.drain.refresh_status  # the status names what runs now
     command_thread = CommandThread(commands, membership, kiosk.storage.key)
     command_thread.start()
+    evidence = EvidenceThread(kiosk.storage, membership).start()  # review frames for the hub
     stop = threading.Event()
     thread = threading.Thread(target=_templates, args=(kiosk, membership, stop),
                               name="fleet-templates", daemon=True)
@@ -62,5 +65,6 @@ def kiosk_fleet_services(kiosk: Kiosk) -> Iterator[bool]:
     finally:
         stop.set()
         thread.join(JOIN_S)
+        evidence.stop(JOIN_S)
         command_thread.stop(JOIN_S)
         drain.stop()

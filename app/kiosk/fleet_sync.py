@@ -130,7 +130,9 @@ def fleet_companion(home: Path, config: KioskConfig, register_timeout: float = 1
     if not register_now(home, config, membership, register_timeout):
         log.warning("registration not confirmed by the broker yet; the template sync keeps "
                     "sending it")
+    from app.kiosk.evidence_sync import evidence_running  # review frames for the hub
     from app.kiosk.fleet_commands import decisions_running  # reviewers' decisions
 
-    with template_sync_running(home, config), decisions_running(home, config):
+    with template_sync_running(home, config), decisions_running(home, config), \
+            evidence_running(home, config):
         yield

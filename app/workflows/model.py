@@ -29,11 +29,16 @@ class LivenessConfig(_Strict):
     # Keep the challenge recording (face images) encrypted on the kiosk for later review;
     # active methods only, off unless the deployment asks for it.
     retain_evidence: bool = False
+    # Also send a few downscaled frames of the kept recording, sealed, to the fleet's hub when
+    # the session ends In Review, so that its reviewer sees them (app.kiosk.evidence_sync).
+    sync_evidence: bool = False
 
     @model_validator(mode="after")
     def _evidence_needs_a_challenge(self) -> LivenessConfig:
         if self.retain_evidence and self.method is LivenessMethod.PASSIVE:
             raise ValueError("retain_evidence applies to FLASHING and ACTIVE_3D recordings only")
+        if self.sync_evidence and not self.retain_evidence:
+            raise ValueError("sync_evidence sends a kept recording: it needs retain_evidence")
         return self
 
 

@@ -45,17 +45,21 @@ def _emit(obj: Any, as_json: bool, text: str) -> None:
 
 @contextlib.contextmanager
 def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0,
-                hub_dir: Path | None = None, fleet: str = "+") -> Iterator[None]:
+                hub_dir: Path | None = None, fleet: str = "+",
+                signing_key: Path | None = None) -> Iterator[None]:
     """While the body runs (the ingest workers), serve the API on `http` (HOST:PORT) and
     deliver the queued webhooks. With the hub folder of one fleet, the face search serves
-    that fleet (if its operator enabled it; else it answers 403)."""
+    that fleet (if its operator enabled it; else it answers 403). With the hub's signing key
+    (else hub_dir/signing.key), the review console shows the booths' review frames."""
     if http is None:
         yield
         return
     address = HttpAddress.parse(http)
     engine = open_engine(db_url)
     server = BackgroundServer(HubContext(
-        engine, fleet_search_factory=face_search_factory(engine, hub_dir, fleet)), address)
+        engine, fleet_search_factory=face_search_factory(engine, hub_dir, fleet),
+        evidence_vault=evidence_vault(signing_key or (
+            hub_dir / "signing.key" if hub_dir is not None else None))), address)
     dispatcher = DispatcherThread(Dispatcher(engine, RetryPolicy(max_s=retry_max_s)))
     server.start()
     dispatcher.start()
@@ -65,6 +69,16 @@ def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0,
         dispatcher.stop()
         server.stop()
         engine.dispose()
+
+
+def evidence_vault(signing_key: Path | None) -> Any:
+    """What opens the review frames at rest (None without the hub's signing key)."""
+    if signing_key is None or not signing_key.is_file():
+        return None
+    from sync.hub.evidence import EvidenceVault
+    from sync.hub.service import load_signing_key
+
+    return EvidenceVault(load_signing_key(signing_key))
 
 
 def face_search_factory(engine: Any, hub_dir: Path | None, fleet: str

@@ -76,7 +76,7 @@ def run(
     BrokerSettings.from_url(broker, "hub", tls)  # checks the URL (mqtts needs --hub-dir)
     if not client_id or any(c in client_id for c in "/+#\x00"):
         raise HubInputError(f"--client-id {client_id!r}: letters, digits, '-', '.', '_'")
-    with api_cli.http_beside(db, http, webhook_retry_max, hub_dir, fleet):
+    with api_cli.http_beside(db, http, webhook_retry_max, hub_dir, fleet, key):
         run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch),
                     workers)
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.hub.console.ops_worker import start_ops
 from sync.hub.db import open_engine
+from sync.hub.evidence_worker import start_evidence
 from sync.hub.ingest import Ingest
 from sync.hub.template_worker import start_for_hub
 from sync.hub.worker import HubStats, HubWorker
@@ -79,9 +80,14 @@ def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None) -> 
     # booth statuses in, reviewers' decisions and workflows out (sync.hub.console.ops_worker)
     ops = (start_ops(cfg.broker_url, cfg.tls, key, cfg.fleet, engine, cfg.client_id)
            if index == 0 else None)
+    # booths' review frames of sessions In Review (sync.hub.evidence_worker)
+    evidence = (start_evidence(cfg.broker_url, cfg.tls, key, cfg.signing_key.parent,
+                               cfg.fleet, engine, cfg.client_id) if index == 0 else None)
     try:
         return HubWorker(link, Ingest(engine, key), fleet=cfg.fleet, batch=cfg.batch).run(stop)
     finally:
+        if evidence is not None:
+            evidence.stop()
         if ops is not None:
             ops.stop()
         if templates is not None:

@@ -32,6 +32,7 @@ from storage.protection import DIM
 from sync.canonical import canonical_bytes
 from sync.fleet.envelope import EnvelopeError, open_message, seal, template_b64, template_bytes
 from sync.hub.db import now_iso
+from sync.hub.evidence import erase_person as erase_evidence
 from sync.hub.fleet_index import FleetIndex
 from sync.hub.fleet_tables import (
     fleet_booths,
@@ -296,6 +297,8 @@ class FleetTemplates:
         """([the erase delta], False), or ([], True) when nothing of the person is left."""
         h = self.vendor_hash(vendor_data)
         with self.engine.begin() as conn:
+            # review frames too, also of a person with no template (a session In Review)
+            erase_evidence(conn, self.fleet_id, vendor_data)
             rows = conn.execute(sa.select(fleet_templates.c.index_id, fleet_templates.c.entry_id)
                                 .where(fleet_templates.c.fleet_id == self.fleet_id,
                                        fleet_templates.c.vendor_hash == h)).all()

@@ -38,6 +38,9 @@ class HubContext:
     # builds the fleet's face search (sync.hub.api.fleet_search.FleetFaceSearch); None: this
     # hub serves no face search (it raises FaceSearchDisabled, the API answers 403)
     fleet_search_factory: Callable[[], Any] | None = None
+    # opens the review frames kept at rest (sync.hub.evidence.EvidenceVault, from the hub's
+    # signing key); None: this console cannot show them
+    evidence_vault: Any = None
     _analysis: Any = None
     _fleet_search: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

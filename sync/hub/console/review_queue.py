@@ -9,12 +9,14 @@ and why and queues the integrator's status.updated webhook in the same transacti
 worker (sync.hub.console.ops_worker) sends it on to the session's booth, signed. Every decision
 is also in the audit log.
 
-Evidence recordings stay on the booth that kept them (its workflow decides whether one is kept,
-encrypted, and they are never synced), so the queue says that none is at the hub.
+Evidence recordings stay on the booth that kept them; a booth whose workflow sets
+`sync_evidence` sends a few downscaled frames of a session In Review (sync.hub.evidence), and
+the session's page shows them (each frame served decrypted on the fly, each view audited).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 
 from sync.hub.console import audit
 from sync.hub.console.accounts import Operator
+from sync.hub.evidence import frame_count
 from sync.hub.fleet_tables import fleet_reviews
 from sync.hub.schema import verdicts
 from sync.hub.webhooks.events import StatusChangeError, record_status_change
@@ -31,8 +34,13 @@ from sync.verdict import SignedVerdict
 from sync.vocabulary import SessionStatus
 
 DECISIONS = (SessionStatus.APPROVED, SessionStatus.DECLINED)
-EVIDENCE_NOT_KEPT = ("No evidence recording at the hub: recordings are kept (encrypted) only on "
-                     "the booth whose workflow keeps them, and are not synced.")
+EVIDENCE_NOT_KEPT = ("No review frames at the hub: a booth sends a few frames of its recording "
+                     "only when its workflow sets sync_evidence and the session is In Review; "
+                     "recordings otherwise stay (encrypted) on the booth that kept them.")
+EVIDENCE_NO_KEY = ("{n} review frame(s) from the booth are at the hub, but this console has no "
+                   "hub key to open them (serve it with --hub-dir).")
+EVIDENCE_SHOWN = ("{n} frame(s) of the booth's challenge recording, downscaled; every view is "
+                  "written to the audit log.")
 
 
 class DecisionError(ValueError):
@@ -132,6 +140,19 @@ def _item(conn: sa.Connection, row: Any) -> QueueItem:
         workflow=f"{row['workflow_id']} v{row['workflow_version']}",
         liveness_method=signed.liveness.method.value, liveness_score=signed.liveness.score,
         warnings=tuple(dict.fromkeys(warnings)), matches=tuple(matches), history=history)
+
+
+def with_evidence(engine: sa.Engine, item: QueueItem, prefix: str, can_open: bool
+                  ) -> QueueItem:
+    """The item with its review frames' addresses (or the note saying why there are none)."""
+    n = frame_count(engine, item.session_id)
+    if n == 0:
+        return item
+    if not can_open:
+        return dataclasses.replace(item, evidence_note=EVIDENCE_NO_KEY.format(n=n))
+    urls = tuple(f"{prefix}/sessions/{item.session_id}/evidence/{i}" for i in range(n))
+    return dataclasses.replace(item, evidence_frames=urls,
+                               evidence_note=EVIDENCE_SHOWN.format(n=n))
 
 
 def decide(engine: sa.Engine, who: Operator, session_id: str, outcome: str, reason: str

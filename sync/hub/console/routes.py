@@ -14,7 +14,13 @@ from fastapi.responses import RedirectResponse
 from sync.hub.api.context import HubCtx
 from sync.hub.console import audit
 from sync.hub.console.accounts import authenticate
-from sync.hub.console.review_queue import DecisionError, decide, in_review, queue_item
+from sync.hub.console.review_queue import (
+    DecisionError,
+    decide,
+    in_review,
+    queue_item,
+    with_evidence,
+)
 from sync.hub.console.web import (
     LOGIN_COOKIE,
     PREFIX,
@@ -29,6 +35,7 @@ from sync.hub.console.web import (
     tokens_match,
 )
 from sync.hub.console.web_sessions import end_session, start_session
+from sync.hub.evidence import read_frame
 from sync.vocabulary import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -105,8 +112,22 @@ def session_page(request: Request, ctx: HubCtx, ws: Session, session_id: str) ->
     item = queue_item(ctx.engine, session_id[:100])
     if item is None:
         raise PageRefusal(404, f"No session {session_id[:100]} at the hub.")
+    item = with_evidence(ctx.engine, item, PREFIX, ctx.evidence_vault is not None)
     return render(request, "session.html", item=item,
                   in_review=item.status == SessionStatus.IN_REVIEW.value)
+
+
+@router.get("/sessions/{session_id}/evidence/{frame}")
+def evidence_frame(ctx: HubCtx, ws: Session, session_id: str, frame: int) -> Response:
+    """One review frame, decrypted for this answer only (never cached: no-store), audited."""
+    jpeg = None
+    if ctx.evidence_vault is not None and 0 <= frame < 1000:
+        jpeg = read_frame(ctx.engine, ctx.evidence_vault, session_id[:100], frame)
+    if jpeg is None:
+        raise PageRefusal(404, "No such review frame at this console.")
+    audit.add(ctx.engine, ws.operator.name, "view_evidence", session_id[:100], None,
+              f"frame {frame}")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/sessions/{session_id}/decision")

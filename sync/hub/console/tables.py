@@ -92,3 +92,17 @@ hub_cursors = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", BIG, nullable=False),
 )
+
+# Review frames a booth sent for a session In Review (sync.hub.evidence): each JPEG sealed with
+# AES-256-GCM under a key derived from the hub's signing key, bound to fleet, device, session
+# and frame number. Deleted by the person's erasure and after the retention period.
+hub_evidence = sa.Table(
+    "hub_evidence", console_metadata,
+    sa.Column("session_id", sa.String(100), primary_key=True),
+    sa.Column("frame", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("fleet_id", sa.String(64), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),  # of all the session's frames
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", sa.String(32), nullable=False, index=True),
+)
