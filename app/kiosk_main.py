@@ -325,10 +325,13 @@ def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,
     factory = capture or booth_camera(ns.camera).factory
     if ns.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from app.cli.progress_bar import progress_report
     from app.ui.calibrate import CalibrationError, calibrate
 
     try:
-        cal = calibrate(factory, runs=ns.runs, fullscreen=ns.fullscreen, timeline=timeline)
+        with progress_report("calibration runs", ns.as_json) as shown:  # about 4 s a run
+            cal = calibrate(factory, runs=ns.runs, fullscreen=ns.fullscreen, timeline=timeline,
+                            progress=shown.count)
     except CalibrationError as exc:
         raise BadInputError(f"calibration failed: {exc}; nothing stored") from exc
     if cal.worst_fit < ns.min_fit:

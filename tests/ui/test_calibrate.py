@@ -6,6 +6,7 @@ delay late; one that does not see the screen is refused and nothing is stored.""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -52,12 +53,17 @@ class ScreenSeeingCamera:
 
 
 def test_calibrate_measures_and_stores_the_display_delay(qtbot: Any, capsys: Any,
+                                                         monkeypatch: pytest.MonkeyPatch,
                                                          _isolated_home: Path) -> None:
+    monkeypatch.setenv("POH_PROGRESS", "bar")  # as on a terminal: the runs drawn on stderr
     timeline = ScreenTimeline(theme.BACKGROUND_RGB)
     rc = calibrate_main(["--runs", "2", "--offscreen", "--json"],
                         capture=lambda: ScreenSeeingCamera(timeline), timeline=timeline)
     assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", captured.err)
+    assert "calibration runs" in shown and "1/2" in shown and "2/2" in shown
+    out = json.loads(captured.out)  # nothing of the bar on stdout
     assert abs(out["display_delay_s"] - DELAY) <= 0.025, out  # within a frame of the truth
     assert min(out["fits"]) > 0.8
     cfg = load_config()
