@@ -59,8 +59,9 @@ def _clock_text(seconds: float) -> str:
 
 class ProgressReport:
     """One display for one command: count(done, total) per item, note(text) for a new phase,
-    step(done, total, what) for both at once. A count whose total changes, or that goes
-    backwards, starts a new phase (its own elapsed time and time left)."""
+    step(done, total, what) for both at once. A count whose total changes, that goes
+    backwards, or that follows a completed phase starts a new phase (its own elapsed time and
+    time left)."""
 
     def __init__(self, label: str, stream: TextIO, mode: Mode, *,
                  clock: Callable[[], float] = time.monotonic,
@@ -100,7 +101,8 @@ class ProgressReport:
 
     def step(self, done: int, total: int, what: str = "") -> None:
         now = self._clock()
-        if self._total is not None and (total != self._total or done < self._done):
+        if self._total is not None and (total != self._total or done < self._done
+                                        or self._done >= self._total):
             self._new_phase(now if self._noted is None else self._noted, total)
         self._noted = None
         if self._first is None:

@@ -78,6 +78,19 @@ def test_a_new_total_or_a_count_going_back_starts_a_phase_and_notes_print() -> N
     ]
 
 
+def test_a_count_after_a_completed_phase_starts_the_next_one() -> None:
+    """eval pad renders 9 frames, then reports its analysis of the 9 only when done."""
+    clock, out = FakeClock(), io.StringIO()
+    with progress_report("eval pad", stream=out, clock=clock, interval=60.0, env={}) as report:
+        for done in range(1, 10):
+            clock.now += 2.0
+            report.count(done, 9)
+        report.note("analysing")
+        clock.now += 5.0
+        report.count(9, 9)
+    assert out.getvalue().splitlines()[-1] == "eval pad analysing: 9/9 (100%), 0:00:05 elapsed"
+
+
 def test_json_off_a_terminal_writes_nothing() -> None:
     clock, out = FakeClock(), io.StringIO()
     with progress_report("bench index", as_json=True, stream=out, clock=clock,
