@@ -13,6 +13,13 @@ BIN := $(VENV)/bin
 # ~/.cache/poh-kiosk); a POH_CACHE, POH_MODELS_DIR or POH_DATA_DIR in the environment passes through.
 export QT_QPA_PLATFORM ?= offscreen
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.txt
+LOCK_VENV := .venv-lock
+LOCK_STAMP := $(LOCK_VENV)/.installed
+LOCK_ARGS ?=
+# hashes of every file the registry holds for each pin; no index or find-links of this machine
+PIP_COMPILE = $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
 PYTEST := $(BIN)/python -m pytest
 # extra pytest arguments, e.g. make test-fast PYTEST_ARGS='-x -k decision'
@@ -24,14 +31,31 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 # $(call tier,NAME[,MARKEXPR]): pytest on tests/NAME, or a note when that folder does not exist yet
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
-.PHONY: setup models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
+.PHONY: setup lock models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
 	$(addprefix test-,$(TIERS))
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ui]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
+
+# Regenerate the locks from pyproject.toml with pip-tools (in .venv-lock, itself installed from
+# its own lock): pins kept unless asked, e.g. make lock LOCK_ARGS='--upgrade-package rich'.
+# runtime.txt (a wheel install: dependencies + ui) and package.txt (+ pyinstaller) are held to
+# dev.txt's versions, so every venv runs the same packages.
+$(LOCK_STAMP): requirements/pip-tools.txt
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --require-hashes -r requirements/pip-tools.txt
+	touch $@
+
+lock: $(LOCK_STAMP)
+	$(PIP_COMPILE) -o requirements/pip-tools.txt requirements/pip-tools.in
+	$(PIP_COMPILE) --extra dev --extra ui --extra lab -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) -c $(LOCK) --extra ui -o requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) -c $(LOCK) --extra ui --extra package -o requirements/package.txt pyproject.toml
 
 setup: $(STAMP) models data
 
@@ -91,4 +115,4 @@ eval: setup
 	$(BIN)/poh-lab eval pad --simulate
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(LOCK_VENV) build dist *.egg-info
