@@ -74,6 +74,7 @@ class ProgressReport:
         self._clock = clock
         self._interval = interval
         self._what = ""
+        self._sticky = True
         self._total: int | None = None
         self._done = 0
         self._started = clock()  # of the phase
@@ -87,12 +88,13 @@ class ProgressReport:
     # --- the callbacks handed to the work ------------------------------------------------
 
     def count(self, done: int, total: int) -> None:
-        self.step(done, total, self._what)
+        self.step(done, total, self._what if self._sticky else "")
 
-    def note(self, what: str) -> None:
+    def note(self, what: str, sticky: bool = True) -> None:
         """Name what is being done now. If the counts that follow start a new phase, the
-        phase began at this note (its set-up counts as its time)."""
-        self._what = what
+        phase began at this note (its set-up counts as its time). sticky=False: set-up before
+        the counts (loading the models), not a name for them."""
+        self._what, self._sticky = what, sticky
         self._noted = self._clock()
         if self.mode == "lines":
             self._write(f"{self.label}: {what}")
@@ -107,7 +109,7 @@ class ProgressReport:
         self._noted = None
         if self._first is None:
             self._first = (now, done)
-        self._total, self._done, self._what = total, done, what
+        self._total, self._done, self._what, self._sticky = total, done, what, True
         if self.mode == "lines":
             if done >= total or now - self._last_line >= self._interval:
                 self._last_line = now
@@ -147,8 +149,6 @@ class ProgressReport:
         t0, d0 = self._first
         if self._done > d0 and now > t0:
             return (now - t0) * (total - self._done) / (self._done - d0)
-        if now > self._started:  # one count so far: the time since the phase began is all there is
-            return (now - self._started) * (total - self._done) / self._done
         return None
 
     def _write(self, text: str) -> None:

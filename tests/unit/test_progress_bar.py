@@ -49,9 +49,10 @@ def test_plain_lines_are_rate_limited_and_carry_counts_elapsed_and_time_left() -
     lines = out.getvalue().splitlines()
     assert not ESCAPE.search(out.getvalue())
     # counts every 2 s from 5 s on; a line at most every 5 s, and the last one; the time left
-    # is at the rate since the first count (2 s a trial), the set-up before it left out
+    # is at the rate since the first count (2 s a trial), the set-up before it left out: none
+    # with one count
     assert lines == [
-        "eval active trials: 1/10 (10%), 0:00:05 elapsed, about 0:00:45 left",
+        "eval active trials: 1/10 (10%), 0:00:05 elapsed",
         "eval active trials: 4/10 (40%), 0:00:11 elapsed, about 0:00:12 left",
         "eval active trials: 7/10 (70%), 0:00:17 elapsed, about 0:00:06 left",
         "eval active trials: 10/10 (100%), 0:00:23 elapsed",
@@ -89,6 +90,16 @@ def test_a_count_after_a_completed_phase_starts_the_next_one() -> None:
         clock.now += 5.0
         report.count(9, 9)
     assert out.getvalue().splitlines()[-1] == "eval pad analysing: 9/9 (100%), 0:00:05 elapsed"
+
+
+def test_a_set_up_note_prints_at_once_and_does_not_name_the_counts() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    with progress_report("eval active trials", stream=out, clock=clock, env={}) as report:
+        report.note("loading the models", sticky=False)
+        clock.now += 20.0
+        report.count(1, 1)
+    assert out.getvalue().splitlines() == ["eval active trials: loading the models",
+                                           "eval active trials: 1/1 (100%), 0:00:20 elapsed"]
 
 
 def test_json_off_a_terminal_writes_nothing() -> None:

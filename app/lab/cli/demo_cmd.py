@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
+from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 
 MARKER = ".poh-lab-demo"  # a folder the demo made: its kiosk parts may be rebuilt
@@ -59,16 +60,23 @@ def register(app: typer.Typer) -> None:
         from app.paths import data_dir
 
         folder = kiosk_out(out)  # bad input before any work
-        ensure_ready(progress)
-        rows = passive_demo(progress)
-        demo_dir = data_dir() / "demo"
-        fp = pipeline()  # compiled once for every session group and kiosk run
-        sessions = session_demo(colour_dir(data_dir()), demo_dir / "sessions", progress,
-                                pipeline=fp)
-        active = active_session_demo(face3d_dir(data_dir()), demo_dir / "flashing", progress,
-                                     pipeline=fp)
-        video = demo_dir / "sessions" / "clips" / "live.avi"  # made by session_demo
-        runs = run_kiosk_demo(video, folder, progress, pipeline=fp)
+        parts = 5  # set-up, passive checks, sessions, FLASHING sessions, the kiosk
+        with progress_report("demo parts", as_json) as shown:
+            ensure_ready(shown.note)
+            shown.count(1, parts)
+            rows = passive_demo(shown.note)
+            shown.count(2, parts)
+            demo_dir = data_dir() / "demo"
+            fp = pipeline()  # compiled once for every session group and kiosk run
+            sessions = session_demo(colour_dir(data_dir()), demo_dir / "sessions", shown.note,
+                                    pipeline=fp)
+            shown.count(3, parts)
+            active = active_session_demo(face3d_dir(data_dir()), demo_dir / "flashing",
+                                         shown.note, pipeline=fp)
+            shown.count(4, parts)
+            video = demo_dir / "sessions" / "clips" / "live.avi"  # made by session_demo
+            runs = run_kiosk_demo(video, folder, shown.note, pipeline=fp)
+            shown.count(5, parts)
         sheet = write_sheet(runs, folder / SHEET_NAME)
         emit(
             {"passive_checks": [r.to_dict() for r in rows], "sessions": sessions,

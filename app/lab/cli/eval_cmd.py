@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.common import JsonOpt, emit
-from app.cli.progress_bar import progress_report
+from app.cli.progress_bar import ProgressReport, progress_report
 from app.lab.cli.common import face_scan_folder
+
+if TYPE_CHECKING:
+    from inference.pipeline import FacePipeline
 
 app = typer.Typer(help="Accuracy evaluations that print error rates with trial counts.",
                   no_args_is_help=True)
@@ -24,11 +27,11 @@ def faces(
     as_json: JsonOpt = False,
 ) -> None:
     """Face verification: genuine/impostor pairs, FNMR at FMR 1e-2 and 1e-3, EER."""
-    from app.cli.context import pipeline as build_pipeline
     from app.lab.evaluation.face_eval import evaluate_faces, render
 
     with progress_report("eval faces images", as_json) as report:
-        result = evaluate_faces(folder, build_pipeline(), tight=upscale, on_progress=report.count)
+        result = evaluate_faces(folder, _models(report), tight=upscale,
+                                on_progress=report.count)
     emit(result.to_dict(), as_json, lambda _: render(result))
 
 
@@ -96,7 +99,6 @@ def dedup(
     as_json: JsonOpt = False,
 ) -> None:
     """1:N duplicate search: FNIR and FPIR with counts; calibrated review/decline thresholds."""
-    from app.cli.context import pipeline as build_pipeline
     from app.errors import BadInputError
     from app.lab.evaluation.dedup_eval import evaluate_dedup, render
 
@@ -104,7 +106,7 @@ def dedup(
         raise BadInputError("need --rounds >= 1, --k >= 1, and fractions strictly in (0, 1)")
     with progress_report("eval dedup images", as_json) as report:
         result = evaluate_dedup(
-            folder, build_pipeline(), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
+            folder, _models(report), rounds=rounds, enrolled_fraction=enrolled_fraction, k=k,
             target_fpir=target_fpir, seed=seed, on_progress=report.count)
     emit(result.to_dict(), as_json, lambda _: render(result))
 
@@ -126,7 +128,6 @@ def active(
 ) -> None:
     """Active liveness (FLASHING, ACTIVE_3D) on a simulator family: BPCER, APCER/species."""
     from app.cli.context import kiosk_config
-    from app.cli.context import pipeline as build_pipeline
     from app.errors import BadInputError
     from app.kiosk.root import active_analyzer
     from app.lab.evaluation.active_eval import evaluate_active, render
@@ -146,13 +147,13 @@ def active(
         from app.paths import data_dir
 
         with progress_report("eval active trials", as_json) as report:
-            doc_b = evaluate_active_b(active_analyzer(kiosk_config(), build_pipeline()),
+            doc_b = evaluate_active_b(active_analyzer(kiosk_config(), _models(report)),
                                       colour_dir(data_dir()), trials, seed, report.count)
         emit(doc_b, as_json, render_b)
         return
     folder = face_scan_folder()
     with progress_report("eval active trials", as_json) as report:
-        doc = evaluate_active(active_analyzer(kiosk_config(), build_pipeline()), folder,
+        doc = evaluate_active(active_analyzer(kiosk_config(), _models(report)), folder,
                               "heldout" if split == "heldout" else "tuning", trials, seed,
                               report.count, room)
     emit(doc, as_json, render)
@@ -173,7 +174,6 @@ def closed_loop(
     """Whole sessions through the closed-loop simulated camera (headless screen, camera thread,
     session worker, real models): liveness accepted/declined per species, with counts."""
     from app.cli.context import kiosk_config
-    from app.cli.context import pipeline as build_pipeline
     from app.errors import BadInputError
     from app.lab.evaluation.closed_loop_eval import SPECIES_BY_METHOD, evaluate_closed_loop, render
 
@@ -187,11 +187,20 @@ def closed_loop(
     if not chosen or any(m not in SPECIES_BY_METHOD for m in chosen):
         raise BadInputError(f"--methods must name some of {', '.join(SPECIES_BY_METHOD)}")
     with progress_report("eval closed-loop sessions", as_json) as report:
-        doc = evaluate_closed_loop(face_scan_folder(), kiosk_config(), build_pipeline(),
+        doc = evaluate_closed_loop(face_scan_folder(), kiosk_config(), _models(report),
                                    sessions=sessions, split="heldout" if split == "heldout" else
                                    "tuning", seed=seed, methods=chosen, fps=fps,
                                    on_progress=report.count)
     emit(doc, as_json, render)
+
+
+def _models(report: ProgressReport) -> FacePipeline:
+    """The face pipeline, compiled with a word on the display first: it takes seconds, longer
+    on a busy machine, before the first count."""
+    from app.cli.context import pipeline
+
+    report.note("loading the models", sticky=False)
+    return pipeline()
 
 
 def _room_light(text: str) -> tuple[float, float, float]:
