@@ -101,7 +101,7 @@ def active(
         raise BadInputError("--runs must be at least 1")
     folder = face_scan_folder()
     with progress_report("bench active runs", as_json) as shown:
-        shown.note("simulating a FLASHING recording")
+        shown.note("loading the models, simulating a FLASHING recording", sticky=False)
         doc = run_active_bench(active_analyzer(kiosk_config(), build_pipeline()), folder, runs,
                                shown.count)
     emit(doc, as_json, format_report)
