@@ -18,6 +18,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from app.flow.result import SessionResult
 from app.ui import theme
 from app.ui.i18n import Translator
+from sync.fleet.evidence_wire import HUB_RETENTION_DAYS
 from sync.vocabulary import SessionStatus
 
 S = SessionStatus
@@ -110,13 +111,16 @@ class ConsentScreen(Screen):
         self.flash_note = label("about the flash", "compact_muted")
         self.extra.addWidget(self.flash_note)
         self.evidence_days: float | None = None
+        self.evidence_sent = False  # the workflow's sync_evidence: frames go to the hub
         self.flashes = False
         self.add_button("consent.decline", lambda: self.answered.emit(False))
         self.add_button("consent.agree", lambda: self.answered.emit(True))
         self.retranslate()
 
-    def configure(self, *, flashes: bool, evidence_days: float | None) -> None:
+    def configure(self, *, flashes: bool, evidence_days: float | None,
+                  evidence_sent: bool = False) -> None:
         self.flashes, self.evidence_days = flashes, evidence_days
+        self.evidence_sent = evidence_sent and evidence_days is not None
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -124,6 +128,8 @@ class ConsentScreen(Screen):
         text = self.tr_.tr("consent.kept")
         if self.evidence_days is not None:
             text += " " + self.tr_.tr("consent.kept_evidence", days=f"{self.evidence_days:g}")
+            if self.evidence_sent:
+                text += " " + self.tr_.tr("consent.sent_evidence", days=f"{HUB_RETENTION_DAYS:g}")
         self.kept.setText(text)
         self.flash_note.setText(self.tr_.tr("consent.flash") if self.flashes else "")
 

@@ -201,7 +201,8 @@ class KioskWindow(QWidget):
         evidence = (self.booth.kiosk.config.evidence.max_age_days
                     if wf.liveness.config.retain_evidence else None)
         self.consent.configure(flashes=wf.method is not LivenessMethod.PASSIVE,
-                               evidence_days=evidence)
+                               evidence_days=evidence,
+                               evidence_sent=wf.liveness.config.sync_evidence)
         try:
             self.booth.start_session()
         except Exception:  # a session that cannot start is an out-of-service screen

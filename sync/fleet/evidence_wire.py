@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sync.fleet.envelope import EnvelopeError, open_message, seal
 
 MAX_FRAMES = 12
+# how long the hub keeps review frames (sync.hub.evidence); the booth's consent screen says it
+HUB_RETENTION_DAYS = 30.0
 MAX_FRAME_BYTES = 256 * 1024  # a 320-pixel JPEG is some 10-30 kB
 JPEG_MAGIC = b"\xff\xd8\xff"
 RESULTS = ("stored", "duplicate", "refused")

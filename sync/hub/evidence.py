@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sync.fleet.envelope import EnvelopeError
 from sync.fleet.evidence_wire import (
+    HUB_RETENTION_DAYS,
     EvidenceAck,
     evidence_ack_topic,
     frames_digest,
@@ -39,7 +40,7 @@ from sync.vocabulary import SessionStatus
 
 log = logging.getLogger(__name__)
 
-RETENTION_DAYS = 30.0
+RETENTION_DAYS = HUB_RETENTION_DAYS
 Outgoing = tuple[str, bytes]
 
 

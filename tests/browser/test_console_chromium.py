@@ -2,7 +2,8 @@
 refusal (a POST without the token, and a form whose token was changed), the In Review queue
 with a duplicate across two booths, and a reviewer's decision that produces the integrator's
 webhook (verified as a Didit receiver does) and reaches the booth over a real mosquitto: its
-own session changes in its encrypted database."""
+own session changes in its encrypted database. And the review frames a booth sent for a
+session In Review, shown on its page (served decrypted, one audited request each)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from integration.fleet_helpers import add_and_join, fleet_with_broker
 from playwright.sync_api import Browser, Page
 from support.console import (
@@ -26,8 +30,11 @@ from support.console import (
 from app.kiosk.config import load_config
 from app.kiosk.fleet_commands import decisions_running
 from app.kiosk.fleet_sync import member_storage
+from sync.fleet.evidence_wire import evidence_topic, seal_frames
 from sync.hub.console.ops_worker import start_ops
+from sync.hub.console.tables import audit_log
 from sync.hub.db import open_engine
+from sync.hub.evidence import HubEvidence
 from sync.hub.service import load_signing_key
 from sync.hub.webhooks.tables import hub_sessions
 from sync.transport import TlsFiles
@@ -112,7 +119,7 @@ def test_decision_reaches_the_integrator_and_the_booth(
                 assert commands is not None
                 _login(page, hub.base, "rita")
                 page.click(f"a[href='/console/sessions/{SESSION_B}']")
-                assert "No evidence recording at the hub" in page.inner_text("#evidence")
+                assert "No review frames at the hub" in page.inner_text("#evidence")
                 page.check("input[value=Declined]")
                 page.fill("textarea[name=reason]", "the same voter as at booth A")
                 page.click("#decide button[type=submit]")
@@ -142,3 +149,28 @@ def test_decision_reaches_the_integrator_and_the_booth(
     assert page.locator(f"tr.queue-row[data-session='{SESSION_B}']").count() == 0
     page.goto(f"{hub.base}/console/audit")
     assert "the same voter as at booth A" in page.inner_text("#audit")
+
+
+def test_review_frames_on_the_session_page(tmp_path: Path, page: Page) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    key = bytes(range(32))
+    evidence = HubEvidence(engine, "f", key, Ed25519PrivateKey.generate())
+    with console_hub(engine, evidence.vault) as hub:
+        duplicate_across_booths(engine)  # booth-b's SESSION_B is In Review
+        grid = np.indices((240, 320)).sum(axis=0) % 256
+        jpeg = bytes(cv2.imencode(".jpg", np.dstack([grid] * 3).astype(np.uint8))[1].tobytes())
+        topic = evidence_topic("f", "booth-b")
+        evidence.handle(topic, seal_frames(key, topic, SESSION_B, [jpeg] * 12))
+        _login(page, hub.base, "rita")
+        page.goto(f"{hub.base}/console/sessions/{SESSION_B}")
+        images = page.locator("#evidence img")
+        assert images.count() == 12
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#evidence img')].every(i => i.complete)")
+        widths = images.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+        assert widths == [320] * 12  # every frame served, decrypted, and decoded
+        with engine.connect() as conn:
+            views = conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(
+                audit_log.c.action == "view_evidence")).scalar()
+        assert views == 12
+    engine.dispose()

@@ -65,7 +65,7 @@ def test_login_queue_csrf_roles_decision_webhook_and_audit(
         assert status == 200 and SESSION_B in page and "booth-b" in page
         assert SESSION_A in page and "booth-a" in page and "81.2 %" in page
         _, detail, _ = web.get(f"/console/sessions/{SESSION_B}")
-        assert "No evidence recording at the hub" in detail
+        assert "No review frames at the hub" in detail
 
         token = web.csrf(f"/console/sessions/{SESSION_B}")
         decision = {"decision": "Declined", "reason": "same voter as booth A's session"}

@@ -40,15 +40,17 @@ class ConsoleHub:
 
 
 @contextmanager
-def console_hub(engine: sa.Engine) -> Iterator[ConsoleHub]:
+def console_hub(engine: sa.Engine, evidence_vault: object = None) -> Iterator[ConsoleHub]:
     """The hub's app (API and console) and webhook delivery to a receiver that verifies every
-    delivery as a Didit integrator's server does; accounts rita (reviewer), ada (admin)."""
+    delivery as a Didit integrator's server does; accounts rita (reviewer), ada (admin).
+    `evidence_vault` (sync.hub.evidence.EvidenceVault): the console shows review frames."""
     receiver = DiditReceiver().start()
     receiver.secret = admin.add_endpoint(engine, "integrator", receiver.url)
     accounts.add_operator(engine, "rita", accounts.Role.REVIEWER, PASSWORD)
     accounts.add_operator(engine, "ada", accounts.Role.ADMIN, PASSWORD)
     port = free_port()
-    server = BackgroundServer(HubContext(engine), HttpAddress("127.0.0.1", port))
+    server = BackgroundServer(HubContext(engine, evidence_vault=evidence_vault),
+                              HttpAddress("127.0.0.1", port))
     dispatcher = DispatcherThread(Dispatcher(engine, RetryPolicy(first_s=0.2, max_s=1.0)))
     server.start()
     dispatcher.start()
