@@ -21,6 +21,7 @@ from sync.hub.api.context import HubContext
 from sync.hub.api.errors import HubInputError
 from sync.hub.api.serve import BackgroundServer, HttpAddress
 from sync.hub.db import open_engine
+from sync.hub.live_state import LiveState
 from sync.hub.webhooks import admin
 from sync.hub.webhooks.dispatcher import Dispatcher, DispatcherThread, RetryPolicy
 
@@ -46,21 +47,24 @@ def _emit(obj: Any, as_json: bool, text: str) -> None:
 @contextlib.contextmanager
 def http_beside(db_url: str, http: str | None, retry_max_s: float = 3600.0,
                 hub_dir: Path | None = None, fleet: str = "+",
-                signing_key: Path | None = None) -> Iterator[None]:
+                signing_key: Path | None = None, live: LiveState | None = None
+                ) -> Iterator[None]:
     """While the body runs (the ingest workers), serve the API on `http` (HOST:PORT) and
     deliver the queued webhooks. With the hub folder of one fleet, the face search serves
     that fleet (if its operator enabled it; else it answers 403). With the hub's signing key
-    (else hub_dir/signing.key), the review console shows the booths' review frames."""
+    (else hub_dir/signing.key), the review console shows the booths' review frames. `live`:
+    the ingest workers' counters and links, for /health and /metrics."""
     if http is None:
         yield
         return
     address = HttpAddress.parse(http)
     engine = open_engine(db_url)
+    dispatcher = DispatcherThread(Dispatcher(engine, RetryPolicy(max_s=retry_max_s)))
     server = BackgroundServer(HubContext(
         engine, fleet_search_factory=face_search_factory(engine, hub_dir, fleet),
         evidence_vault=evidence_vault(signing_key or (
-            hub_dir / "signing.key" if hub_dir is not None else None))), address)
-    dispatcher = DispatcherThread(Dispatcher(engine, RetryPolicy(max_s=retry_max_s)))
+            hub_dir / "signing.key" if hub_dir is not None else None)),
+        live=live, dispatcher=dispatcher.dispatcher), address)
     server.start()
     dispatcher.start()
     try:

@@ -17,6 +17,7 @@ import typer
 from sync.device_key import public_key_from_text
 from sync.hub import api_cli, console_cli, fleet_cli, registry, report
 from sync.hub.db import HubDatabaseError, open_engine
+from sync.hub.live_state import LiveState
 from sync.hub.service import HubConfigError, HubRun, run_workers
 from sync.strict_json import InputError, read_json_file
 from sync.transport import TlsFiles
@@ -76,9 +77,10 @@ def run(
     BrokerSettings.from_url(broker, "hub", tls)  # checks the URL (mqtts needs --hub-dir)
     if not client_id or any(c in client_id for c in "/+#\x00"):
         raise HubInputError(f"--client-id {client_id!r}: letters, digits, '-', '.', '_'")
-    with api_cli.http_beside(db, http, webhook_retry_max, hub_dir, fleet, key):
+    live = LiveState(workers) if http is not None else None  # read by /health, /metrics
+    with api_cli.http_beside(db, http, webhook_retry_max, hub_dir, fleet, key, live):
         run_workers(HubRun(broker, db, key, fleet, tls, client_id=client_id, batch=batch),
-                    workers)
+                    workers, live)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from sync.hub.console.ops_worker import start_ops
 from sync.hub.db import open_engine
 from sync.hub.evidence_worker import start_evidence
 from sync.hub.ingest import Ingest
+from sync.hub.live_state import LiveState
 from sync.hub.template_worker import start_for_hub
 from sync.hub.worker import HubStats, HubWorker
 from sync.transport import BrokerSettings, MqttLink, TlsFiles
@@ -60,8 +61,10 @@ def worker_link(cfg: HubRun, index: int) -> MqttLink:
     return MqttLink(dataclasses.replace(base, manual_ack=True, inflight=1000))
 
 
-def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None) -> HubStats:
-    """One worker until SIGTERM/SIGINT (or `stop`)."""
+def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None,
+               live: LiveState | None = None) -> HubStats:
+    """One worker until SIGTERM/SIGINT (or `stop`); `live` is what /health and /metrics
+    read (the counters shared by every worker process)."""
     stop = stop or threading.Event()
     key = load_signing_key(cfg.signing_key)
     engine = open_engine(cfg.db_url)
@@ -84,7 +87,8 @@ def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None) -> 
     evidence = (start_evidence(cfg.broker_url, cfg.tls, key, cfg.signing_key.parent,
                                cfg.fleet, engine, cfg.client_id) if index == 0 else None)
     try:
-        return HubWorker(link, Ingest(engine, key), fleet=cfg.fleet, batch=cfg.batch).run(stop)
+        return HubWorker(link, Ingest(engine, key), fleet=cfg.fleet, batch=cfg.batch,
+                         live=live, index=index).run(stop)
     finally:
         if evidence is not None:
             evidence.stop()
@@ -96,21 +100,21 @@ def run_worker(cfg: HubRun, index: int, stop: threading.Event | None = None) -> 
         engine.dispose()
 
 
-def _child(cfg: HubRun, index: int) -> None:
-    run_worker(cfg, index)
+def _child(cfg: HubRun, index: int, live: LiveState | None) -> None:
+    run_worker(cfg, index, live=live)
 
 
-def run_workers(cfg: HubRun, workers: int) -> None:
+def run_workers(cfg: HubRun, workers: int, live: LiveState | None = None) -> None:
     """Worker 0 here, the others as child processes; a stop signal stops them all."""
     load_signing_key(cfg.signing_key)  # a bad key fails once, here, before any process starts
     open_engine(cfg.db_url).dispose()  # the tables exist before the workers race for them
     ctx = mp.get_context("spawn")
-    children = [ctx.Process(target=_child, args=(cfg, i), name=f"hub-worker-{i}")
+    children = [ctx.Process(target=_child, args=(cfg, i, live), name=f"hub-worker-{i}")
                 for i in range(1, workers)]
     for c in children:
         c.start()
     try:
-        run_worker(cfg, 0)
+        run_worker(cfg, 0, live=live)
     finally:
         for c in children:
             if c.pid is not None and c.is_alive():

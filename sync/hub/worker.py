@@ -11,11 +11,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sync.hub.ingest import Inbound, Ingest
+from sync.hub.live_state import LiveState
 from sync.hub.registry import RegistryError, register_device
 from sync.transport import (
     Backoff,
     Communicator,
     Connected,
+    ConnectFailed,
+    Disconnected,
     LinkEvent,
     Received,
     Subscribed,
@@ -42,21 +45,30 @@ class HubStats:
 
 class HubWorker:
     def __init__(self, link: Communicator, ingest: Ingest, *, fleet: str = "+",
-                 batch: int = 500, retry: Backoff | None = None) -> None:
+                 batch: int = 500, retry: Backoff | None = None,
+                 live: LiveState | None = None, index: int = 0) -> None:
         self.link = link
         self.ingest = ingest
         self.fleet = fleet
         self.batch = batch
         self.retry = retry or Backoff(first=0.5, maximum=10.0)
         self.stats = HubStats()
+        # what /health and /metrics report (sync.hub.live_state); None: nobody reads it
+        self.live = live
+        self.index = index
 
     def run(self, stop: threading.Event) -> HubStats:
         pending: list[Inbound] = []
+        if self.live is not None:
+            self.live.link(self.index, False)  # started, not connected yet
         while not stop.is_set():
             first = self.link.get(0.2)
             events: list[LinkEvent] = [] if first is None else [
                 first, *self.link.drain_events(self.batch)]
             for ev in events:
+                if self.live is not None and isinstance(
+                        ev, Connected | Disconnected | ConnectFailed):
+                    self.live.link(self.index, isinstance(ev, Connected))
                 if isinstance(ev, Connected):
                     self.link.subscribe([(hub_verdict_filter(self.fleet), 1),
                                          (hub_register_filter(self.fleet), 1)])
@@ -87,6 +99,8 @@ class HubWorker:
             if o.ack_topic is not None and o.ack is not None:
                 self.link.publish(o.ack_topic, o.ack, qos=1)
             self.link.ack(o.inbound.mid)
+            if self.live is not None:
+                self.live.count(o.result)
             if o.result is AckResult.STORED:
                 self.stats.stored += 1
             elif o.result is AckResult.DUPLICATE:

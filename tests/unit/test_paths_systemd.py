@@ -69,3 +69,13 @@ def test_an_unusable_value_is_ignored(value: str, bare_env: pytest.MonkeyPatch) 
 
     bare_env.setenv("STATE_DIRECTORY", value)
     assert poh_home() == Path(user_data_dir("poh-kiosk"))
+
+
+def test_the_hub_finds_its_models_in_the_units_cache(tmp_path: Path,
+                                                      bare_env: pytest.MonkeyPatch) -> None:
+    from sync.hub.api.standalone_engine import default_models_dir
+
+    bare_env.setenv("CACHE_DIRECTORY", str(tmp_path / "var/cache/poh-hub"))
+    assert default_models_dir() == tmp_path / "var/cache/poh-hub/models"
+    bare_env.setenv("POH_CACHE", str(tmp_path / "cache"))
+    assert default_models_dir() == tmp_path / "cache/models"

@@ -15,6 +15,10 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, Request
 
+from sync.hub.api.metrics import HubMetrics
+from sync.hub.live_state import LiveState
+from sync.hub.webhooks.dispatcher import Dispatcher
+
 
 @dataclass(frozen=True)
 class ApiLimits:
@@ -41,9 +45,19 @@ class HubContext:
     # opens the review frames kept at rest (sync.hub.evidence.EvidenceVault, from the hub's
     # signing key); None: this console cannot show them
     evidence_vault: Any = None
+    # what only the running hub knows (ingest counters, broker links) and its webhook
+    # dispatcher, read by /health and /metrics; None where this process runs no ingest /
+    # delivers no webhooks
+    live: LiveState | None = None
+    dispatcher: Dispatcher | None = None
     _analysis: Any = None
     _fleet_search: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    metrics: HubMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        # cheap (a registry; the collectors read only at a scrape), so made with the context
+        self.metrics = HubMetrics(self.engine, self.live, self.dispatcher)
 
     def analysis(self) -> Any:
         """The compiled face pipeline for the standalone APIs (made once, on first use)."""

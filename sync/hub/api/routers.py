@@ -19,6 +19,7 @@ def mounted_routers() -> list[APIRouter]:
         deliveries,
         face_search,
         health,
+        metrics,
         sessions,
         standalone,
     )
@@ -26,4 +27,4 @@ def mounted_routers() -> list[APIRouter]:
     from sync.hub.console import routes as console
     return [decisions.router, sessions.router, standalone.router, face_search.router,
             deliveries.router,
-            health.router, console.router, fleet_routes.router]
+            health.router, metrics.router, console.router, fleet_routes.router]

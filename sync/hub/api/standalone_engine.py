@@ -29,12 +29,18 @@ class ModelsUnavailable(RuntimeError):
 
 
 def default_models_dir() -> Path:
-    """Where `poh models fetch` puts the verified models (as app.paths.models_dir does)."""
+    """Where `poh models fetch` puts the verified models (as app.paths.models_dir does, also
+    under systemd: the unit's CacheDirectory, CACHE_DIRECTORY, when POH_CACHE is unset)."""
     env = os.environ.get("POH_MODELS_DIR")
     if env:
         return Path(env).expanduser()
     cache = os.environ.get("POH_CACHE")
-    return (Path(cache).expanduser() if cache else Path(user_cache_dir("poh-kiosk"))) / "models"
+    if cache:
+        return Path(cache).expanduser() / "models"
+    unit_cache = os.environ.get("CACHE_DIRECTORY", "").split(":", 1)[0]
+    if unit_cache and os.path.isabs(unit_cache):
+        return Path(unit_cache) / "models"
+    return Path(user_cache_dir("poh-kiosk")) / "models"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ class Dispatcher:
         self.client = httpx.Client(timeout=timeout_s, follow_redirects=False,
                                    headers={"User-Agent": USER_AGENT})
         self.delivered = 0
+        # attempts since start by outcome, for /metrics: delivered, retry (a failure that will
+        # be tried again), failed (given up: `poh hub webhooks resend` sends it again)
+        self.outcomes: dict[str, int] = {"delivered": 0, "retry": 0, "failed": 0}
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -148,11 +151,15 @@ class Dispatcher:
             if result.ok:
                 values |= dict(state="delivered", delivered_at=now_iso())
                 self.delivered += 1
+                outcome = "delivered"
             elif result.retry and now < row.give_up_at:
                 values |= dict(next_attempt_at=now + self.policy.delay(attempts))
+                outcome = "retry"
             else:
                 values |= dict(state="failed")
+                outcome = "failed"
             conn.execute(webhook_deliveries.update().where(*where).values(**values))
+        self.outcomes[outcome] += 1
 
 
 class DispatcherThread:

@@ -7,8 +7,17 @@ from typing import Literal
 from pydantic import BaseModel
 
 
+class HealthCheck(BaseModel):
+    check: str  # database, broker, webhooks, disk
+    status: Literal["ok", "warn", "FAIL", "skip"]
+    detail: str
+
+
 class Health(BaseModel):
-    status: Literal["ok"]
+    """ok, warn (200) or FAIL (503): the worst of the checks."""
+
+    status: Literal["ok", "warn", "FAIL"]
+    checks: list[HealthCheck]
 
 
 class SessionSummary(BaseModel):
