@@ -32,6 +32,7 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
 .PHONY: setup lock models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
+	package package-report \
 	$(addprefix test-,$(TIERS))
 
 # Every package comes from the hash-locked requirements/dev.txt (the dev, ui and lab extras; pip
@@ -117,6 +118,22 @@ test-slow: setup
 eval: setup
 	$(BIN)/poh-lab eval faces $$($(BIN)/python -c 'from app.paths import data_dir; print(data_dir())')/orl --upscale
 	$(BIN)/poh-lab eval pad --simulate
+
+# The booth bundle (one folder, dist/poh/; packaging/poh.spec): PyInstaller from the `package`
+# extra, the verified models inside. package-report: its size and cold start (median of 5).
+# PyInstaller comes from the hash-locked requirements/package.txt (held to dev.txt's versions).
+PACKAGE_STAMP := $(VENV)/.package-installed
+$(PACKAGE_STAMP): $(STAMP) requirements/package.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements/package.txt
+	touch $@
+
+package: $(PACKAGE_STAMP) models
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/poh.spec
+	@echo "dist/poh: $$(du -sm dist/poh | cut -f1) MB unpacked, $$(find dist/poh -type f | wc -l) files"
+
+package-report: $(STAMP)
+	$(BIN)/python packaging/bundle_report.py dist/poh --runs 5
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) build dist *.egg-info
