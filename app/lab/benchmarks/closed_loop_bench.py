@@ -101,6 +101,8 @@ def delivery(pipeline: FacePipeline, seconds: float, fps: float, seed: int,
                 times.append(frame.t)
                 pipeline.track(frame.image)
                 tracked += 1
+        if count is not None:
+            count(math.ceil(seconds), math.ceil(seconds))
     finally:
         screen.stop()
         cam.stop()
