@@ -230,7 +230,7 @@ def _another_booth_cannot(fleet: Fleet, home_b: Path, template_key: bytes, revie
             own, ack_topic = evidence_topic(FLEET, "booth-b"), evidence_ack_topic(FLEET,
                                                                                  "booth-b")
             link.subscribe([(ack_topic, 1)])
-            time.sleep(0.5)
+            wait_for(link, Subscribed)  # the hub's answer must not come before it
             link.publish(own, seal_frames(template_key, own, review, [jpeg]), qos=1)
             [*_, got] = wait_for(link, Received, lambda e: e.topic == ack_topic, 30)
             assert isinstance(got, Received)
