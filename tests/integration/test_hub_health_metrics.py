@@ -1,7 +1,9 @@
 """The hub's GET /health and GET /metrics on a real running hub: `poh hub run --http` as its
 own process, mosquitto on the shipped TLS configuration, a booth's `poh sync run --once`
-delivering signed verdicts, a webhook receiver that is down, the standalone passive-liveness
-API on the real models; then the broker stopped (503) and started again (200)."""
+delivering signed verdicts, a webhook receiver that is down; then the broker stopped (503) and
+started again (200). In-process under uvicorn: the standalone passive-liveness API on the real
+models timed in the histogram (sharing the test session's compiled pipeline), and the health
+of a hub without ingest and with a database that cannot be opened."""
 
 from __future__ import annotations
 
@@ -23,8 +25,11 @@ from support.hub_api import Booth, call, free_port, post_image, until, wait_http
 
 from app.lab.benchmarks.sync_booths import append_verdicts, open_booth
 from app.lab.fleet_rig import FLEET, POH, FleetRig
+from inference.pipeline import FacePipeline
 from sync.hub.api.context import HubContext
+from sync.hub.api.keys import Scope, create_key
 from sync.hub.api.serve import BackgroundServer, HttpAddress
+from sync.hub.api.standalone_engine import StandaloneEngine
 from sync.hub.db import open_engine
 from sync.hub.webhooks import admin
 from sync.transport import BrokerSettings, MqttLink
@@ -96,10 +101,9 @@ def publish_status(rig: FleetRig, device: str, backlog: int) -> None:
         link.stop()
 
 
-def test_health_and_metrics_of_a_running_hub(rig: FleetRig, data_dir: Path) -> None:
+def test_health_and_metrics_of_a_running_hub(rig: FleetRig) -> None:
     dead = free_port()  # a webhook receiver that never answers: every attempt is a retry
     rig.hub_cli("webhooks", "add", "down", f"http://127.0.0.1:{dead}/hook")
-    key = rig.hub_cli("api-key", "add", "monitor", "--scope", "standalone").strip()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     start_hub(rig, port)
@@ -145,15 +149,6 @@ def test_health_and_metrics_of_a_running_hub(rig: FleetRig, data_dir: Path) -> N
     assert value(queue, "poh_hub_webhook_deliveries", state="pending") == 12
     assert value(queue, "poh_hub_webhook_attempts_total", outcome="delivered") == 0
 
-    # the standalone passive liveness, timed in the histogram
-    image = (data_dir / "colour" / "obama.jpg").read_bytes()
-    code, answer = post_image(base + "/v3/passive-liveness/", key, image, "obama.jpg")
-    assert code == 200, answer
-    timed = scrape(base)
-    count = value(timed, "poh_hub_inference_seconds_count", endpoint="passive_liveness")
-    total = value(timed, "poh_hub_inference_seconds_sum", endpoint="passive_liveness")
-    assert count == 1 and total is not None and 0 < total < 30
-
     # the broker goes down: the ingest's link drops, /health answers 503
     rig.broker.stop()
     assert until(lambda: health(base)[0] == 503, 60), health(base)
@@ -169,6 +164,38 @@ def test_health_and_metrics_of_a_running_hub(rig: FleetRig, data_dir: Path) -> N
     assert rig.hub is not None
     rig.hub.send_signal(signal.SIGTERM)
     assert rig.hub.wait(30) == 0
+
+
+def test_inference_time_in_the_histogram(tmp_path: Path, face_pipeline: FacePipeline,
+                                         data_dir: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    key = create_key(engine, "monitor", frozenset({Scope.STANDALONE}))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ctx = HubContext(engine, analysis_factory=lambda: StandaloneEngine(face_pipeline))
+    server = BackgroundServer(ctx, HttpAddress("127.0.0.1", port))
+    server.start()
+    try:
+        wait_http(base + "/metrics")
+        assert value(scrape(base), "poh_hub_inference_seconds_count",
+                     endpoint="passive_liveness") is None  # no request, no series
+        image = (data_dir / "colour" / "obama.jpg").read_bytes()
+        for _ in range(2):
+            code, answer = post_image(base + "/v3/passive-liveness/", key, image, "obama.jpg")
+            assert code == 200, answer
+        code, _ = post_image(base + "/v3/passive-liveness/", key, b"not an image")
+        assert code == 400  # refused before the pipeline: not timed
+        timed = scrape(base)
+        count = value(timed, "poh_hub_inference_seconds_count", endpoint="passive_liveness")
+        total = value(timed, "poh_hub_inference_seconds_sum", endpoint="passive_liveness")
+        assert count == 2 and total is not None and 0 < total < 60
+        buckets = sorted((float(dict(k[1])["le"]), v) for k, v in timed.items()
+                         if k[0] == "poh_hub_inference_seconds_bucket")
+        assert buckets[-1] == (float("inf"), 2.0)
+        assert [v for _, v in buckets] == sorted(v for _, v in buckets)  # cumulative
+    finally:
+        server.stop()
+        engine.dispose()
 
 
 def test_health_without_ingest_and_with_a_broken_database(tmp_path: Path) -> None:
