@@ -104,12 +104,13 @@ class BoothEvidence:
         return ack
 
 
-def run_evidence(loop_source: BoothEvidence, membership: Membership, db_key: bytes,
-                 stop: threading.Event, ready: list[EvidenceSyncLoop] | None = None) -> None:
+def run_evidence(storage: Storage, membership: Membership, stop: threading.Event,
+                 ready: list[EvidenceSyncLoop] | None = None) -> None:
     """The evidence loop on its own link until `stop` (for a thread)."""
     try:
-        with running_link(membership, db_key, ROLE) as link:
-            loop = EvidenceSyncLoop(link, loop_source)
+        source = BoothEvidence(storage, membership)
+        with running_link(membership, storage.key, ROLE) as link:
+            loop = EvidenceSyncLoop(link, source)
             if ready is not None:
                 ready.append(loop)
             loop.run(stop)
@@ -123,8 +124,7 @@ class EvidenceThread:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_evidence, name="fleet-evidence", daemon=True,
-            args=(BoothEvidence(storage, membership), membership, storage.key, self._stop,
-                  self.loops))
+            args=(storage, membership, self._stop, self.loops))
 
     def start(self) -> EvidenceThread:
         self._thread.start()

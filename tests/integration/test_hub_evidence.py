@@ -67,6 +67,7 @@ from sync.transport import Published, Received, Subscribed, TlsFiles
 from sync.verdict import (
     CaptureSource,
     ChallengeBinding,
+    SignedVerdict,
     VerdictBody,
     idempotency_key,
     iso_utc,
@@ -110,7 +111,7 @@ def _session_with_verdict(storage: Storage, session_id: str, vendor: str,
     review = status is SessionStatus.IN_REVIEW
     now = iso_utc(time.time())
 
-    def build(seq: int):  # type: ignore[no-untyped-def]
+    def build(seq: int) -> SignedVerdict:
         return sign_verdict(VerdictBody(
             session_id=session_id, vendor_data=vendor, status=status, workflow_id="default",
             workflow_version=3,
