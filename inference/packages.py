@@ -58,7 +58,10 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False,
     tmp.mkdir(parents=True)
     what = f"{ref.package}=={ref.version} from {ref.registry}"
     if ref.registry == "pypi":
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp)]
+        # pip's own cache and its version check live in ~/.cache/pip: the archive lands in our
+        # cache anyway, and nothing may be written outside the data, cache and config folders
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--no-cache-dir",
+               "--disable-pip-version-check", "-d", str(tmp)]
         if sdist:
             cmd += ["--no-binary", ":all:"]
             if no_build_isolation:
@@ -72,7 +75,9 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False,
         if npm is None:
             raise FetchError(f"npm is not installed; it is needed to fetch {what}")
         spec = f"{ref.package}@{ref.version}"
-        _run([npm, "pack", "--silent", "--pack-destination", str(tmp), spec], what)
+        # npm's cache, logs and update check default to ~/.npm: kept in our cache folder instead
+        _run([npm, "pack", "--silent", "--cache", str(cache / "npm"), "--no-update-notifier",
+              "--pack-destination", str(tmp), spec], what)
     else:
         raise FetchError(f"unknown registry {ref.registry!r} for {ref.package}")
     if _existing(tmp) is None:

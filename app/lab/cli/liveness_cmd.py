@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
 from app.cli.progress_bar import progress_report
 from app.lab.cli.sim_cmd import check_count
 from app.lab.simulation.scene import sources
@@ -41,8 +41,9 @@ def calibrate_passive(
     from app.lab.evaluation.pad_data import observe_simulated
 
     check_count(n)
-    progress(f"simulating and analysing {3 * n} tuning frames")
-    with progress_report("calibrate-passive", as_json) as report:
+    with progress_report("calibrate-passive frames", as_json) as report:
+        report.note(f"loading the models; simulating and analysing {3 * n} tuning frames",
+                    sticky=False)
         obs = observe_simulated(build_pipeline(), data_dir(), "tuning", n, seed,
                                 on_progress=report.count)
     doc = calibrate(obs, {"split": "tuning", "per_species": n, "seed": seed,

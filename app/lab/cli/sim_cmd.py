@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
 from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 from app.lab.cli.common import face_scan_folder
@@ -48,8 +48,8 @@ def pad(
     check_count(n)
     if outdir.exists() and not outdir.is_dir():
         raise BadInputError(f"{outdir}: exists and is not a folder")
-    progress(f"rendering {3 * n} frames ({sp} settings) into {outdir}")
-    with progress_report("sim pad", as_json) as report:
+    with progress_report("sim pad frames", as_json) as report:
+        report.note(f"rendering {3 * n} frames ({sp} settings) into {outdir}", sticky=False)
         counts = write_set(outdir, data_dir(), sp, n, seed, report.count)
     emit({"outdir": str(outdir), "split": sp, "seed": seed, "counts": counts}, as_json,
          lambda o: "\n".join(f"{k:<7} {v} frames in {outdir / k}" for k, v in o["counts"].items()))
