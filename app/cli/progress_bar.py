@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
 Count = Callable[[int, int], None]  # (done, total)
-Step = Callable[[int, int, str], None]  # (done, total, what is being done now)
 Mode = Literal["bar", "lines", "off"]
 
 MODE_ENV = "POH_PROGRESS"
@@ -221,10 +220,3 @@ def progress_report(label: str, as_json: bool = False, *, stream: TextIO | None 
         yield report
     finally:
         report.close()
-
-
-@contextmanager
-def step_progress(label: str, as_json: bool = False) -> Iterator[Step]:
-    """Yield a callback the work calls at each step; the bar or the lines follow it."""
-    with progress_report(label, as_json) as report:
-        yield report.step

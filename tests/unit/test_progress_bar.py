@@ -136,17 +136,18 @@ def test_the_bar_shows_count_elapsed_and_time_left_then_erases_itself() -> None:
     assert "\x1b[2K" in tail  # transient: the bar's line is cleared at the end
 
 
-@pytest.mark.parametrize("as_json", [False, True])
-def test_step_progress_keeps_its_three_argument_callback(as_json: bool,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_step_names_what_each_count_is_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    """poh models fetch and poh-lab data fetch: (done, total, package) per package; the report
+    writes to stderr by default."""
     from app.cli import progress_bar
 
     out = io.StringIO()
     monkeypatch.setattr(progress_bar.sys, "stderr", out)
     monkeypatch.setenv("POH_PROGRESS", "lines")
-    with progress_bar.step_progress("models", as_json) as step:
-        step(1, 1, "done")
-    assert out.getvalue() == ("" if as_json else "models done: 1/1 (100%), 0:00:00 elapsed\n")
+    with progress_report("models") as report:
+        report.step(1, 2, "antispoof")
+        report.step(2, 2, "done")
+    assert out.getvalue() == "models done: 2/2 (100%), 0:00:00 elapsed\n"
 
 
 def test_the_bar_is_drawn_only_once_there_is_something_to_show() -> None:
