@@ -77,7 +77,9 @@ def start_hub(rig: FleetRig, port: int) -> subprocess.Popen[bytes]:
     log = (rig.folder / "hub.log").open("ab")
     proc = subprocess.Popen(
         [*POH, "hub", "run", "--broker", rig.url, "--hub-dir", str(rig.hub_dir), "--db",
-         rig.db_url, "--http", f"127.0.0.1:{port}", "--webhook-retry-max", "1"],
+         rig.db_url, "--http", f"127.0.0.1:{port}", "--webhook-retry-max", "1",
+         # two ingest workers: the second a spawned process counting into shared memory
+         "--workers", "2"],
         stdout=log, stderr=log, env=dict(os.environ), start_new_session=True)
     log.close()
     rig.hub = proc  # rig.close() kills it and its workers
@@ -112,13 +114,15 @@ def test_health_and_metrics_of_a_running_hub(rig: FleetRig) -> None:
     code, body = health(base)
     assert body["status"] in ("ok", "warn")
     assert [c["check"] for c in body["checks"]] == ["database", "broker", "webhooks", "disk"]
-    assert check(body, "broker")["status"] == "ok", body
+    assert check(body, "broker") == {"check": "broker", "status": "ok",
+                                     "detail": "2 ingest worker(s) connected"}, body
     before = scrape(base)
     assert value(before, "poh_hub_verdicts_ingested_total", result="stored") == 0
     assert value(before, "poh_hub_broker_connected", worker="0") == 1
+    assert value(before, "poh_hub_broker_connected", worker="1") == 1
     assert value(before, "poh_hub_database_up") == 1
 
-    # a booth delivers 12 signed verdicts through the broker
+    # a booth delivers 12 signed verdicts through the broker, shared by the two workers
     booth = rig.add_booth("booth-1")
     lab = open_booth(booth.home, fleet=FLEET)
     try:
@@ -156,7 +160,9 @@ def test_health_and_metrics_of_a_running_hub(rig: FleetRig) -> None:
     assert body["status"] == "FAIL" and check(body, "broker")["status"] == "FAIL"
     assert "not connected" in check(body, "broker")["detail"]
     assert check(body, "database")["status"] == "ok"
-    assert value(scrape(base), "poh_hub_broker_connected", worker="0") == 0
+    down = scrape(base)
+    assert value(down, "poh_hub_broker_connected", worker="0") == 0
+    assert value(down, "poh_hub_broker_connected", worker="1") == 0
     # and back: the link reconnects (its back-off is at most 10 s)
     rig.broker.start()
     assert until(lambda: health(base)[0] == 200, 60), health(base)
