@@ -35,13 +35,17 @@ def _store() -> Iterator[EvidenceStore]:
 
 @app.command("list")
 def list_cmd(as_json: JsonOpt = False) -> None:
-    """Sessions whose challenge recording is kept."""
+    """Sessions whose challenge recording is kept (and whether its review frames still wait
+    for the hub's acknowledgement)."""
     with _store() as store:
+        marked = set(store.to_send())
         rows = [{"session_id": e.session_id, "bytes": e.bytes,
-                 "kept_at": datetime.fromtimestamp(e.modified, UTC).isoformat(timespec="seconds")}
+                 "kept_at": datetime.fromtimestamp(e.modified, UTC).isoformat(timespec="seconds"),
+                 "frames_for_hub": e.session_id in marked}  # sync_evidence, not yet acked
                 for e in store.entries()]
     emit({"evidence": rows}, as_json, lambda d: "\n".join(
-        f"{r['session_id']}  {r['bytes']:>10} bytes  {r['kept_at']}" for r in d["evidence"])
+        f"{r['session_id']}  {r['bytes']:>10} bytes  {r['kept_at']}"
+        + ("  frames for the hub" if r["frames_for_hub"] else "") for r in d["evidence"])
         or "no evidence kept")
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from fleet_helpers import Fleet, add_and_join, fleet_with_broker, hub_link, wait_for
+from fleet_helpers import Fleet, add_and_join, fleet_with_broker, hub_link, poh, wait_for
 from support.console import PASSWORD, Browserless
 from support.hub_api import FLEET as HUB_FLEET
 from support.hub_api import Booth, free_port, wait_http
@@ -309,6 +309,10 @@ def test_review_frames_reach_the_console_sealed_and_are_erased(
             sniffer.stop()
             kiosk.close()
 
+    code, listed, err = poh(capsys, home, "evidence", "list")  # the operator's view
+    assert code == 0, err
+    assert {r["session_id"]: r["frames_for_hub"] for r in listed["evidence"]} == {
+        review: False, approved: True}
     up = [p for t, p in wire if t == evidence_topic(FLEET, "booth-a")]
     acks = [p for t, p in wire if t == evidence_ack_topic(FLEET, "booth-a")]
     assert up and acks  # the sniffer saw the frames and the acknowledgement go by
