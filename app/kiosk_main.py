@@ -213,10 +213,11 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
     from app.kiosk.operator_console import OperatorConsole, RecentErrors
     from app.ui.booth import Booth
     from app.ui.i18n import Translator
+    from app.ui.qt_messages import route_qt_messages
     from app.ui.window import KioskWindow
 
     app = QApplication.instance() or QApplication(["poh kiosk"])
-    _route_qt_messages()
+    route_qt_messages()
     errors = RecentErrors()
     logging.getLogger().addHandler(errors)
     timeline = hooks.timeline or ScreenTimeline(theme.BACKGROUND_RGB)
@@ -263,25 +264,6 @@ def _run_qt(kiosk: Kiosk, capture: CaptureFactory, source: CaptureSource,
         window.close()
         window.deleteLater()
     return 0
-
-
-# Qt's offscreen platform says this on every window it shows; nothing is wrong.
-_QT_NOISE = ("This plugin does not support propagateSizeHints()",)
-
-
-def _route_qt_messages() -> None:
-    """Qt's own messages go to the module logger (warnings stay warnings), not raw to stderr."""
-    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
-
-    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
-              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
-              QtMsgType.QtFatalMsg: logging.CRITICAL}
-
-    def handler(kind: QtMsgType, _context: object, message: str) -> None:
-        level = logging.DEBUG if message in _QT_NOISE else levels.get(kind, logging.WARNING)
-        log.log(level, "Qt: %s", message)
-
-    qInstallMessageHandler(handler)
 
 
 def _configure_logging(verbose: int) -> None:

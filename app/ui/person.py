@@ -76,10 +76,15 @@ class ScreenShots:
 
 
 def application(name: str) -> object:
-    """The process's QApplication (made when there is none); keep the reference."""
+    """The process's QApplication (made when there is none; Qt's messages routed to logging,
+    app.ui.qt_messages); keep the reference."""
     from PySide6.QtWidgets import QApplication
 
-    return QApplication.instance() or QApplication([name])
+    from app.ui.qt_messages import route_qt_messages
+
+    app = QApplication.instance() or QApplication([name])
+    route_qt_messages()
+    return app
 
 
 def run_events(ms: int, until: Callable[[], bool] | None = None,
