@@ -22,7 +22,7 @@ from typing import Any
 
 from app.capture.video_file import video_file_camera
 from app.flow.worker import WorkerOutcome
-from app.kiosk_main import KioskHooks
+from app.kiosk_main import KioskHooks, use_compiled_model_cache
 from app.ui.person import WalkUpPerson
 from app.workflows import Workflow
 from storage.durable import make_private_dir
@@ -68,6 +68,7 @@ def self_test_hooks(video: Path, sessions: int, workflow: Workflow | None,
         home = make_private_dir(Path(tmp) / "home")
         key = load_or_create(FileKeySlot(Path(tmp) / "self-test-device.key"), SELF_TEST_SECRET,
                              device_id=f"self-test-{secrets.token_hex(4)}")
+        use_compiled_model_cache()
         kiosk = open_kiosk(load_config(), home, workflow=workflow, scratch_key=key)
         done = 0
 

@@ -31,6 +31,7 @@ def test_self_test_session_on_a_video_is_signed_as_video_file(
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert len(lines) == 2
     assert lines[0]["screen"] == "attract" and lines[0]["startup_s"] > 0
+    assert 0 < lines[0]["cpu_s"]
     session = lines[1]
     assert session["self_test_session"] == 1 and session["end"] == "FINISHED"
     assert session["status"] in ("Approved", "Declined", "In Review")
