@@ -39,7 +39,8 @@ def _newest_source() -> float:
     files = [p for d in SOURCES for p in (ROOT / d).rglob("*")
              if p.suffix in (".py", ".json", ".sql") and "__pycache__" not in p.parts]
     files += [ROOT / "packaging" / "poh.spec", ROOT / "packaging" / "poh_entry.py",
-              ROOT / "pyproject.toml", ROOT / "constraints.txt", *_models_dir().iterdir()]
+              ROOT / "pyproject.toml", ROOT / "requirements" / "package.txt",
+              *_models_dir().iterdir()]
     return max(p.stat().st_mtime for p in files)
 
 
