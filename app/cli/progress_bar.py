@@ -64,8 +64,9 @@ class ProgressReport:
 
     def __init__(self, label: str, stream: TextIO, mode: Mode, *,
                  clock: Callable[[], float] = time.monotonic,
-                 interval: float = LINE_INTERVAL_S) -> None:
+                 interval: float = LINE_INTERVAL_S, time_left: bool = True) -> None:
         self.label = label
+        self._time_left = time_left
         # a real clock refreshes the bar on its own (elapsed time moves during a slow step)
         self._auto_refresh = clock is time.monotonic
         self.mode = mode
@@ -134,7 +135,7 @@ class ProgressReport:
         if total > 0:
             parts[0] += f" ({100 * self._done // total}%)"
         parts.append(f"{_clock_text(elapsed)} elapsed")
-        left = self.seconds_left(now)
+        left = self.seconds_left(now) if self._time_left else None
         if left is not None:
             parts.append(f"about {_clock_text(left)} left")
         return ", ".join(parts)
@@ -189,12 +190,15 @@ class ProgressReport:
         self._width = console.width
         bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=BAR_WIDTH),
                        MofNCompleteColumn(),
-                       TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(),
-                       TextColumn("left"), TextColumn("{task.fields[what]}"), console=console,
+                       TimeElapsedColumn(),
+                       *((TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"))
+                         if self._time_left else (TextColumn("elapsed"),)),
+                       TextColumn("{task.fields[what]}"), console=console,
                        transient=True, auto_refresh=self._auto_refresh, get_time=self._clock,
                        # stdout is the command's result: never drawn through the bar's console
                        redirect_stdout=False, redirect_stderr=False)
-        self._task = bar.add_task(self.label, total=self._total, what=self._fitted_what())
+        self._task = bar.add_task(self.label, total=self._total, completed=self._done,
+                                  what=self._fitted_what())
         # the phase began before the bar was drawn
         bar.tasks[0].start_time = self._started
         bar.start()
@@ -211,11 +215,14 @@ class ProgressReport:
 def progress_report(label: str, as_json: bool = False, *, stream: TextIO | None = None,
                     clock: Callable[[], float] = time.monotonic,
                     interval: float = LINE_INTERVAL_S,
-                    env: Mapping[str, str] | None = None) -> Iterator[ProgressReport]:
-    """The display of one long command; pass its `count`/`note`/`step` to the work."""
+                    env: Mapping[str, str] | None = None,
+                    time_left: bool = True) -> Iterator[ProgressReport]:
+    """The display of one long command; pass its `count`/`note`/`step` to the work.
+    time_left=False: counts of unequal steps (a face-index build's three stages, the middle one
+    nearly all of the time), from which a time left would be a wrong guess."""
     out = sys.stderr if stream is None else stream
     report = ProgressReport(label, out, progress_mode(out, as_json, env), clock=clock,
-                            interval=interval)
+                            interval=interval, time_left=time_left)
     try:
         yield report
     finally:

@@ -66,7 +66,8 @@ def _store(as_json: bool, create: bool = False) -> Iterator[FaceStore]:
     from app.paths import poh_home
 
     cfg = kiosk_config()
-    with _storage_errors(), progress_report("face index build", as_json) as report:
+    with (_storage_errors(),
+          progress_report("face index build stages", as_json, time_left=False) as report):
         storage = open_storage(poh_home(), cfg.storage, evidence=cfg.evidence, sync=cfg.sync,
                                create=create, rebuild_progress=report.count)
         try:

@@ -102,6 +102,19 @@ def test_a_set_up_note_prints_at_once_and_does_not_name_the_counts() -> None:
                                            "eval active trials: 1/1 (100%), 0:00:20 elapsed"]
 
 
+@pytest.mark.parametrize("mode", ["lines", "bar"])
+def test_unequal_steps_show_no_time_left(mode: str) -> None:
+    clock, out = FakeClock(), Tty()
+    with progress_report("face index build stages", stream=out, clock=clock, interval=0.0,
+                         env={"POH_PROGRESS": mode}, time_left=False) as report:
+        for done, took in ((1, 1.0), (2, 60.0), (3, 0.5)):  # read, build the graph, snapshot
+            clock.now += took
+            report.count(done, 3)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert "2/3" in plain and "0:01:01 elapsed" in plain
+    assert "left" not in plain
+
+
 def test_json_off_a_terminal_writes_nothing() -> None:
     clock, out = FakeClock(), io.StringIO()
     with progress_report("bench index", as_json=True, stream=out, clock=clock,
