@@ -9,6 +9,7 @@ import typer
 
 from app.cli.common import JsonOpt, emit
 from app.cli.progress_bar import progress_report
+from app.errors import BadInputError
 from app.lab.cli.sim_cmd import check_count
 from app.lab.simulation.scene import sources
 from app.paths import data_dir
@@ -41,6 +42,8 @@ def calibrate_passive(
     from app.lab.evaluation.pad_data import observe_simulated
 
     check_count(n)
+    if n < 5:  # after the models and the rendering, the fit would only fail (exit 1)
+        raise BadInputError("--n must be at least 5: the fit needs 5 live and 5 attack faces")
     with progress_report("calibrate-passive frames", as_json) as report:
         report.note(f"loading the models; simulating and analysing {3 * n} tuning frames",
                     sticky=False)
