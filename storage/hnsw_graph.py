@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -55,6 +60,32 @@ def _quiet_import() -> Any:
     return nmslib
 
 
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C during an nmslib call takes effect when the call returns, instead of being lost.
+
+    nmslib's C++ logs through Python's logging while it builds or loads; a KeyboardInterrupt
+    raised inside that callback is caught by nmslib, printed raw to stderr ("hnsw.cc:392
+    (CreateIndex) [INFO] ...") and dropped, so the process carried on as if never interrupted.
+    Here SIGINT only notes the interrupt while the call runs; it is raised after. Only the main
+    thread can set a signal handler (and only it receives KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        noted.append(signum)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if noted:
+        raise KeyboardInterrupt
+
+
 def _new_index() -> Any:
     lib = _lib()
     return lib.init(method="hnsw", space="cosinesimil", data_type=lib.DataType.DENSE_VECTOR)
@@ -94,14 +125,15 @@ class HnswGraph:
         if len(ids) != len(vectors) or len(ids) == 0:
             raise ValueError("a graph needs as many ids as vectors, and at least one")
         index = _new_index()
-        index.addDataPointBatch(np.ascontiguousarray(vectors, dtype=np.float32),
-                                np.arange(len(ids), dtype=np.int32))
-        index.createIndex({"M": params.m, "efConstruction": params.ef_construction,
-                           "indexThreadQty": threads, "post": 0}, print_progress=False)
-        try:
-            index.saveIndex(path, save_data=False)
-        except RuntimeError as exc:  # e.g. the memory file hit RLIMIT_FSIZE or memory limits
-            raise StorageError(f"cannot serialise the face index: {exc}") from None
+        with interrupts_deferred():
+            index.addDataPointBatch(np.ascontiguousarray(vectors, dtype=np.float32),
+                                    np.arange(len(ids), dtype=np.int32))
+            index.createIndex({"M": params.m, "efConstruction": params.ef_construction,
+                               "indexThreadQty": threads, "post": 0}, print_progress=False)
+            try:
+                index.saveIndex(path, save_data=False)
+            except RuntimeError as exc:  # e.g. the memory file hit RLIMIT_FSIZE or memory
+                raise StorageError(f"cannot serialise the face index: {exc}") from None
         del index
         return cls.load(fd, path, ids, params)
 
@@ -112,7 +144,8 @@ class HnswGraph:
         os.lseek(fd, 0, os.SEEK_SET)
         index = _new_index()
         try:
-            index.loadIndex(path, load_data=False)
+            with interrupts_deferred():
+                index.loadIndex(path, load_data=False)
         except RuntimeError as exc:
             raise SnapshotError(f"nmslib cannot load the face index: {exc}") from None
         return cls(index, ids, params)
