@@ -26,6 +26,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inference.active.colour import camera_colour_spread
+from inference.active.rolling import (
+    MIN_ROW_PIXELS,
+    crop_row_positions,
+    estimate_timing,
+    row_emission,
+    row_regression,
+)
+from inference.active.shape import partial_mesh_r2
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -66,12 +75,31 @@ class FlashFigures:
     # (first and second order) explain: a face answers with its shape, a print or a re-tint
     # with its albedo or its screen. Reported, not (yet) a check: see README, cross-family.
     mesh_r2: float = 0.0
+    # Rolling shutter (inference/active/rolling.py): the readout fraction and the answer's delay
+    # (frames, sub-frame) that best explain the per-row answer, and the share they explain.
+    readout: float = 0.0
+    row_lag: float = 0.0
+    row_fit: float = 0.0
+    # What the mesh normals explain of K/A beyond the picture (inference/active/shape.py).
+    mesh_partial: float = 0.0
+    # Median over the face of the colour spread (tint is its 90th percentile): a camera's colour
+    # matrix tints the saturated or dark few pixels of a live face, glass tints them all.
+    tint_median: float = 0.0
+    # The colour spread in the camera's own colour space (inference/active/colour.py) and the
+    # saturation change that gave it.
+    tint_camera: float = 0.0
+    saturation: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
                 "strength": round(self.strength, 4), "relief": round(self.relief, 4),
                 "shape_corr": round(self.shape_corr, 4), "tint": round(self.tint, 4),
-                "mesh_r2": round(self.mesh_r2, 4), "flash_frames": self.frames}
+                "mesh_r2": round(self.mesh_r2, 4), "readout": round(self.readout, 3),
+                "row_lag": round(self.row_lag, 4), "row_fit": round(self.row_fit, 4),
+                "mesh_partial": round(self.mesh_partial, 4),
+                "tint_median": round(self.tint_median, 4),
+                "tint_camera": round(self.tint_camera, 4), "saturation": round(self.saturation, 3),
+                "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -168,9 +196,9 @@ def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
     return amb_c, resp_c
 
 
-def _diffuse_ratio_of(x: FloatArray, y: FloatArray, mask: np.ndarray, balance: FloatArray
+def _diffuse_ratio_of(e_rows: FloatArray, y: FloatArray, mask: np.ndarray, balance: FloatArray
                       ) -> FloatArray:
-    amb_c, resp_c = _smoothed_maps(np.linalg.pinv(x) @ y)
+    amb_c, resp_c = _smoothed_maps(row_regression(y, e_rows, CROP))
     return diffuse_ratio(amb_c * balance, resp_c, mask)
 
 
@@ -391,15 +419,22 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
             best = (r2, float(lag))
     fit, lag = best
 
-    # Per-pixel regression at zero delay: ambient image A and response to white K.
-    e = emission(times, cues, exposure)
-    x = np.hstack([np.ones((n, 1)), e])
+    # Rolling shutter: each crop row gets the light its own image row saw (readout and delay
+    # estimated from the per-row mean answer), then the per-pixel regression at zero delay:
+    # ambient image A and response to white K.
+    counts = mask.sum(1)
+    row_means = np.stack([crops[:, r][:, mask[r]].mean(1) if counts[r] else np.zeros((n, 3))
+                          for r in range(CROP)]).astype(np.float64)  # (CROP, n, 3)
+    row_pos = crop_row_positions(to_crop, CROP, frames[0].shape[0])
+    readout, row_lag, row_fit = estimate_timing(
+        row_means, np.where(counts >= MIN_ROW_PIXELS, counts, 0).astype(np.float64), times, cues,
+        fps, row_pos, SCREEN_GAMMA)
+    e_rows = row_emission(times, cues, exposure, readout * exposure * row_pos, SCREEN_GAMMA)
     y: FloatArray = crops.reshape(n, -1).astype(np.float64)
-    pinv = np.linalg.pinv(x)
-    coef = pinv @ y  # (4, CROP*CROP*3)
+    coef = row_regression(y, e_rows, CROP)  # (4, CROP*CROP*3)
     for _ in range(SHIFT_PASSES):
         y = _undo_residual_shifts(y, coef[0], mask)
-        coef = pinv @ y
+        coef = row_regression(y, e_rows, CROP)
     amb_c, resp_c = _smoothed_maps(coef)
     amb_s, resp_s = amb_c.sum(-1), resp_c.sum(-1)  # blurring is linear: blur of the sums
     # Skin answers everywhere on the face; a glare patch on glass only where it sits: take a
@@ -411,10 +446,13 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     r_c = resp_c[bright] / np.maximum(amb_c[bright], 1e-4)
     rho = np.log(np.maximum(r_c / np.maximum(np.median(r_c, axis=0), 1e-6), 1e-3))
     tint = float(np.percentile(rho.std(axis=1), 90)) if len(rho) >= 50 else 1.0
+    tint_med = float(np.median(rho.std(axis=1))) if len(rho) >= 50 else 1.0
+    tint_cam, sat = camera_colour_spread(amb_c[bright], resp_c[bright])
     balance = channel_balance(amb_c[bright], resp_c[bright])
     ratio = diffuse_ratio(amb_c * balance.astype(np.float32), resp_c, mask)
     if maps is not None:  # for inspection: the maps behind the figures
-        maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask)
+        maps.update(ambient=amb_s, response=resp_s, ratio=ratio, mask=mask, ambient_rgb=amb_c,
+                    response_rgb=resp_c, bright=bright)
 
     # Relief: diffuse K/A over the bright enough face pixels (dark ones: quantisation and noise
     # rule), minus the best-fit quadric (a sheet's tilt and bend); its robust spread per its level.
@@ -429,10 +467,12 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         ok &= edge <= float(np.percentile(edge[ok], EDGE_KEEP_PERCENT))
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
-        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
+        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint, 0.0, readout, row_lag,
+                            row_fit, 0.0, tint_med, tint_cam, sat)
     level = float(np.median(ratio[yy, xx]))
     if level < MIN_DIFFUSE_LEVEL:  # no diffuse answer at all (a screen): no relief to speak of
-        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint)
+        return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint, 0.0, readout, row_lag,
+                            row_fit, 0.0, tint_med, tint_cam, sat)
 
     def spread(v: FloatArray) -> float:
         flat = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
@@ -442,7 +482,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     # The camera's noise spreads K/A too, the more so the weaker the screen: half the difference
     # of the maps from even and from odd frames has the noise of the full map and no relief;
     # only the spread above it counts.
-    halves = [_diffuse_ratio_of(x[k::2], y[k::2], mask, balance) for k in (0, 1)]
+    halves = [_diffuse_ratio_of(e_rows[:, k::2], y[k::2], mask, balance) for k in (0, 1)]
     noise = spread((halves[0] - halves[1]) / 2)
     relief = float(np.sqrt(max(spread(ratio) ** 2 - noise ** 2, 0.0)))
     # Also reported: agreement with the orientation map of the mesh (sign depends on the room).
@@ -450,7 +490,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     xi = np.clip(np.round(pts_c[:, 0]).astype(int), 0, CROP - 1)
     yi = np.clip(np.round(pts_c[:, 1]).astype(int), 0, CROP - 1)
     inside = ok[yi, xi]
-    shape_corr = r2_mesh = 0.0
+    shape_corr = r2_mesh = partial = 0.0
     if inside.sum() >= 30:
         xs = (pts_c[inside, 0] - CROP / 2) / CROP
         ys = (pts_c[inside, 1] - CROP / 2) / CROP
@@ -459,7 +499,10 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         shape_corr = _corr(_remove_quadric(xs, ys, ratio_pts),
                            _remove_quadric(xs, ys, np.abs(normals[:, 2])))
         r2_mesh = mesh_r2(xs, ys, ratio_pts, normals)
-    return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh)
+        partial = partial_mesh_r2(xs, ys, ratio_pts, normals,
+                                  amb_c[yi, xi][inside] * balance[None, :])
+    return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh, readout,
+                        row_lag, row_fit, partial, tint_med, tint_cam, sat)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:

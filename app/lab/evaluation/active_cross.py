@@ -2,12 +2,17 @@
 family A (the 3D-scan simulator, tuning or held-out settings) and family B (the independent
 renderer), fit a small calibrated model on one family, report per species on the other.
 
-The model replaces only the relief check: a trial is accepted when the shipped timing, strength
-and colour checks pass and the model's score clears its threshold. Features: the log of the
-relief and the mesh agreement (mesh_r2: how much of the answer's pattern the person's own mesh
-normals explain). Logistic regression (L2, Newton steps); the threshold is the logit midpoint
-between the lowest live and the highest attack score on the fitting family (as the shipped
-relief threshold is the midpoint of its tuning figures).
+The model replaces the relief and colour checks: a trial is accepted when the shipped timing
+and strength checks pass, the colour spread in the camera's own colour space (tint_camera,
+inference/active/colour.py) is below the fitting family's threshold, and the model's shape
+score clears its threshold. Shape features: mesh_r2 (how much of the answer's pattern the
+person's own mesh normals explain) and mesh_partial (what they explain beyond the picture's
+level and colour, inference/active/shape.py). The relief is left out: it is the figure that
+did not carry from one renderer to the other. Logistic regression (L2, Newton steps); the
+threshold is the logit midpoint between the lowest live and the highest attack score on the
+fitting family (as the shipped relief threshold is the midpoint of its tuning figures); the
+colour threshold is the geometric midpoint between the fitting family's highest live and
+lowest passive-replay tint_camera.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import numpy as np
 from app.capture.analyze import analyze_recording
 from inference.active.analyzer import ActiveLiveness
 
-FEATURES = ("log_relief", "mesh_r2")
-OTHER_CHECKS = ("fit", "lag", "strength", "colour")
+FEATURES = ("mesh_r2", "mesh_partial")
+OTHER_CHECKS = ("fit", "lag", "strength")
+COLOUR = "tint_camera"
+SHIPPED_MAX_TINT = 0.5
 
 
 def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, seed: int,
@@ -74,19 +81,45 @@ def _row(family: str, species: str, figures: dict[str, Any]) -> dict[str, Any]:
 
 def features(row: dict[str, Any]) -> np.ndarray:
     f = row["flash"]
-    return np.array([math.log(max(float(f.get("relief", 0.0)), 0.0) + 0.01),
-                     float(f.get("mesh_r2", 0.0))])
+    return np.array([float(f.get(k, 0.0)) for k in FEATURES])
 
 
-def others_pass(row: dict[str, Any]) -> bool:
+def colour_ok(row: dict[str, Any], model: dict[str, Any] | None) -> bool:
+    """The colour check: the model's threshold on tint_camera, or the shipped check when the
+    row has no such figure (figures saved before it existed)."""
+    f = row["flash"]
+    if model is None or COLOUR not in f:
+        return bool(row["checks"].get("colour", False))
+    return float(f[COLOUR]) <= float(model["max_tint_camera"])
+
+
+def timing_strength_pass(row: dict[str, Any]) -> bool:
     c = row["checks"]
     return bool(c) and all(bool(c.get(k, False)) for k in OTHER_CHECKS)
+
+
+def others_pass(row: dict[str, Any], model: dict[str, Any] | None = None) -> bool:
+    return timing_strength_pass(row) and colour_ok(row, model)
+
+
+def colour_threshold(rows: list[dict[str, Any]]) -> float:
+    """Geometric midpoint between the highest live and the lowest passive-replay tint_camera
+    of the fitting family (the rows that pass timing and strength for the live side); the
+    shipped threshold when either side is missing or they overlap."""
+    live = [float(r["flash"][COLOUR]) for r in rows if r["species"] == "live"
+            and COLOUR in r["flash"] and timing_strength_pass(r)]
+    replay = [float(r["flash"][COLOUR]) for r in rows if r["species"] == "replay"
+              and COLOUR in r["flash"] and r["flash"].get("flash_frames")]
+    if not live or not replay or max(live) >= min(replay):
+        return SHIPPED_MAX_TINT
+    return math.sqrt(max(max(live), 1e-6) * min(replay))
 
 
 def fit_model(rows: list[dict[str, Any]], l2: float = 1e-2) -> dict[str, Any]:
     """Logistic model live vs attack on the rows whose other checks pass (the attacks the
     model has to stop), standardised features; threshold at the score midpoint."""
-    use = [r for r in rows if others_pass(r)]
+    max_tint = colour_threshold(rows)
+    use = [r for r in rows if others_pass(r, {"max_tint_camera": max_tint})]
     x = np.stack([features(r) for r in use])
     y = np.array([1.0 if r["species"] == "live" else 0.0 for r in use])
     mu, sd = x.mean(0), np.maximum(x.std(0), 1e-6)
@@ -104,7 +137,7 @@ def fit_model(rows: list[dict[str, Any]], l2: float = 1e-2) -> dict[str, Any]:
     att_max = float(s[y == 0].max()) if (y == 0).any() else 0.0
     return {"features": list(FEATURES), "mean": mu.tolist(), "scale": sd.tolist(),
             "weights": w.tolist(), "threshold": (live_min + att_max) / 2,
-            "fit_live_min": live_min, "fit_attack_max": att_max}
+            "fit_live_min": live_min, "fit_attack_max": att_max, "max_tint_camera": max_tint}
 
 
 def score(model: dict[str, Any], row: dict[str, Any]) -> float:
@@ -119,9 +152,10 @@ def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, 
     for sp in dict.fromkeys(r["species"] for r in rows):
         rs = [r for r in rows if r["species"] == sp]
         sc = [score(model, r) for r in rs]
-        acc = [others_pass(r) and s >= model["threshold"] for r, s in zip(rs, sc, strict=True)]
+        acc = [others_pass(r, model) and s >= model["threshold"]
+               for r, s in zip(rs, sc, strict=True)]
         shipped = [bool(r["checks"]) and all(r["checks"].values()) for r in rs]
-        reach = [s for r, s in zip(rs, sc, strict=True) if others_pass(r)]
+        reach = [s for r, s in zip(rs, sc, strict=True) if others_pass(r, model)]
         out[sp] = {"trials": len(rs), "accepted": int(sum(acc)),
                    "accepted_shipped": int(sum(shipped)),
                    "closest": (min(reach) if sp == "live" else max(reach)) if reach else None}
@@ -132,7 +166,8 @@ def render_cross(doc: dict[str, Any]) -> str:
     lines = []
     for key, res in doc["cross"].items():
         m = doc["models"][key.split("->")[0]]
-        lines.append(f"{key}: threshold {m['threshold']:.3f}")
+        lines.append(f"{key}: threshold {m['threshold']:.3f}, tint_camera at most "
+                     f"{m['max_tint_camera']:.3f}")
         for sp, r in res.items():
             what = "declined" if sp == "live" else "accepted"
             n_err = r["trials"] - r["accepted"] if sp == "live" else r["accepted"]

@@ -1,0 +1,141 @@
+"""Rolling shutter in the flash analysis: each image row is exposed at its own time.
+
+A CMOS webcam reads its rows one after the other: row y of a frame stamped t is exposed around
+t + readout * period * (y / H - 1/2) (the stamp taken as the middle row's exposure centre; any
+other convention is a constant offset, which the display delay and the lag check absorb). When
+the kiosk screen changes colour mid-frame, the top of the face sees one colour and the bottom
+another. One expected screen colour per frame then misreads every row away from the middle,
+the more the nearer a colour change: a row profile in the answer that is neither the face's
+shape nor flat.
+
+Here the expected light is computed per row of the face crop from the cue timeline, and the
+readout fraction and the answer's delay are estimated from the data: the readout and the delay
+whose per-row expected light best explains the face's per-row mean answer. A face answers the
+kiosk's light at once; a screen that re-tints itself to follow the kiosk must first see the
+colour, then draw it at its own refresh: its delay is what `lag_ms` reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating]
+Cue = tuple[float, float, tuple[float, float, float]]
+
+READOUT_GRID = tuple(float(v) for v in np.linspace(0.0, 1.0, 5))
+LAG_GRID_FRAMES = tuple(float(v) for v in np.arange(-0.75, 0.7501, 0.125))
+MIN_ROW_PIXELS = 4  # face pixels a crop row needs to count in the timing fit
+TIMING_BANDS = 16  # crop rows are pooled into this many bands for the timing search (speed)
+
+
+def row_emission(times: FloatArray, cues: list[Cue], exposure: float, row_dt: FloatArray,
+                 gamma: float) -> FloatArray:
+    """Linear screen light per row and frame (R, n, 3), each row averaged over its own exposure
+    window centred on times + row_dt[row]."""
+    t = (np.asarray(row_dt, np.float64)[:, None] + np.asarray(times, np.float64)[None, :])
+    flat = t.reshape(-1, 1)
+    t0s = np.array([c[0] for c in cues])[None, :]
+    t1s = np.array([c[1] for c in cues])[None, :]
+    rgb = np.array([c[2] for c in cues], np.float64) ** gamma
+    ov = np.clip(np.minimum(t1s, flat + exposure / 2) - np.maximum(t0s, flat - exposure / 2),
+                 0.0, None)
+    tot = ov.sum(1, keepdims=True)
+    e = np.where(tot > 0, (ov @ rgb) / np.maximum(tot, 1e-12), rgb.mean(0)[None, :])
+    return np.asarray(e.reshape(*t.shape, 3))
+
+
+def crop_row_positions(to_crop: FloatArray, crop: int, frame_h: int) -> FloatArray:
+    """Position of each crop row in the frame, as a fraction of the frame height minus 1/2
+    (the crop is a similarity of the reference frame: its centre column stands for the row)."""
+    m = np.vstack([np.asarray(to_crop, np.float64), [0.0, 0.0, 1.0]])
+    inv = np.linalg.inv(m)
+    rows = np.arange(crop) + 0.5
+    y_img = inv[1, 0] * (crop / 2) + inv[1, 1] * rows + inv[1, 2]
+    return np.asarray(y_img / frame_h - 0.5)
+
+
+def _sse_rows(y: FloatArray, e: FloatArray, w: FloatArray) -> float:
+    """Weighted residual of the per-row fits y_r = a_r + e_r k_r (batched normal equations).
+    y: (R, n, 3) per-row mean answer; e: (R, n, 3) per-row light; w: (R,) row weights."""
+    n = y.shape[1]
+    x = np.concatenate([np.ones((len(e), n, 1)), e], axis=2)  # (R, n, 4)
+    xtx = np.einsum("rni,rnj->rij", x, x) + 1e-9 * np.eye(4)[None]
+    xty = np.einsum("rni,rnc->ric", x, y)
+    coef = np.linalg.solve(xtx, xty)
+    sse = (y * y).sum((1, 2)) - (coef * xty).sum((1, 2))
+    return float((w * np.maximum(sse, 0.0)).sum())
+
+
+def _bands(row_means: FloatArray, row_weight: FloatArray, row_pos: FloatArray
+           ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pool neighbouring rows into TIMING_BANDS bands (weighted by their face pixels): the
+    light changes over a band by a few percent of a frame, and the search costs per row."""
+    groups = np.array_split(np.arange(len(row_weight)), min(TIMING_BANDS, len(row_weight)))
+    means, weights, pos = [], [], []
+    for g in groups:
+        w = row_weight[g]
+        tot = float(w.sum())
+        weights.append(tot)
+        if tot > 0:
+            means.append(np.einsum("r,rnc->nc", w, row_means[g]) / tot)
+            pos.append(float((w * row_pos[g]).sum() / tot))
+        else:
+            means.append(np.zeros(row_means.shape[1:]))
+            pos.append(float(row_pos[g].mean()))
+    return np.stack(means), np.array(weights), np.array(pos)
+
+
+def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatArray,
+                    cues: list[Cue], fps: float, row_pos: FloatArray, gamma: float
+                    ) -> tuple[float, float, float]:
+    """Readout fraction and delay (in frames) of the per-row answer, and the share of the
+    per-row answer's variance that the best timing explains.
+
+    row_means: (R, n, 3) mean of each crop row's face pixels per frame; row_weight: (R,) 0 for
+    rows with too few face pixels. Coordinate search: readout at zero delay, then the delay,
+    then the readout again at that delay."""
+    period = 1.0 / fps
+    exposure = period
+    row_means, row_weight, row_pos = _bands(np.asarray(row_means, np.float64),
+                                            np.asarray(row_weight, np.float64),
+                                            np.asarray(row_pos, np.float64))
+    keep = row_weight > 0
+    if keep.sum() < 4:
+        return 0.0, 0.0, 0.0
+    y = np.asarray(row_means[keep], np.float64)
+    y = y - y.mean(1, keepdims=True)
+    w = np.asarray(row_weight[keep], np.float64)
+    pos = np.asarray(row_pos[keep], np.float64)
+
+    def sse(readout: float, lag: float) -> float:
+        dt = readout * period * pos - lag * period
+        return _sse_rows(y, row_emission(times, cues, exposure, dt, gamma), w)
+
+    readout = min(READOUT_GRID, key=lambda r: sse(r, 0.0))
+    lag = min(LAG_GRID_FRAMES, key=lambda g: sse(readout, g))
+    readout = min(READOUT_GRID, key=lambda r: sse(r, lag))
+    best = sse(readout, lag)
+    tot = float((w * (y * y).sum((1, 2))).sum())
+    # Sub-step delay: the parabola through the best grid delay and its neighbours.
+    step = LAG_GRID_FRAMES[1] - LAG_GRID_FRAMES[0]
+    lo, hi = sse(readout, lag - step), sse(readout, lag + step)
+    den = lo - 2 * best + hi
+    if den > 1e-18:
+        lag += float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5)) * step
+    return float(readout), float(lag), 1.0 - best / tot if tot > 1e-18 else 0.0
+
+
+def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
+    """Per-pixel regression with each crop row's own expected light.
+
+    y: (n, crop*crop*3) frames (row-major crop, colour last); e_rows: (crop, n, 3).
+    Returns the coefficients (4, crop*crop*3): ambient, then one per screen channel."""
+    n = y.shape[0]
+    per_row = crop * 3
+    coef = np.empty((4, y.shape[1]))
+    for r in range(crop):
+        x = np.hstack([np.ones((n, 1)), e_rows[r]])
+        cols = slice(r * per_row, (r + 1) * per_row)
+        coef[:, cols] = np.linalg.pinv(x) @ y[:, cols]
+    return coef
