@@ -130,7 +130,7 @@ $(PACKAGE_STAMP): $(STAMP) requirements/package.txt
 package: $(PACKAGE_STAMP) models
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/poh.spec
-	@echo "dist/poh: $$(du -sm dist/poh | cut -f1) MB unpacked, $$(find dist/poh -type f | wc -l) files"
+	@echo "dist/poh: $$(du -sm dist/poh | cut -f1) MiB unpacked, $$(find dist/poh -type f | wc -l) files"
 
 package-report: $(STAMP)
 	$(BIN)/python packaging/bundle_report.py dist/poh --runs 5
