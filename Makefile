@@ -32,7 +32,7 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
 .PHONY: setup lock models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
-	package package-report \
+	package package-report test-bundle \
 	$(addprefix test-,$(TIERS))
 
 # Every package comes from the hash-locked requirements/dev.txt (the dev, ui and lab extras; pip
@@ -134,6 +134,11 @@ package: $(PACKAGE_STAMP) models
 
 package-report: $(STAMP)
 	$(BIN)/python packaging/bundle_report.py dist/poh --runs 5
+
+# The bundle run as a booth runs it (env -i, no network): tests/integration/test_bundle.py, slow;
+# it builds dist/poh unless a build newer than every source file is there (CI runs it).
+test-bundle: $(PACKAGE_STAMP) setup
+	$(PYTEST) -m slow$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/integration/test_bundle.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) build dist *.egg-info
