@@ -15,6 +15,7 @@ and for the odd phase name `note(text)`), so no library imports rich.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -83,6 +84,7 @@ class ProgressReport:
         self._last_line = self._started
         self._bar: Any = None
         self._width = 80
+        self._log_streams: list[tuple[logging.StreamHandler[Any], Any]] = []
         self._task: Any = None
 
     # --- the callbacks handed to the work ------------------------------------------------
@@ -203,10 +205,25 @@ class ProgressReport:
         bar.tasks[0].start_time = self._started
         bar.start()
         self._bar = bar
+        self._logs_above(console)
+
+    def _logs_above(self, console: Any) -> None:
+        """Log lines (-v) written to the bar's stream go above the bar while it is drawn,
+        instead of into the middle of its line."""
+        from rich.file_proxy import FileProxy
+
+        proxy = FileProxy(console, self._stream)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is self._stream:
+                self._log_streams.append((handler, handler.setStream(proxy)))
 
     def close(self) -> None:
-        """Erase the bar (if one was drawn)."""
+        """Erase the bar (if one was drawn); log lines go to the stream again."""
         if self._bar is not None:
+            for handler, stream in self._log_streams:
+                handler.flush()
+                handler.setStream(stream)
+            self._log_streams.clear()
             self._bar.stop()
             self._bar = None
 

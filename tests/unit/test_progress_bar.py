@@ -163,6 +163,26 @@ def test_step_names_what_each_count_is_about(monkeypatch: pytest.MonkeyPatch) ->
     assert out.getvalue() == "models done: 2/2 (100%), 0:00:00 elapsed\n"
 
 
+def test_log_lines_go_above_the_bar_and_back_to_the_stream_after() -> None:
+    """-v under a bar: each log line whole on its own line, then the handler as it was."""
+    import logging
+
+    out = Tty()
+    handler = logging.StreamHandler(out)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        clock = FakeClock()
+        with progress_report("eval active trials", stream=out, clock=clock, env={}) as report:
+            report.count(1, 4)
+            logging.getLogger("app.test").warning("a log line")
+        assert handler.stream is out
+    finally:
+        root.removeHandler(handler)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue()).replace("\r", "\n")
+    assert "a log line" in plain.splitlines()  # a line of its own, not glued to the bar
+
+
 def test_the_bar_is_drawn_only_once_there_is_something_to_show() -> None:
     """`poh search` opens the face store, which may have to build the index: no build, no bar."""
     out = Tty()
