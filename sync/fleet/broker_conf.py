@@ -1,16 +1,18 @@
 """The shipped broker configuration (packaging/mosquitto/) rendered for one fleet.
 
 The files in packaging/mosquitto/ are the configuration; this module only fills in the fleet's
-values (@DIR@, @PORT@, @FLEET@), so what tests run against is what ships. The templates are read
-from the source tree: the fleet commands are an operator's tool run from a clone, never part of
-a booth's bundle.
+values (@DIR@, @PORT@, @FLEET@), so what tests run against is what ships. The package reaches
+them through a link (sync/fleet/mosquitto -> packaging/mosquitto) that the wheel turns into
+package data, so `poh fleet init` works from a clone and from an installed wheel alike. The
+booth bundle leaves them out: a booth joins a fleet, it never creates one.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
-PACKAGING = Path(__file__).resolve().parents[2] / "packaging" / "mosquitto"
+TEMPLATES = "mosquitto"  # beside this module, in sync.fleet
 
 
 class BrokerConfigError(RuntimeError):
@@ -18,13 +20,13 @@ class BrokerConfigError(RuntimeError):
 
 
 def _template(name: str) -> str:
-    path = PACKAGING / name
+    resource = files("sync.fleet").joinpath(TEMPLATES, name)
     try:
-        return path.read_text(encoding="utf-8")
+        return resource.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BrokerConfigError(f"the broker configuration template {path} is missing "
-                                f"({exc.strerror}): run the fleet commands from a clone of "
-                                "the repository") from None
+        raise BrokerConfigError(f"the broker configuration template {resource} is missing "
+                                f"({exc.strerror}): run the fleet commands from an installed "
+                                "wheel or a clone of the repository, not a booth bundle") from None
 
 
 def render_conf(folder: Path | str, port: int | str) -> str:

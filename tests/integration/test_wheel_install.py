@@ -22,8 +22,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# read at run time through importlib.resources (pyproject [tool.setuptools.package-data])
-SHIPPED_DATA = ("assets", "storage/migrations", "sync/hub/console/templates")
+# read at run time through importlib.resources (pyproject [tool.setuptools.package-data]): the
+# committed folder -> where the wheel holds its files (sync/fleet/mosquitto is a link)
+SHIPPED_DATA = {"assets": "assets", "storage/migrations": "storage/migrations",
+                "sync/hub/console/templates": "sync/hub/console/templates",
+                "packaging/mosquitto": "sync/fleet/mosquitto"}
 RUNTIME_LOCK = "requirements/runtime.txt"
 
 
@@ -66,8 +69,8 @@ def _committed_files(folder: str) -> set[str]:
 def test_the_wheel_carries_every_shipped_data_file_and_no_tests(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-    for folder in SHIPPED_DATA:
-        committed = _committed_files(folder)
+    for folder, packaged in SHIPPED_DATA.items():
+        committed = {packaged + name[len(folder):] for name in _committed_files(folder)}
         assert committed, folder
         assert committed <= names, sorted(committed - names)
     assert "assets/models/manifest.json" in names and "assets/workflows/default.json" in names
@@ -118,6 +121,13 @@ def test_the_installed_wheel_runs_from_outside_the_source_tree(installed: Path,
                              cwd=tmp_path, env=env | {"POH_MODELS_DIR": str(tmp_path / "none")},
                              code=1).stdout)
     assert len(listed) >= 5 and not any(m["present"] for m in listed)
+    # an operator's fleet folder: the broker's configuration rendered from the wheel's copy
+    fleet = tmp_path / "fleet"
+    _run([str(installed / "poh"), "fleet", "init", str(fleet), "--fleet-id", "wheel",
+          "--broker", "mqtts://127.0.0.1:8883"], cwd=tmp_path, env=env)
+    broker = (fleet / "broker").resolve()
+    assert f"cafile {broker}/ca.crt" in (broker / "mosquitto.conf").read_text()
+    assert "poh/v1/wheel/" in (fleet / "broker" / "acl").read_text()
 
 
 @pytest.mark.slow
