@@ -82,6 +82,7 @@ def export_pack(models_dir: Path, pack: Path) -> list[PackedModel]:
                             recursive=False, filter=_plain)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # the models are public; mkstemp made it owner-only
         os.replace(tmp, pack)
     except BaseException:
         tmp.unlink(missing_ok=True)
