@@ -62,20 +62,23 @@ def register(app: typer.Typer) -> None:
         folder = kiosk_out(out)  # bad input before any work
         parts = 5  # set-up, passive checks, sessions, FLASHING sessions, the kiosk
         with progress_report("demo parts", as_json) as shown:
-            ensure_ready(shown.note)
+            def say(message: str) -> None:  # a step inside a part, not the part's name
+                shown.note(message, sticky=False)
+
+            ensure_ready(say)
             shown.count(1, parts)
-            rows = passive_demo(shown.note)
+            rows = passive_demo(say)
             shown.count(2, parts)
             demo_dir = data_dir() / "demo"
             fp = pipeline()  # compiled once for every session group and kiosk run
-            sessions = session_demo(colour_dir(data_dir()), demo_dir / "sessions", shown.note,
+            sessions = session_demo(colour_dir(data_dir()), demo_dir / "sessions", say,
                                     pipeline=fp)
             shown.count(3, parts)
             active = active_session_demo(face3d_dir(data_dir()), demo_dir / "flashing",
-                                         shown.note, pipeline=fp)
+                                         say, pipeline=fp)
             shown.count(4, parts)
             video = demo_dir / "sessions" / "clips" / "live.avi"  # made by session_demo
-            runs = run_kiosk_demo(video, folder, shown.note, pipeline=fp)
+            runs = run_kiosk_demo(video, folder, say, pipeline=fp)
             shown.count(5, parts)
         sheet = write_sheet(runs, folder / SHEET_NAME)
         emit(

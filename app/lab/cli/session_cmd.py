@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import JsonOpt, emit, progress
+from app.cli.progress_bar import progress_report
 from app.cli.session_cmd import (
     CredentialOpt,
     IssuerKeysOpt,
@@ -137,7 +138,9 @@ def demo(
     from app.lab.session_demo import render_session_rows, session_demo
 
     folder = out_dir or data_dir() / "demo" / "sessions"
-    rows = session_demo(colour_dir(data_dir()), folder, progress)
+    with progress_report("session demo", as_json) as shown:
+        rows = session_demo(colour_dir(data_dir()), folder,
+                            lambda message: shown.note(message, sticky=False))
     emit({"sessions": rows, "folder": str(folder)}, as_json,
          lambda o: "Sessions (workflow poh-default@1, scratch database)\n"
                    + render_session_rows(o["sessions"])
