@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import JsonOpt, emit, progress
+from app.cli.common import JsonOpt, emit
 from app.cli.progress_bar import progress_report
 from app.cli.session_cmd import (
     CredentialOpt,
