@@ -37,8 +37,9 @@ tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_A
 
 # Every package comes from the hash-locked requirements/dev.txt (the dev, ui and lab extras; pip
 # resolves nothing and refuses a file whose hash differs), then the project itself, editable, on
-# the lock's setuptools (no build environment downloaded); pip check fails when pyproject.toml
-# declares a dependency the lock lacks. A change to the lock or to pyproject.toml reinstalls.
+# the lock's setuptools (no build environment downloaded); pip check fails when a dependency of
+# the project (not of its extras) or of a locked package is missing from the lock, or at another
+# version. A change to the lock or to pyproject.toml reinstalls.
 $(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
