@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from app.cli.common import JsonOpt, emit
+from app.cli.progress_bar import progress_report
 from app.errors import BadInputError
 
 app = typer.Typer(help="A fleet of booths: CA, device bundles, joining.", no_args_is_help=True)
@@ -176,7 +177,9 @@ def join(
         read_header(raw)  # not a bundle: say so before asking for a passphrase
         passphrase = _passphrase_from(passphrase_file, prompt=True) or ""
         contents = read_bundle(raw, passphrase)
-        result, membership = join_fleet(poh_home(), kiosk_config(), config_path(), contents)
+        with progress_report("face index build stages", as_json, time_left=False) as shown:
+            result, membership = join_fleet(poh_home(), kiosk_config(), config_path(), contents,
+                                            rebuild_progress=shown.count)
         registered = False
         if register_timeout > 0:
             from app.kiosk.fleet_sync import register_now

@@ -19,6 +19,7 @@ joining another fleet is refused (the templates of one fleet cannot be moved to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,14 @@ def set_fleet_in_config(path: Path, fleet_id: str) -> None:
     update_config_section("sync", lambda: {"fleet_id": fleet_id}, path)
 
 
-def join_fleet(home: Path, config: KioskConfig, config_file: Path, contents: BundleContents
+def join_fleet(home: Path, config: KioskConfig, config_file: Path, contents: BundleContents,
+               rebuild_progress: Callable[[int, int], None] | None = None
                ) -> tuple[JoinResult, Membership]:
+    """rebuild_progress: the stages of the face-index build that re-protecting the templates
+    brings (see open_storage)."""
     ensure_initialised(home, config.storage, device_id=contents.device_id)
-    storage = open_storage(home, config.storage, evidence=config.evidence, sync=config.sync)
+    storage = open_storage(home, config.storage, evidence=config.evidence, sync=config.sync,
+                           rebuild_progress=rebuild_progress)
     try:
         dk = storage.device_key()
         if dk.device_id != contents.device_id:
