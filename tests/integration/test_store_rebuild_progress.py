@@ -1,11 +1,13 @@
 """Face-index builds report their stages through a plain callback (the CLI draws it; storage
 imports nothing of the CLI): reindex, bulk import and a build at open; an exact-search kind
-(below min_graph_size) takes no time and reports nothing."""
+(below min_graph_size) takes no time and reports nothing; `poh db reindex` draws them on stderr."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from store_helpers import small_config, unit_vectors
 
 from storage.face_store import FaceStore
@@ -48,3 +50,31 @@ def test_an_exact_search_index_reports_nothing(tmp_path: Path) -> None:
         store.bulk_import([_templates()])
         store.reindex()
     assert seen == []
+
+
+def test_poh_db_reindex_shows_the_stages_on_stderr_and_keeps_json_clean(
+        _isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli.context import kiosk_config
+    from app.cli.main import run
+    from app.kiosk.storage import open_storage
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"storage": {"index": {"min_graph_size": 50}}}))
+    monkeypatch.setenv("POH_CONFIG", str(config))
+    monkeypatch.setenv("POH_PROGRESS", "lines")  # as in a log
+    assert run(["db", "init", "--json"]) == 0
+    storage = open_storage(_isolated_home, kiosk_config().storage)
+    try:
+        storage.faces.bulk_import([_templates()])
+    finally:
+        storage.close()
+    capsys.readouterr()
+    assert run(["db", "reindex"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("face index build stages: 3/3 (100%), ")
+    assert "left" not in err[0]  # unequal stages: no time left guessed
+    assert run(["db", "reindex", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert json.loads(captured.out)["index"]["enrolled"]["graph_size"] == 60
