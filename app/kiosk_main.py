@@ -19,7 +19,8 @@ the first screen shown, the attract screen, and the CPU time spent by then) and 
 with the self-test's sessions.
 
 Exit codes: 0 (quit from operator mode, or the sessions asked for are done), 2 bad input (one
-line on stderr), 1 internal failure.
+line on stderr; `calibrate --json`: the CLIs' JSON error object), 1 internal failure, 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -349,20 +350,35 @@ def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,
     return 0
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as the CLIs (app.cli.main) exit on Ctrl-C
+
+
+def _fail(prog: str, code: int, message: str, as_json: bool = False) -> int:
+    """One line on stderr; under --json the CLIs' JSON error object instead."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    if as_json:
+        sys.stderr.write(json.dumps({"error": {"exit_code": code, "message": first}}) + "\n")
+    else:
+        sys.stderr.write(f"{prog}: error: {first}\n")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`poh kiosk ...`: returns the exit code (0, 2 bad input, 1 internal failure)."""
+    """`poh kiosk ...`: returns the exit code (0, 2 bad input, 1 internal failure, 130
+    interrupted)."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["calibrate"]:
+        as_json = "--json" in args
         try:
             return calibrate_main(args[1:])
         except (BadInputError, WorkflowError) as exc:
-            sys.stderr.write(f"poh kiosk calibrate: error: {str(exc).splitlines()[0]}\n")
-            return 2
+            return _fail("poh kiosk calibrate", 2, str(exc), as_json)
+        except KeyboardInterrupt:
+            return _fail("poh kiosk calibrate", EXIT_INTERRUPTED, "interrupted", as_json)
         except Exception as exc:
             log.debug("internal failure", exc_info=True)
-            sys.stderr.write(f"poh kiosk calibrate: error: internal failure: "
-                             f"{type(exc).__name__}: {exc}\n")
-            return 1
+            return _fail("poh kiosk calibrate", 1,
+                         f"internal failure: {type(exc).__name__}: {exc}", as_json)
     try:
         options = parse_args(args)
     except _ArgsExit as exc:
@@ -374,8 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"poh kiosk: error: {str(exc).splitlines()[0]}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("poh kiosk: error: interrupted\n")
-        return 1
+        return _fail("poh kiosk", EXIT_INTERRUPTED, "interrupted")
     except Exception as exc:
         log.debug("internal failure", exc_info=True)
         sys.stderr.write(f"poh kiosk: error: internal failure: {type(exc).__name__}: {exc}\n")

@@ -76,3 +76,23 @@ def test_a_camera_that_does_not_see_the_screen_stores_nothing(qtbot: Any,
     with pytest.raises(BadInputError, match="nothing stored"):
         calibrate_main(["--runs", "1", "--offscreen"], capture=lambda: ScreenSeeingCamera(None))
     assert not (_isolated_home / "config.json").exists()
+
+
+def test_calibrate_errors_are_a_json_object_under_json(capsys: Any, _isolated_home: Path) -> None:
+    from app.kiosk_main import main
+
+    assert main(["calibrate", "--min-fit", "2", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert json.loads(err) == {"error": {"exit_code": 2, "message": "--min-fit: 0 to 1"}}
+
+
+def test_ctrl_c_during_calibration_exits_130(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: Any) -> None:
+    import app.kiosk_main as kiosk_main
+
+    def interrupted(argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kiosk_main, "calibrate_main", interrupted)
+    assert kiosk_main.main(["calibrate"]) == 130
+    assert capsys.readouterr().err == "poh kiosk calibrate: error: interrupted\n"
