@@ -315,10 +315,13 @@ def calibrate_main(argv: list[str], capture: CaptureFactory | None = None,
     p.add_argument("--fullscreen", action="store_true")
     p.add_argument("--offscreen", action="store_true")
     p.add_argument("--json", action="store_true", dest="as_json")
+    p.add_argument("-v", "--verbose", action="count", default=0)
     try:
         ns = p.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if ns.verbose:  # asked for; else logging stays as the host set it (tests)
+        _configure_logging(ns.verbose)
     if not 0.0 <= ns.min_fit <= 1.0:
         raise BadInputError("--min-fit: 0 to 1")
     factory = capture or booth_camera(ns.camera).factory
@@ -367,10 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     """`poh kiosk ...`: returns the exit code (0, 2 bad input, 1 internal failure, 130
     interrupted)."""
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["calibrate"]:
+    # -v/-vv anywhere on the line, as in the CLIs: `poh -v kiosk calibrate` arrives as
+    # ["-v", "calibrate", ...]
+    verbosity = [a for a in args if a in ("-v", "-vv", "--verbose")]
+    rest = [a for a in args if a not in verbosity]
+    if rest[:1] == ["calibrate"]:
         as_json = "--json" in args
         try:
-            return calibrate_main(args[1:])
+            return calibrate_main(rest[1:] + verbosity)
         except (BadInputError, WorkflowError) as exc:
             return _fail("poh kiosk calibrate", 2, str(exc), as_json)
         except KeyboardInterrupt:

@@ -96,3 +96,22 @@ def test_ctrl_c_during_calibration_exits_130(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(kiosk_main, "calibrate_main", interrupted)
     assert kiosk_main.main(["calibrate"]) == 130
     assert capsys.readouterr().err == "poh kiosk calibrate: error: interrupted\n"
+
+
+def test_verbosity_is_accepted_anywhere_on_the_line(capsys: Any) -> None:
+    """`poh -v kiosk calibrate ...` reaches kiosk_main as ["-v", "calibrate", ...]."""
+    import logging
+
+    from app.kiosk_main import main
+
+    own = [logging.getLogger(n) for n in ("app", "inference", "storage", "sync")]
+    levels = [lg.level for lg in own]
+    try:
+        for args in (["-v", "calibrate", "--min-fit", "2"],
+                     ["calibrate", "--min-fit", "2", "-vv"]):
+            assert main(args) == 2  # the --min-fit refusal: the flag itself was accepted
+            assert "--min-fit" in capsys.readouterr().err
+        assert own[0].level == logging.DEBUG  # -vv
+    finally:
+        for lg, level in zip(own, levels, strict=True):
+            lg.setLevel(level)
