@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal, TextIO
 
-Count = Callable[[int, int], None]  # (done, total)
 Mode = Literal["bar", "lines", "off"]
 
 MODE_ENV = "POH_PROGRESS"
@@ -40,7 +39,7 @@ def progress_mode(stream: TextIO, as_json: bool, env: Mapping[str, str] | None =
     wanted = (os.environ if env is None else env).get(MODE_ENV, "auto").strip().lower()
     if wanted == "off":
         return "off"
-    if wanted == "bar" or (wanted not in ("lines",) and _is_terminal(stream)):
+    if wanted == "bar" or (wanted != "lines" and _is_terminal(stream)):
         return "bar"
     return "off" if as_json else "lines"
 
