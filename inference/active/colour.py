@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.floating]
 
-SATURATION_GRID = tuple(float(v) for v in np.arange(-0.5, 0.501, 0.05))
+SATURATION_GRID = tuple(float(v) for v in np.arange(-0.5, 0.501, 0.1))
 
 
 def colour_spread(amb_px: FloatArray, resp_px: FloatArray, percentile: float = 90.0) -> float:

@@ -130,12 +130,13 @@ def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     """Per-pixel regression with each crop row's own expected light.
 
     y: (n, crop*crop*3) frames (row-major crop, colour last); e_rows: (crop, n, 3).
-    Returns the coefficients (4, crop*crop*3): ambient, then one per screen channel."""
+    Returns the coefficients (4, crop*crop*3): ambient, then one per screen channel. The rows'
+    least-squares solutions are batched (normal equations with a whisker of ridge, which a
+    design of full rank does not feel)."""
     n = y.shape[0]
-    per_row = crop * 3
-    coef = np.empty((4, y.shape[1]))
-    for r in range(crop):
-        x = np.hstack([np.ones((n, 1)), e_rows[r]])
-        cols = slice(r * per_row, (r + 1) * per_row)
-        coef[:, cols] = np.linalg.pinv(x) @ y[:, cols]
-    return coef
+    x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
+    xtx = np.einsum("rni,rnj->rij", x, x)
+    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(4)[None]
+    solve = np.linalg.solve(xtx + ridge, x.transpose(0, 2, 1))  # (crop, 4, n)
+    coef = np.einsum("rkn,nrc->krc", solve, np.asarray(y).reshape(n, crop, -1))
+    return np.asarray(coef.reshape(4, -1))
