@@ -50,8 +50,9 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # Regenerate the locks from pyproject.toml with pip-tools (in .venv-lock, itself installed from
 # its own lock): pins kept unless asked, e.g. make lock LOCK_ARGS='--upgrade-package rich'.
-# runtime.txt (a wheel install: dependencies + ui) and package.txt (+ pyinstaller) are held to
-# dev.txt's versions, so every venv runs the same packages.
+# runtime.txt (a wheel install: dependencies + ui), hub.txt (the hub's wheelhouse: dependencies
+# only, no Qt) and package.txt (+ pyinstaller) are held to dev.txt's versions, so every venv runs
+# the same packages.
 $(LOCK_STAMP): requirements/pip-tools.txt
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --require-hashes -r requirements/pip-tools.txt
@@ -61,6 +62,7 @@ lock: $(LOCK_STAMP)
 	$(PIP_COMPILE) -o requirements/pip-tools.txt requirements/pip-tools.in
 	$(PIP_COMPILE) --extra dev --extra ui --extra lab -o $(LOCK) pyproject.toml
 	$(PIP_COMPILE) -c $(LOCK) --extra ui -o requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) -c $(LOCK) -o requirements/hub.txt pyproject.toml
 	$(PIP_COMPILE) -c $(LOCK) --extra ui --extra package -o requirements/package.txt pyproject.toml
 
 setup: $(STAMP) models data
