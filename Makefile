@@ -32,7 +32,7 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
 .PHONY: setup lock models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
-	package package-report test-bundle \
+	package package-hub package-report test-bundle \
 	$(addprefix test-,$(TIERS))
 
 # Every package comes from the hash-locked requirements/dev.txt (the dev, ui and lab extras; pip
@@ -134,6 +134,14 @@ package: $(PACKAGE_STAMP) models
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/poh.spec
 	@echo "dist/poh: $$(du -sm dist/poh | cut -f1) MiB unpacked, $$(find dist/poh -type f | wc -l) files"
+
+# The hub's wheelhouse (dist/poh-hub/; packaging/hub_wheelhouse.py): the project's wheel from the
+# committed tree and a wheel of every pin of requirements/hub.txt (the dependencies without the ui
+# extra: no Qt), downloaded with --require-hashes, and a requirements.txt naming each file by its
+# hash; packaging/install.sh --role hub installs it offline into a venv of the host's python3.11.
+package-hub: $(STAMP)
+	$(BIN)/python packaging/hub_wheelhouse.py --lock requirements/hub.txt --out dist/poh-hub
+	@echo "dist/poh-hub: $$(du -sm dist/poh-hub | cut -f1) MiB, $$(ls dist/poh-hub/wheels | wc -l) wheels"
 
 package-report: $(STAMP)
 	$(BIN)/python packaging/bundle_report.py dist/poh --runs 5

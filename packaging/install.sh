@@ -1,25 +1,32 @@
 #!/bin/sh
 # Install poh-kiosk as a service (README: Running as a service):
 #
-#   packaging/install.sh --role booth|hub [--prefix DIR] [--root DIR] [--no-enable] BUNDLE_DIR
+#   packaging/install.sh --role booth [--prefix DIR] [--root DIR] [--no-enable] dist/poh
+#   packaging/install.sh --role hub [--python PATH] [--prefix DIR] [--root DIR] [--no-enable] \
+#       dist/poh-hub
 #
-# BUNDLE_DIR is the PyInstaller folder (dist/poh/ of `make package`: the `poh` executable and
-# its _internal/ folder); it is copied to the prefix (/opt/poh-kiosk) whole. The booth role
+# The booth role takes the PyInstaller folder (dist/poh/ of `make package`: the `poh`
+# executable and its _internal/ folder) and copies it to the prefix (/opt/poh-kiosk) whole; it
 # installs poh-kiosk.service (the screen, cage on tty1), poh-sync.service (the drain without
-# the screen; not enabled), the PAM service and the user poh-kiosk; the hub role installs
-# poh-hub.service and the user poh-hub, and needs a build that contains the hub (the booth
-# bundle answers `poh hub` with "not part of this build" and is refused here).
+# the screen; not enabled), the PAM service and the user poh-kiosk. The hub role takes the
+# wheelhouse of `make package-hub` (dist/poh-hub/: wheels/, requirements.txt, VERSION), makes a
+# venv of this host's python3.11 (or --python PATH) in the prefix (/opt/poh-hub) and installs
+# the wheels into it offline (pip --no-index --require-hashes); it installs poh-hub.service
+# and the user poh-hub. Each role refuses the other's folder.
 #
-# Idempotent: a second run with the same bundle changes nothing; users are made by
-# systemd-sysusers (never twice); folders get their owner and mode again; the configuration
-# (config.json, kiosk.env, hub.env, the hub folder) and the data (keys, database) are never
-# written over. --root DIR installs into DIR as if it were / (tests, image builds): no
-# systemctl, and without root privileges no chown (the modes are still set).
+# Idempotent: a second run with the same bundle or wheelhouse changes nothing (the hub's venv is
+# named after the hash of the wheelhouse's requirements.txt and not touched when it is there);
+# users are made by systemd-sysusers (never twice); folders get their owner and mode again; the
+# configuration (config.json, kiosk.env, hub.env, the hub folder) and the data (keys, database)
+# are never written over. --root DIR installs into DIR as if it were / (tests, image builds): no
+# systemctl, and without root privileges no chown (the modes are still set); the hub's venv is
+# made at its path inside DIR, and its scripts name that path.
 set -eu
 
 PROG=install.sh
 ROLE=
-PREFIX=/opt/poh-kiosk
+PREFIX=
+PYTHON=python3.11
 ROOT=
 ENABLE=yes
 BUNDLE=
@@ -37,28 +44,43 @@ while [ $# -gt 0 ]; do
         --prefix=*) PREFIX=${1#--prefix=}; shift ;;
         --root) [ $# -ge 2 ] || die "--root needs a folder"; ROOT=$2; shift 2 ;;
         --root=*) ROOT=${1#--root=}; shift ;;
+        --python) [ $# -ge 2 ] || die "--python needs a path"; PYTHON=$2; shift 2 ;;
+        --python=*) PYTHON=${1#--python=}; shift ;;
         --no-enable) ENABLE=no; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) [ -z "$BUNDLE" ] || die "one bundle folder, not '$BUNDLE' and '$1'"; BUNDLE=$1; shift ;;
     esac
 done
 
 case $ROLE in
-    booth) USER_NAME=poh-kiosk; NAME=poh-kiosk ;;
-    hub) USER_NAME=poh-hub; NAME=poh-hub ;;
+    booth) USER_NAME=poh-kiosk; NAME=poh-kiosk; DEFAULT_PREFIX=/opt/poh-kiosk
+        WHAT=bundle; BUILD='dist/poh/ of `make package`'; MAKE='make package' ;;
+    hub) USER_NAME=poh-hub; NAME=poh-hub; DEFAULT_PREFIX=/opt/poh-hub
+        WHAT=wheelhouse; BUILD='dist/poh-hub/ of `make package-hub`'; MAKE='make package-hub' ;;
     '') die "give --role booth or --role hub" ;;
     *) die "--role $ROLE: booth or hub" ;;
 esac
+PREFIX=${PREFIX:-$DEFAULT_PREFIX}
 case $PREFIX in
     /*) ;;
     *) die "--prefix $PREFIX: an absolute path" ;;
 esac
 PREFIX=${PREFIX%/}
-[ -n "$BUNDLE" ] || die "give the bundle folder (dist/poh/ of \`make package\`)"
-[ -d "$BUNDLE" ] || die "bundle $BUNDLE: no such folder (build it with \`make package\`)"
-[ -f "$BUNDLE/poh" ] && [ -x "$BUNDLE/poh" ] \
-    || die "bundle $BUNDLE: no executable poh in it (give the folder dist/poh/ of \`make package\`)"
+[ -n "$BUNDLE" ] || die "give the $WHAT folder ($BUILD)"
+[ -d "$BUNDLE" ] || die "$WHAT $BUNDLE: no such folder (build it with \`$MAKE\`)"
+is_wheelhouse() { [ -f "$1/requirements.txt" ] && [ -d "$1/wheels" ] && [ -f "$1/VERSION" ]; }
+if [ "$ROLE" = booth ]; then
+    ! is_wheelhouse "$BUNDLE" \
+        || die "$BUNDLE is the hub's wheelhouse: the booth role installs the booth bundle ($BUILD)"
+    [ -f "$BUNDLE/poh" ] && [ -x "$BUNDLE/poh" ] \
+        || die "bundle $BUNDLE: no executable poh in it (give the folder $BUILD)"
+else
+    ! [ -x "$BUNDLE/poh" ] \
+        || die "$BUNDLE is a booth bundle (no hub in it): the hub role installs the wheelhouse $BUILD"
+    is_wheelhouse "$BUNDLE" \
+        || die "wheelhouse $BUNDLE: no wheels/, requirements.txt and VERSION in it (give the folder $BUILD)"
+fi
 BUNDLE=$(CDPATH='' cd -- "$BUNDLE" && pwd)
 if [ -n "$ROOT" ]; then
     [ -d "$ROOT" ] || die "--root $ROOT: no such folder"
@@ -67,11 +89,19 @@ if [ -n "$ROOT" ]; then
 fi
 [ "$BUNDLE" != "$ROOT$PREFIX" ] || die "the bundle is the prefix itself ($PREFIX)"
 
-# The bundle must run on this machine, and a hub needs a build that contains the hub.
-"$BUNDLE/poh" --version >/dev/null 2>&1 \
-    || die "bundle $BUNDLE: \`poh --version\` fails here (a bundle built for another system?)"
-if [ "$ROLE" = hub ] && ! "$BUNDLE/poh" hub --help >/dev/null 2>&1; then
-    die "bundle $BUNDLE has no hub (\`poh hub\` is not part of a booth build): install a build that contains the hub"
+# The bundle must run on this machine; the hub's wheels need a Python 3.11 with venv (its
+# wheels are built for cp311), the interpreter itself, not a venv's or a version manager's shim.
+if [ "$ROLE" = booth ]; then
+    "$BUNDLE/poh" --version >/dev/null 2>&1 \
+        || die "bundle $BUNDLE: \`poh --version\` fails here (a bundle built for another system?)"
+else
+    command -v "$PYTHON" >/dev/null 2>&1 \
+        || die "$PYTHON not found: the hub needs the host's Python 3.11 (Debian: apt-get install python3.11 python3.11-venv; or --python PATH)"
+    BASE_PY=$("$PYTHON" -c 'import sys; print(sys._base_executable if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null) || BASE_PY=
+    [ -n "$BASE_PY" ] \
+        || die "$PYTHON is not Python 3.11 ($("$PYTHON" -V 2>&1 || true)): the hub's wheels are for 3.11 (--python PATH)"
+    "$BASE_PY" -c 'import ensurepip, venv' >/dev/null 2>&1 \
+        || die "$BASE_PY has no venv module (Debian: apt-get install python3.11-venv)"
 fi
 
 IS_ROOT=no
@@ -128,15 +158,56 @@ once() {
 
 # unit NAME: the unit file with the prefix it was installed to
 unit() {
-    sed "s#/opt/poh-kiosk#$PREFIX#g" "$UNITS/$1" > "$WORK/$1"
+    sed "s#$DEFAULT_PREFIX#$PREFIX#g" "$UNITS/$1" > "$WORK/$1"
     put "$WORK/$1" "/etc/systemd/system/$1" 0644
+}
+
+# first_error LOG: pip's first ERROR line, else the log's last line (for a one-line refusal)
+first_error() {
+    grep -m 1 '^ERROR' "$1" || grep -v '^ *$' "$1" | tail -n 1
 }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # ---- the bundle -----------------------------------------------------------------------------
-if [ -d "$ROOT$PREFIX" ] && diff -r -q "$BUNDLE" "$ROOT$PREFIX" >/dev/null 2>&1; then
+if [ "$ROLE" = hub ]; then
+    # The venv is named after the wheelhouse (the hash of its requirements.txt, which names
+    # every wheel by its hash); `venv` is a link to it. The same wheelhouse again: nothing is
+    # touched. Another one: a new venv is made beside the old one, installed offline from the
+    # wheels alone (--isolated: no pip configuration or variable of this host adds an index),
+    # checked, then the link is swapped in one rename and the old venv removed, so a failed or
+    # interrupted install leaves the running hub's venv as it was.
+    ID=$(sha256sum "$BUNDLE/requirements.txt" | cut -c1-16)
+    VENV=venv-$ID
+    if [ "$(readlink "$ROOT$PREFIX/venv" 2>/dev/null)" = "$VENV" ] \
+        && cmp -s "$BUNDLE/VERSION" "$ROOT$PREFIX/$VENV/poh-wheelhouse.VERSION"; then
+        say "$PREFIX/venv already holds this wheelhouse ($(cat "$BUNDLE/VERSION"))"
+    else
+        mkdir -p "$ROOT$PREFIX"
+        rm -rf "$ROOT$PREFIX/$VENV"  # what an interrupted run left
+        say "making $PREFIX/$VENV with $BASE_PY, installing the wheelhouse offline"
+        "$BASE_PY" -m venv "$ROOT$PREFIX/$VENV" >"$WORK/venv.log" 2>&1 \
+            || { rm -rf "$ROOT$PREFIX/$VENV"; die "$BASE_PY -m venv failed: $(tail -n 1 "$WORK/venv.log")"; }
+        if ! "$ROOT$PREFIX/$VENV/bin/python" -m pip --isolated install --quiet --no-index \
+            --no-cache-dir --disable-pip-version-check --find-links "$BUNDLE/wheels" \
+            --require-hashes -r "$BUNDLE/requirements.txt" >"$WORK/pip.log" 2>&1 \
+            || ! "$ROOT$PREFIX/$VENV/bin/python" -m pip --isolated check >>"$WORK/pip.log" 2>&1 \
+            || ! env HOME="$WORK" XDG_CACHE_HOME="$WORK" PYTHONDONTWRITEBYTECODE=1 \
+                "$ROOT$PREFIX/$VENV/bin/poh" hub --help >>"$WORK/pip.log" 2>&1; then
+            rm -rf "$ROOT$PREFIX/$VENV"
+            die "the wheelhouse did not install (pip, pip check or \`poh hub --help\`): $(first_error "$WORK/pip.log")"
+        fi
+        cp "$BUNDLE/VERSION" "$ROOT$PREFIX/$VENV/poh-wheelhouse.VERSION"
+        cp "$BUNDLE/requirements.txt" "$ROOT$PREFIX/$VENV/poh-wheelhouse.requirements.txt"
+        ln -s "$VENV" "$ROOT$PREFIX/venv.new.$$"
+        mv -T "$ROOT$PREFIX/venv.new.$$" "$ROOT$PREFIX/venv"
+        for old in "$ROOT$PREFIX"/venv-*; do
+            [ "$old" = "$ROOT$PREFIX/$VENV" ] || rm -rf "$old"
+        done
+        say "installed the hub in $PREFIX/venv ($(cat "$BUNDLE/VERSION"))"
+    fi
+elif [ -d "$ROOT$PREFIX" ] && diff -r -q "$BUNDLE" "$ROOT$PREFIX" >/dev/null 2>&1; then
     say "$PREFIX already holds this bundle"
 else
     mkdir -p "$(dirname -- "$ROOT$PREFIX")"
@@ -206,7 +277,7 @@ EOF
     unit poh-hub.service
     ADMIN=poh-hub
     ENV_LINE="STATE_DIRECTORY=/var/lib/poh-hub CACHE_DIRECTORY=/var/cache/poh-hub CONFIGURATION_DIRECTORY=/etc/poh-hub"
-    RUN="\"$PREFIX/poh\" hub \"\$@\""
+    RUN="\"$PREFIX/venv/bin/poh\" hub \"\$@\""
     COMMAND="poh hub"
     SERVICES=poh-hub.service
 fi

@@ -3,12 +3,15 @@ out: run twice, the same tree; the folders' modes and owners; configuration and 
 written over; a missing or wrong bundle refused in one line; every unit accepted by
 `systemd-analyze verify`; and the program using the folders systemd hands a unit.
 
-The bundle is a stand-in `poh` script (the real one is built by `make package` in minutes);
-what is under test is the script and the units, with the real systemd-sysusers and
-systemd-analyze."""
+The booth bundle is a stand-in `poh` script (the real one is built by `make package` in
+minutes), the hub's wheelhouse a stand-in wheel of poh-kiosk whose `poh` answers like one (the
+real one, `make package-hub`, is tested in test_hub_wheelhouse.py, slow): what is under test is
+the script and the units, with the real systemd-sysusers, python3.11 -m venv, pip (offline,
+hash-checked) and systemd-analyze."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,6 +20,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +47,41 @@ def make_bundle(folder: Path, script: str = BOOTH_POH) -> Path:
     (folder / "poh").chmod(0o755)
     (folder / "_internal" / "lib" / "libdemo.so.1.2").write_bytes(b"\x7fELF demo")
     (folder / "_internal" / "lib" / "libdemo.so.1").symlink_to("libdemo.so.1.2")
+    return folder
+
+
+STANDIN_MODULE = """import sys
+
+
+def main():
+    print("poh 0.1.0" if sys.argv[1:] == ["--version"] else "poh 0.1.0 " + " ".join(sys.argv[1:]))
+"""
+
+
+def make_wheelhouse(folder: Path, build: str = "1") -> Path:
+    """A hub wheelhouse as `make package-hub` lays it out, holding one stand-in wheel of
+    poh-kiosk 0.1.0 (`build` changes its content, not its version: a rebuild of the same
+    version is a new wheelhouse too)."""
+    dist = "poh_kiosk-0.1.0.dist-info"
+    files = {"poh_standin.py": STANDIN_MODULE + f"# build {build}\n",
+             f"{dist}/METADATA": "Metadata-Version: 2.1\nName: poh-kiosk\nVersion: 0.1.0\n",
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n",
+             f"{dist}/entry_points.txt": "[console_scripts]\npoh = poh_standin:main\n"}
+    def record_hash(text: str) -> str:
+        raw = hashlib.sha256(text.encode()).digest()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    record = "".join(f"{name},sha256={record_hash(text)},{len(text.encode())}\n"
+                     for name, text in files.items()) + f"{dist}/RECORD,,\n"
+    (folder / "wheels").mkdir(parents=True)
+    wheel = folder / "wheels" / "poh_kiosk-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, text in (files | {f"{dist}/RECORD": record}).items():
+            zf.writestr(name, text)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (folder / "requirements.txt").write_text(f"poh-kiosk==0.1.0 --hash=sha256:{digest}\n")
+    (folder / "VERSION").write_text(f"poh-kiosk 0.1.0 hub wheelhouse, stand-in build {build}\n")
     return folder
 
 
@@ -142,28 +181,82 @@ def test_configuration_and_keys_are_never_written_over(tmp_path: Path) -> None:
     assert {p: (p.read_bytes(), stat.S_IMODE(p.stat().st_mode)) for p in kept} == kept
 
 
-def test_hub_install_and_its_refusals(tmp_path: Path) -> None:
+def test_hub_install_twice_then_an_upgrade_and_the_refusals(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
     booth_bundle = make_bundle(tmp_path / "booth" / "poh")
     refused = install(root, booth_bundle, "--role", "hub")
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"install.sh: error: bundle {booth_bundle} has no hub (`poh hub` is not part of a booth "
-        "build): install a build that contains the hub"]
-    assert not (root / "opt").exists()  # refused before anything was written
-    hub_bundle = make_bundle(tmp_path / "hub" / "poh", HUB_POH)
-    for _ in range(2):
-        done = install(root, hub_bundle, "--role", "hub", "--prefix", "/srv/poh")
-        assert done.returncode == 0, done.stderr
+        f"install.sh: error: {booth_bundle} is a booth bundle (no hub in it): the hub role "
+        "installs the wheelhouse dist/poh-hub/ of `make package-hub`"]
+    house = make_wheelhouse(tmp_path / "dist" / "poh-hub")
+    refused = install(root, house, "--role", "booth")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"install.sh: error: {house} is the hub's wheelhouse: the booth role installs the booth "
+        "bundle (dist/poh/ of `make package`)"]
+    refused = install(root, house, "--role", "hub", "--python", "/nonexistent/python3.11")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "install.sh: error: /nonexistent/python3.11 not found: the hub needs the host's Python "
+        "3.11 (Debian: apt-get install python3.11 python3.11-venv; or --python PATH)"]
+    assert not any(root.iterdir())  # refused before anything was written
+
+    first = install(root, house, "--role", "hub", "--prefix", "/srv/poh")
+    assert first.returncode == 0, first.stderr
+    assert "installed the hub in /srv/poh/venv" in first.stdout
+    before = tree(root)
+    again = install(root, house, "--role", "hub", "--prefix", "/srv/poh")
+    assert again.returncode == 0, again.stderr
+    assert "already holds this wheelhouse" in again.stdout
+    assert tree(root) == before  # the venv too, byte code included: nothing ran in it
     assert list(passwd(root)) == ["poh-hub"]
     unit = (root / "etc/systemd/system/poh-hub.service").read_text()
-    assert "ExecStart=/srv/poh/poh hub run --broker ${POH_HUB_BROKER}" in unit
-    assert "/opt/poh-kiosk" not in unit
+    assert "ExecStart=/srv/poh/venv/bin/poh hub run --broker ${POH_HUB_BROKER}" in unit
+    assert "/opt/poh-kiosk" not in unit and "/opt/poh-hub" not in unit
     assert (root / "etc/poh-hub/hub.env").read_text().count("POH_HUB_") == 4
     assert stat.S_IMODE((root / "etc/poh-hub/hub").stat().st_mode) == 0o750
     assert stat.S_IMODE((root / "var/lib/poh-hub").stat().st_mode) == 0o700
-    assert '"/srv/poh/poh" hub "$@"' in (root / "usr/local/bin/poh-hub").read_text()
+    assert '"/srv/poh/venv/bin/poh" hub "$@"' in (root / "usr/local/bin/poh-hub").read_text()
+    poh = root / "srv/poh/venv/bin/poh"
+    assert subprocess.run([str(poh), "--version"], capture_output=True, text=True,
+                          check=True).stdout == "poh 0.1.0\n"
+    old_venv = os.readlink(root / "srv/poh/venv")
+
+    # a newer wheelhouse (same version, another build): a new venv, the link moved, the old
+    # venv gone, the configuration untouched
+    (root / "etc/poh-hub/hub.env").write_text("POH_HUB_BROKER=mqtts://broker:8883\n")
+    shutil.rmtree(house)
+    make_wheelhouse(house, build="2")
+    upgrade = install(root, house, "--role", "hub", "--prefix", "/srv/poh")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "installed the hub in /srv/poh/venv" in upgrade.stdout
+    new_venv = os.readlink(root / "srv/poh/venv")
+    assert new_venv != old_venv and not (root / "srv/poh" / old_venv).exists()
+    assert sorted(p.name for p in (root / "srv/poh").iterdir()) == sorted(["venv", new_venv])
+    assert "# build 2" in next((root / "srv/poh" / new_venv).rglob("poh_standin.py")).read_text()
+    assert (root / "etc/poh-hub/hub.env").read_text() == "POH_HUB_BROKER=mqtts://broker:8883\n"
+
+
+def test_a_wheelhouse_that_does_not_install_leaves_the_hub_as_it_was(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    house = make_wheelhouse(tmp_path / "poh-hub")
+    assert install(root, house, "--role", "hub").returncode == 0
+    before = tree(root)
+    # a wheel whose content does not match its hash (a damaged copy)
+    bad = make_wheelhouse(tmp_path / "bad", build="3")
+    wheel = next((bad / "wheels").iterdir())
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr("extra.txt", "x")
+    done = install(root, bad, "--role", "hub")
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("install.sh: error: the wheelhouse did not install (pip, pip check "
+                           "or `poh hub --help`): "), line
+    assert "HASHES" in line.upper() or "hash" in line, line
+    assert tree(root) == before
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -176,11 +269,20 @@ def test_hub_install_and_its_refusals(tmp_path: Path) -> None:
     (["{tmp}/empty"], "give --role booth or --role hub"),
     (["--role", "booth"], "give the bundle folder (dist/poh/ of `make package`)"),
     (["--role", "booth", "--prefix", "opt/x", "{tmp}/empty"], "--prefix opt/x: an absolute path"),
+    (["--role", "hub"], "give the wheelhouse folder (dist/poh-hub/ of `make package-hub`)"),
+    (["--role", "hub", "{tmp}/missing"],
+     "wheelhouse {tmp}/missing: no such folder (build it with `make package-hub`)"),
+    (["--role", "hub", "{tmp}/empty"],
+     "wheelhouse {tmp}/empty: no wheels/, requirements.txt and VERSION in it (give the folder "
+     "dist/poh-hub/ of `make package-hub`)"),
+    (["--role", "hub", "--python", "/bin/sh", "{tmp}/house"],
+     "/bin/sh is not Python 3.11 (): the hub's wheels are for 3.11 (--python PATH)"),
 ])
 def test_bad_input_is_refused_in_one_line(tmp_path: Path, args: list[str], message: str
                                           ) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "root").mkdir()
+    make_wheelhouse(tmp_path / "house")
     argv = [a.format(tmp=tmp_path) for a in args]
     done = subprocess.run(["sh", str(INSTALL), "--root", str(tmp_path / "root"), *argv],
                           capture_output=True, text=True, timeout=60, check=False)
@@ -225,7 +327,8 @@ def test_the_installed_units_verify(tmp_path: Path) -> None:
     root.mkdir()
     booth = make_bundle(tmp_path / "booth" / "poh", HUB_POH)
     assert install(root, booth, "--role", "booth").returncode == 0
-    assert install(root, booth, "--role", "hub").returncode == 0
+    done = install(root, make_wheelhouse(tmp_path / "poh-hub"), "--role", "hub")
+    assert done.returncode == 0, done.stderr
     system_units = Path("/lib/systemd/system")
     shutil.copytree(system_units, root / "usr/lib/systemd/system", symlinks=True,
                     dirs_exist_ok=True)
