@@ -99,7 +99,7 @@ else
         || die "$PYTHON not found: the hub needs the host's Python 3.11 (Debian: apt-get install python3.11 python3.11-venv; or --python PATH)"
     BASE_PY=$("$PYTHON" -c 'import sys; print(sys._base_executable if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null) || BASE_PY=
     [ -n "$BASE_PY" ] \
-        || die "$PYTHON is not Python 3.11 ($("$PYTHON" -V 2>&1 || true)): the hub's wheels are for 3.11 (--python PATH)"
+        || die "$PYTHON is not Python 3.11 ($("$PYTHON" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo not a Python)): the hub's wheels are for 3.11 (--python PATH)"
     "$BASE_PY" -c 'import ensurepip, venv' >/dev/null 2>&1 \
         || die "$BASE_PY has no venv module (Debian: apt-get install python3.11-venv)"
 fi

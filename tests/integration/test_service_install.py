@@ -276,7 +276,7 @@ def test_a_wheelhouse_that_does_not_install_leaves_the_hub_as_it_was(tmp_path: P
      "wheelhouse {tmp}/empty: no wheels/, requirements.txt and VERSION in it (give the folder "
      "dist/poh-hub/ of `make package-hub`)"),
     (["--role", "hub", "--python", "/bin/sh", "{tmp}/house"],
-     "/bin/sh is not Python 3.11 (): the hub's wheels are for 3.11 (--python PATH)"),
+     "/bin/sh is not Python 3.11 (not a Python): the hub's wheels are for 3.11 (--python PATH)"),
 ])
 def test_bad_input_is_refused_in_one_line(tmp_path: Path, args: list[str], message: str
                                           ) -> None:
