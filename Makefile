@@ -32,7 +32,7 @@ NOT_FAST := not (slow or model or integration or ui or lab or browser)
 tier = $(if $(wildcard tests/$(1)),$(PYTEST)$(if $(2), -m "$(2)")$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/$(1),@echo "tests/$(1)/ does not exist yet: nothing to run")
 
 .PHONY: setup lock models data qt-libs demo demo-fleet demo-hub test test-fast lint pytest test-slow eval clean \
-	package package-hub package-report test-bundle \
+	package package-hub package-report test-bundle test-package-hub \
 	$(addprefix test-,$(TIERS))
 
 # Every package comes from the hash-locked requirements/dev.txt (the dev, ui and lab extras; pip
@@ -142,6 +142,11 @@ package: $(PACKAGE_STAMP) models
 package-hub: $(STAMP)
 	$(BIN)/python packaging/hub_wheelhouse.py --lock requirements/hub.txt --out dist/poh-hub
 	@echo "dist/poh-hub: $$(du -sm dist/poh-hub | cut -f1) MiB, $$(ls dist/poh-hub/wheels | wc -l) wheels"
+
+# The wheelhouse installed offline by install.sh and the hub run from it (slow; builds the
+# wheelhouse in a temporary folder unless dist/poh-hub/ is of HEAD's commit and the current lock).
+test-package-hub: $(STAMP)
+	$(PYTEST) -m slow$(if $(PYTEST_ARGS), $(PYTEST_ARGS)) tests/integration/test_hub_wheelhouse.py
 
 package-report: $(STAMP)
 	$(BIN)/python packaging/bundle_report.py dist/poh --runs 5

@@ -213,7 +213,10 @@ def test_the_hub_installs_offline_twice_and_serves_health(
                                       stderr=log, start_new_session=True))
         procs.append(subprocess.Popen([*offline, *argv], cwd=state, env=unit_env, stdout=log,
                                       stderr=log, start_new_session=True))
-        probe = [*offline, "curl", "-s", "--max-time", "5", f"http://{http}/health"]
+        # a 503 (a check failing, e.g. the broker not yet connected) exits non-zero
+        probe = [*offline, sys.executable, "-c", "import sys, urllib.request as u; "
+                 "print(u.urlopen(sys.argv[1], timeout=5).read().decode())",
+                 f"http://{http}/health"]
         body: dict[str, object] = {}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and body.get("status") != "ok":
