@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
         --python) [ $# -ge 2 ] || die "--python needs a path"; PYTHON=$2; shift 2 ;;
         --python=*) PYTHON=${1#--python=}; shift ;;
         --no-enable) ENABLE=no; shift ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) [ -z "$BUNDLE" ] || die "one bundle folder, not '$BUNDLE' and '$1'"; BUNDLE=$1; shift ;;
     esac
