@@ -176,8 +176,10 @@ if [ "$ROLE" = hub ]; then
     # every wheel by its hash); `venv` is a link to it. The same wheelhouse again: nothing is
     # touched. Another one: a new venv is made beside the old one, installed offline from the
     # wheels alone (--isolated: no pip configuration or variable of this host adds an index),
-    # checked, then the link is swapped in one rename and the old venv removed, so a failed or
-    # interrupted install leaves the running hub's venv as it was.
+    # checked, then the link is swapped in one rename, so a failed or interrupted install leaves
+    # the running hub's venv as it was. The venv the link named before is kept (a hub not yet
+    # restarted still imports from it, and it is the way back: ln -sfn venv-OLD venv); older
+    # ones are removed.
     ID=$(sha256sum "$BUNDLE/requirements.txt" | cut -c1-16)
     VENV=venv-$ID
     if [ "$(readlink "$ROOT$PREFIX/venv" 2>/dev/null)" = "$VENV" ] \
@@ -200,12 +202,17 @@ if [ "$ROLE" = hub ]; then
         fi
         cp "$BUNDLE/VERSION" "$ROOT$PREFIX/$VENV/poh-wheelhouse.VERSION"
         cp "$BUNDLE/requirements.txt" "$ROOT$PREFIX/$VENV/poh-wheelhouse.requirements.txt"
+        PREVIOUS=$(readlink "$ROOT$PREFIX/venv" 2>/dev/null || true)
         ln -s "$VENV" "$ROOT$PREFIX/venv.new.$$"
         mv -T "$ROOT$PREFIX/venv.new.$$" "$ROOT$PREFIX/venv"
         for old in "$ROOT$PREFIX"/venv-*; do
-            [ "$old" = "$ROOT$PREFIX/$VENV" ] || rm -rf "$old"
+            case ${old##*/} in
+                "$VENV"|"$PREVIOUS") ;;
+                *) rm -rf "$old" ;;
+            esac
         done
         say "installed the hub in $PREFIX/venv ($(cat "$BUNDLE/VERSION"))"
+        [ -z "$PREVIOUS" ] || say "kept the previous $PREFIX/$PREVIOUS; a running hub goes on with it until \`systemctl restart poh-hub\`"
     fi
 elif [ -d "$ROOT$PREFIX" ] && diff -r -q "$BUNDLE" "$ROOT$PREFIX" >/dev/null 2>&1; then
     say "$PREFIX already holds this bundle"

@@ -224,18 +224,24 @@ def test_hub_install_twice_then_an_upgrade_and_the_refusals(tmp_path: Path) -> N
                           check=True).stdout == "poh 0.1.0\n"
     old_venv = os.readlink(root / "srv/poh/venv")
 
-    # a newer wheelhouse (same version, another build): a new venv, the link moved, the old
-    # venv gone, the configuration untouched
+    # a newer wheelhouse (same version, another build): a new venv, the link moved, the one
+    # before kept (a hub not yet restarted still runs from it), the configuration untouched
     (root / "etc/poh-hub/hub.env").write_text("POH_HUB_BROKER=mqtts://broker:8883\n")
-    shutil.rmtree(house)
-    make_wheelhouse(house, build="2")
-    upgrade = install(root, house, "--role", "hub", "--prefix", "/srv/poh")
-    assert upgrade.returncode == 0, upgrade.stderr
-    assert "installed the hub in /srv/poh/venv" in upgrade.stdout
-    new_venv = os.readlink(root / "srv/poh/venv")
-    assert new_venv != old_venv and not (root / "srv/poh" / old_venv).exists()
-    assert sorted(p.name for p in (root / "srv/poh").iterdir()) == sorted(["venv", new_venv])
-    assert "# build 2" in next((root / "srv/poh" / new_venv).rglob("poh_standin.py")).read_text()
+    venvs = [old_venv]
+    for build in ("2", "3"):
+        shutil.rmtree(house)
+        make_wheelhouse(house, build=build)
+        upgrade = install(root, house, "--role", "hub", "--prefix", "/srv/poh")
+        assert upgrade.returncode == 0, upgrade.stderr
+        assert "installed the hub in /srv/poh/venv" in upgrade.stdout
+        assert f"kept the previous /srv/poh/{venvs[-1]}" in upgrade.stdout
+        venvs.append(os.readlink(root / "srv/poh/venv"))
+        assert f"# build {build}" in next(
+            (root / "srv/poh" / venvs[-1]).rglob("poh_standin.py")).read_text()
+        # the current venv and the one before it; older ones are gone
+        assert sorted(p.name for p in (root / "srv/poh").iterdir()) == sorted(
+            ["venv", *venvs[-2:]])
+    assert len(set(venvs)) == 3
     assert (root / "etc/poh-hub/hub.env").read_text() == "POH_HUB_BROKER=mqtts://broker:8883\n"
 
 
