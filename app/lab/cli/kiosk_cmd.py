@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import cv2
 import typer
 
+from app.capture.video_file import video_file_camera
 from app.cli.workflow_cmd import load_or_bad_input
 from app.errors import BadInputError
 
@@ -30,41 +28,9 @@ log = logging.getLogger(__name__)
 MAX_SESSIONS = 100
 
 
-class LoopedVideo:
-    """cv2.VideoCapture over a file, paced at the file's rate and looped (a person who stays)."""
-
-    def __init__(self, path: Path) -> None:
-        self._cap = cv2.VideoCapture(str(path))
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.period = 1.0 / fps if 1.0 <= fps <= 120.0 else 1.0 / 25.0
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def read(self) -> tuple[bool, Any]:
-        with self._lock:
-            self._next += self.period
-            wait = self._next - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            ok, frame = self._cap.read()
-            if not ok:  # the end: from the start again
-                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, frame = self._cap.read()
-            return ok, frame
-
-    def release(self) -> None:
-        self._cap.release()
-
-    def isOpened(self) -> bool:  # OpenCV's name
-        return bool(self._cap.isOpened())
-
-
 def _camera(spec: str, timeline: Any, scene: Any = None) -> tuple[Any, Any, float | None]:
     """(capture factory, capture source, the simulated booth's display delay or None);
     `scene`: a FaceScene to share between runs (rendered poses are kept)."""
-    from sync.verdict import CaptureSource
-    from sync.vocabulary import CaptureKind
-
     if spec.startswith("sim:"):
         from app.lab.simulation.closed_loop.camera import Delays
         from app.lab.simulation.closed_loop.factory import sim_capture_factory
@@ -75,13 +41,7 @@ def _camera(spec: str, timeline: Any, scene: Any = None) -> tuple[Any, Any, floa
     path = Path(spec)
     if not path.is_file():
         raise BadInputError(f"--camera {spec[:60]}: not sim:SPECIES[:SEED] nor a video file")
-    probe = cv2.VideoCapture(str(path))
-    ok = probe.isOpened() and probe.read()[0]
-    probe.release()
-    if not ok:
-        raise BadInputError(f"--camera {path.name}: not a video OpenCV can read")
-    source = CaptureSource(kind=CaptureKind.VIDEO_FILE, detail=f"video {path.name}"[:200])
-    return (lambda: LoopedVideo(path)), source, None
+    return (*video_file_camera(path), None)
 
 
 def _screenshots_dir(folder: Path | None) -> Path | None:
