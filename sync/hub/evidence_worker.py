@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.fleet.evidence_wire import hub_evidence_filter
 from sync.hub.evidence import RETENTION_DAYS, HubEvidence, prune
+from sync.hub.loop_thread import HubLoopThread
 from sync.transport import (
     BrokerSettings,
     Communicator,
@@ -69,33 +70,9 @@ class EvidenceHubLoop:
             self.step()
 
 
-class EvidenceHubThread:
-    def __init__(self, loop: EvidenceHubLoop) -> None:
-        self.loop = loop
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-evidence", daemon=True)
-
-    def _run(self) -> None:
-        self.loop.link.start()
-        try:
-            self.loop.run(self._stop)
-        except Exception:  # the ingest keeps running; booths send the frames again
-            log.exception("hub evidence worker stopped")
-        finally:
-            self.loop.link.stop()
-
-    def start(self) -> EvidenceHubThread:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-
 def start_evidence(broker_url: str, tls: TlsFiles | None, signer: Ed25519PrivateKey,
                    key_dir: Path, fleet: str, engine: sa.Engine, client_id: str = "hub"
-                   ) -> EvidenceHubThread | None:
+                   ) -> HubLoopThread | None:
     """`poh hub run`'s hook; None for a hub of several fleets or without template.key."""
     key_file = key_dir / "template.key"
     if fleet == "+" or not key_file.is_file():
@@ -107,4 +84,4 @@ def start_evidence(broker_url: str, tls: TlsFiles | None, signer: Ed25519Private
     evidence = HubEvidence(engine, fleet, read_template_key(key_dir), signer)
     link = MqttLink(BrokerSettings.from_url(broker_url, f"{client_id}-evidence", tls))
     log.info("fleet %s: evidence worker started", fleet)
-    return EvidenceHubThread(EvidenceHubLoop(link, evidence)).start()
+    return HubLoopThread(EvidenceHubLoop(link, evidence), "hub-evidence").start()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from sync.hub.loop_thread import HubLoopThread
 from sync.hub.templates import FleetTemplates, Outgoing
 from sync.transport import (
     BrokerSettings,
@@ -90,30 +91,12 @@ class TemplateHubLoop:
             self.step()
 
 
-class TemplateHubThread:
+class TemplateHubThread(HubLoopThread):
     """The template worker on a thread of `poh hub run`'s first worker process."""
 
     def __init__(self, link: MqttLink, templates: FleetTemplates,
                  tasks: Callable[[], list[Outgoing]] | None = None) -> None:
-        self.loop = TemplateHubLoop(link, templates, tasks)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-templates", daemon=True)
-
-    def _run(self) -> None:
-        self.loop.link.start()
-        try:
-            self.loop.run(self._stop)
-        except Exception:  # the verdict ingest keeps running; booths re-send their reports
-            log.exception("fleet template worker stopped")
-        finally:
-            self.loop.link.stop()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
+        super().__init__(TemplateHubLoop(link, templates, tasks), "hub-templates")
 
 
 def start_for_hub(broker_url: str, tls: TlsFiles | None, signing_key: Path, fleet: str,
