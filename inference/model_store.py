@@ -20,6 +20,13 @@ from inference.packages import FetchError, package_archive, read_member
 log = logging.getLogger(__name__)
 
 EMBEDDER_IR = "MobileFaceNet_b1.xml"
+# how the IR is made from MobileFaceNet.tflite; a new recipe makes every booth's IR again
+EMBEDDER_RECIPE = "batch1-v2"
+
+
+def embedder_stamp(source_sha256: str) -> str:
+    """What MobileFaceNet_b1.xml.source-sha256 holds: the source's sha256 and the recipe."""
+    return f"{source_sha256} {EMBEDDER_RECIPE}"
 
 
 class ModelMissingError(RuntimeError):
@@ -106,7 +113,7 @@ def prepare_embedder(models_dir: Path) -> Path:
     out = models_dir / EMBEDDER_IR
     stamp = models_dir / (EMBEDDER_IR + ".source-sha256")
     src_sha = sha256_file(src)
-    if out.is_file() and stamp.is_file() and stamp.read_text().strip() == src_sha:
+    if out.is_file() and stamp.is_file() and stamp.read_text().strip() == embedder_stamp(src_sha):
         return out
     from openvino import opset13 as ops
 
@@ -123,11 +130,18 @@ def prepare_embedder(models_dir: Path) -> Path:
     if patched != 1:
         raise FetchError(f"MobileFaceNet: expected one [2, 192] reshape to patch, found {patched}")
     model.reshape({model.inputs[0].get_any_name(): [1, 112, 112, 3]})
+    # OpenVINO names the nodes it makes Type_N with a counter of every node this process made
+    # before: the IR's bytes would depend on what ran earlier (a pack import must give the same
+    # IR as `poh models fetch`). Nodes get names by position; the input keeps its own (tensor
+    # names, which the embedder reads, are not friendly names and stay).
+    for i, node in enumerate(model.get_ordered_ops()):
+        if node.get_type_name() != "Parameter":
+            node.set_friendly_name(f"n{i}_{node.get_type_name()}")
     tmp_xml = out.with_name("tmp_" + out.name)
     ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
     tmp_xml.with_suffix(".bin").replace(out.with_suffix(".bin"))
     tmp_xml.replace(out)
-    stamp.write_text(src_sha)
+    stamp.write_text(embedder_stamp(src_sha))
     return out
 
 

@@ -25,7 +25,7 @@ def needs_check(argv: list[str]) -> bool:
 
 def model_problem(models_dir: Path) -> str | None:
     """None when every model verifies, else one line naming the first problem and the fix."""
-    from inference.model_store import EMBEDDER_IR, list_models, sha256_file
+    from inference.model_store import EMBEDDER_IR, embedder_stamp, list_models, sha256_file
 
     fix = "the bundle is damaged: `poh models import PACK` from a model pack, or reinstall it"
     embedder_sha = None
@@ -40,6 +40,7 @@ def model_problem(models_dir: Path) -> str | None:
     stamp = models_dir / (EMBEDDER_IR + ".source-sha256")
     if not (ir.is_file() and ir.with_suffix(".bin").is_file() and stamp.is_file()):
         return f"the embedder's OpenVINO file {ir.name} is missing; {fix}"
-    if embedder_sha is not None and stamp.read_text(encoding="ascii").strip() != embedder_sha:
+    if embedder_sha is not None and stamp.read_text(encoding="ascii").strip() != embedder_stamp(
+            embedder_sha):
         return f"the embedder's OpenVINO file {ir.name} was not made from the verified model; {fix}"
     return None
