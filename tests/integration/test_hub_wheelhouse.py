@@ -18,7 +18,6 @@ import re
 import shlex
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.file_tree import tree
 from support.mosquitto import MOSQUITTO, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,22 +94,6 @@ def offline() -> Iterator[list[str]]:
         holder.wait()
 
 
-def _tree(root: Path) -> dict[str, tuple[str, int, int, str, int]]:
-    """Every entry: kind, mode, owner, content (file hash, link target) and mtime."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        st = p.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            kind, content = "link", os.readlink(p)
-        elif stat.S_ISDIR(st.st_mode):
-            kind, content = "dir", ""
-        else:
-            kind, content = "file", hashlib.sha256(p.read_bytes()).hexdigest()
-        out[str(p.relative_to(root))] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, content,
-                                         st.st_mtime_ns)
-    return out
-
-
 def test_the_wheelhouse_names_every_wheel_by_its_hash_and_holds_no_qt(wheelhouse: Path
                                                                        ) -> None:
     wheels = {p.name: p for p in (wheelhouse / "wheels").iterdir()}
@@ -163,12 +147,12 @@ def test_the_hub_installs_offline_twice_and_serves_health(
                str(wheelhouse)]
     first = _run(install, timeout=1800)
     assert "installed the hub in /opt/poh-hub/venv" in first.stdout
-    before = _tree(root)
+    before = tree(root, mtimes=True)
     second = _run(install)
     assert "already holds this wheelhouse" in second.stdout
     # nothing touched: not one file, mode, link or mtime (byte code included: the venv is left
     # alone when it holds this wheelhouse, so nothing runs in it)
-    assert _tree(root) == before
+    assert tree(root, mtimes=True) == before
     venvs = sorted(p.name for p in (root / "opt/poh-hub").iterdir())
     assert len(venvs) == 2 and venvs[0] == "venv" and venvs[1].startswith("venv-")
     poh = root / "opt/poh-hub/venv/bin/poh"

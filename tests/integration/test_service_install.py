@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.file_tree import tree
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "packaging" / "install.sh"
@@ -91,22 +92,6 @@ def install(root: Path, bundle: Path, *args: str, user: str | None = None
     if user is not None:  # an unprivileged install into a folder
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-
-
-def tree(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
-    """Every entry under root: kind, mode, owner, group and content (file hash, link target)."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        st = p.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            kind, content = "link", os.readlink(p)
-        elif stat.S_ISDIR(st.st_mode):
-            kind, content = "dir", ""
-        else:
-            kind, content = "file", hashlib.sha256(p.read_bytes()).hexdigest()
-        out[str(p.relative_to(root))] = (kind, stat.S_IMODE(st.st_mode), st.st_uid,
-                                         st.st_gid, content)
-    return out
 
 
 def passwd(root: Path) -> dict[str, tuple[int, int, str]]:
