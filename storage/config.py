@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class IndexConfig(BaseModel):
     """HNSW parameters and when the exact-search delta is folded into the graph.
 
-    Defaults come from `poh bench index` ("moderate" synthetic gallery, see the README): at
+    Defaults come from `poh bench index` ("moderate" synthetic gallery, see docs/performance.md): at
     300k x 192, M=16 reached recall@1 0.995 at efSearch 128 and M=32 0.9995 at efSearch 96
     (13% more memory). At 1M with M=32: efSearch 192 gives recall@1 0.9985 at p99 4.7 ms,
     efSearch 256 gives 0.999 at p99 5.7 ms (nmslib wheel without SIMD, 2 shared cores).

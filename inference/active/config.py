@@ -1,7 +1,7 @@
 """The `active_liveness` section of the kiosk configuration: the flash and action thresholds.
 
-Defaults are the values tuned on the simulator's tuning family (README, Active liveness); a
-deployment that re-tunes on its own booths sets them here instead of in code.
+Defaults are the values tuned on the simulator's tuning family (docs/accuracy.md, Active
+liveness); a deployment that re-tunes on its own booths sets them here instead of in code.
 """
 
 from __future__ import annotations

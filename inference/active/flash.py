@@ -73,7 +73,8 @@ class FlashFigures:
     tint: float = 0.0  # spread of K/A across colour channels (p90 over the face)
     # Share of the flat-removed K/A's variance over the mesh points that the mesh's own normals
     # (first and second order) explain: a face answers with its shape, a print or a re-tint
-    # with its albedo or its screen. Reported, not (yet) a check: see README, cross-family.
+    # with its albedo or its screen. Reported, not (yet) a check: see docs/accuracy.md,
+    # cross-family.
     mesh_r2: float = 0.0
     # Rolling shutter (inference/active/rolling.py): the readout fraction and the answer's delay
     # (frames, sub-frame) that best explain the per-row answer, and the share they explain.

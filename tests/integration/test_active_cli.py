@@ -56,7 +56,7 @@ def test_eval_and_bench_bad_options_exit_2() -> None:
 
 @pytest.mark.slow
 def test_eval_active_heldout_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's held-out run (seed 11, the fresh draw for the final code): the issue's
+    """docs/accuracy.md's held-out run (seed 11, the fresh draw for the final code): the issue's
     target, APCER 0% for every species at BPCER at most 2%."""
     args = ["eval", "active", "--trials", "50", "--split", "heldout", "--seed", "11", "--json"]
     assert lab_run(args) == 0

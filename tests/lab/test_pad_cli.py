@@ -63,10 +63,10 @@ def test_metrics_count_errors() -> None:
 
 @pytest.mark.slow
 def test_full_heldout_evaluation(capsys: pytest.CaptureFixture[str]) -> None:
-    """The figure the README quotes: held-out settings and portraits, 60 frames per species.
+    """The figure docs/accuracy.md quotes: held-out settings and portraits, 60 frames per species.
 
-    Replay misses the 5% APCER target (6/60 at the time of writing, see the README): this guards
-    against a regression beyond that finding, it does not pretend the target is met.
+    Replay misses the 5% APCER target (6/60 at the time of writing, see docs/accuracy.md): this
+    guards against a regression beyond that finding, it does not pretend the target is met.
     """
     args = ["eval", "pad", "--simulate", "--split", "heldout", "--n", "60", "--seed", "1", "--json"]
     assert run(args) == 0

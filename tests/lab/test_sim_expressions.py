@@ -124,7 +124,8 @@ def _recording_result(scene: FaceScene, liveness: ActiveLiveness, species: str,
 def test_pipeline_reads_a_rendered_blink_and_smile(scene: FaceScene,
                                                   face_pipeline: FacePipeline) -> None:
     """Seed 392 (tuning settings) draws a BLINK then SMILE plan. The margins are thin (peaks
-    about 0.53 and 0.57 against 0.5 when written): see the simulator's figures in the README."""
+    about 0.53 and 0.57 against 0.5 when written): see the simulator's figures in
+    docs/accuracy.md."""
     liveness = ActiveLiveness(face_pipeline)
     live = _recording_result(scene, liveness, "live", 392)
     acts = {a["action"]: a for a in live.figures["actions"]}
