@@ -7,14 +7,14 @@ booth that was offline catches up from its cursor. Nothing readable on the wire.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fleet_helpers import Fleet, add_and_join, fleet_with_broker, hub_link, wait_for
+from fleet_helpers import Fleet, add_and_join, eventually, fleet_with_broker, hub_link, wait_for
 
 from app.checks.face_registry import face_template
 from app.kiosk.config import load_config
@@ -60,14 +60,6 @@ def booth_sync(home: Path) -> Iterator[Storage]:
     with template_sync_running(home, cfg) as (_loop, storage):
         yield storage
 
-
-def eventually(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Wait for a condition the fleet reaches asynchronously (a deadline, not a timing claim)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,7 +31,15 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from fleet_helpers import Fleet, add_and_join, fleet_with_broker, hub_link, poh, wait_for
+from fleet_helpers import (
+    Fleet,
+    add_and_join,
+    eventually,
+    fleet_with_broker,
+    hub_link,
+    poh,
+    wait_for,
+)
 from support.console import PASSWORD, Browserless
 from support.hub_api import FLEET as HUB_FLEET
 from support.hub_api import Booth, free_port, wait_http
@@ -87,13 +95,6 @@ FLEET = "f1"
 PLAIN_IMAGE = (b"\xff\xd8\xff\xe0\x00\x10JFIF", b"/9j/4AAQSkZJRg", b"\x89PNG\r\n\x1a\n",
                b"iVBORw0KGgo")
 
-
-def eventually(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 def _recording(face: np.ndarray, n: int = 30) -> Recording:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fleet_helpers import Fleet, add_and_join, fleet_with_broker
+from fleet_helpers import Fleet, add_and_join, eventually, fleet_with_broker
 from support.console import SESSION_A, SESSION_B, duplicate_across_booths
 
 from app.kiosk.config import load_config
@@ -45,14 +45,6 @@ from sync.transport import TlsFiles
 
 FLEET = "f"  # the fleet id the hub's sessions of support.console are stored under
 
-
-def eventually(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Wait for a state the fleet reaches asynchronously (a deadline, not a timing claim)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture()
