@@ -246,15 +246,14 @@ def _relink(g: _Graph, node: int, level: int, dead: set[int],
 
 def _reconnect(g: _Graph, lay: _Layout, entry: int, gone: set[int]) -> None:
     """Link every surviving node that level 0 no longer reaches from the entry point."""
-    seen = np.zeros(lay.count, dtype=bool)
-    seen[sorted(gone)] = True  # never visited, never linked to
+    erased = np.zeros(lay.count, dtype=bool)
+    erased[sorted(gone)] = True
+    seen = erased.copy()  # an erased node is never visited, never linked to
     _flood(g, [entry], seen)
     for lost in np.flatnonzero(~seen).tolist():
         if seen[lost]:  # reached through one linked before it
             continue
-        reached = np.flatnonzero(seen)
-        reached = reached[~np.isin(reached, sorted(gone))]
-        free = reached[g.l0[reached, 0] < lay.max_m0]
+        free = np.flatnonzero(seen & ~erased & (g.l0[:, 0] < lay.max_m0))
         if not len(free):
             raise ScrubUnsupported("no reachable node has room for a link")
         scores = np.asarray(g.vecs[free], dtype=np.float32) @ np.asarray(g.vecs[lost],
