@@ -27,6 +27,7 @@ from inference.active.flash import (
     flash_passes,
     interpolate_landmarks,
 )
+from inference.active.shape_model import ShapeModel
 from inference.codes import LivenessCode, LivenessStatus
 from inference.pipeline import FacePipeline
 from inference.types import FaceAnalysis
@@ -71,9 +72,11 @@ def _margin(value: float, threshold: float, scale: float) -> float:
 class ActiveLiveness:
     def __init__(self, pipeline: FacePipeline, flash: FlashThresholds | None = None,
                  actions: ActionThresholds | None = None, flash_keyframes: int = 3,
-                 action_rate_hz: float = 6.0, blink_rate_hz: float = 15.0) -> None:
+                 action_rate_hz: float = 6.0, blink_rate_hz: float = 15.0,
+                 shape: ShapeModel | None = None) -> None:
         self.fp = pipeline
         self.flash_th = flash or FlashThresholds()
+        self.shape = shape or ShapeModel.load()
         self.action_th = actions or ActionThresholds()
         self.flash_keyframes = flash_keyframes
         self.action_rate_hz = action_rate_hz
@@ -104,7 +107,7 @@ class ActiveLiveness:
         pts = interpolate_landmarks(times[sel], [float(times[k]) for k in keys], key_pts)
         flash = analyze_flash([inp.frames[i] for i in sel], times[sel], pts,
                               list(inp.colours), inp.fps)
-        passes = flash_passes(flash, self.flash_th)
+        passes = flash_passes(flash, self.flash_th, self.shape)
         figures: dict[str, Any] = {"flash": flash.to_dict(), "checks": dict(passes)}
         score = self._flash_score(flash)
         if inp.method == "ACTIVE_3D":
@@ -132,9 +135,10 @@ class ActiveLiveness:
         th = self.flash_th
         m = min(_margin(f.fit, th.min_fit, 0.08),
                 _margin(-abs(f.lag_frames), -th.max_lag_frames, 0.25),
+                _margin(-abs(f.row_lag), -th.max_row_lag, 0.1),
                 _margin(math.log(max(f.strength, 1e-6)), math.log(th.min_strength), 0.3),
-                _margin(math.log(max(f.relief, 1e-6)), math.log(th.min_relief), 0.12),
-                _margin(-math.log(max(f.tint, 1e-6)), -math.log(th.max_tint), 0.3))
+                _margin(self.shape.margin(f.to_dict()), 0.0, 0.5),
+                _margin(-math.log(max(f.tint_camera, 1e-6)), -math.log(th.max_tint), 0.3))
         return 100.0 * m
 
     def _actions(self, inp: ActiveInput, times: np.ndarray, base: FaceAnalysis

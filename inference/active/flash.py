@@ -34,7 +34,8 @@ from inference.active.rolling import (
     row_emission,
     row_regression,
 )
-from inference.active.shape import partial_mesh_r2
+from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
+from inference.active.shape_model import ShapeModel
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -58,8 +59,15 @@ class FlashThresholds:
     min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
     max_lag_frames: float = 0.75
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
-    max_tint: float = 0.5  # spread of K/A across colour channels: mirrored screen light
-    min_relief: float = 0.038  # robust spread of the flat-removed diffuse K/A per its level
+    # Colour spread of K/A in the camera's own colour space (tint_camera): glass mirrors the
+    # screen's colour (spreads of 2 and more), diffuse skin answers in its own colour. A loose
+    # physical bound, not a tuned one: a camera's colour matrix left a live face's spread
+    # below 0.5 on both families.
+    max_tint: float = 1.0
+    min_relief: float = 0.038  # reported since the cross-family check; no longer gating
+    # Sub-frame delay of the answer (rolling-shutter regression): twice the largest a live
+    # face showed on the tuning family. A re-tinting screen answers a display frame late.
+    max_row_lag: float = 0.469  # the fit printed 0.4692 (assets/liveness/flash_shape.json)
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,10 @@ class FlashFigures:
     # saturation change that gave it.
     tint_camera: float = 0.0
     saturation: float = 0.0
+    # The normals' share of K/A over every usable face pixel (the mesh's depth spread over the
+    # crop), alone and beyond the picture terms (inference/active/shape.py).
+    dense_r2: float = 0.0
+    dense_partial: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
@@ -100,6 +112,7 @@ class FlashFigures:
                 "mesh_partial": round(self.mesh_partial, 4),
                 "tint_median": round(self.tint_median, 4),
                 "tint_camera": round(self.tint_camera, 4), "saturation": round(self.saturation, 3),
+                "dense_r2": round(self.dense_r2, 4), "dense_partial": round(self.dense_partial, 4),
                 "flash_frames": self.frames}
 
 
@@ -460,6 +473,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     ok = bright.copy()
     ok &= cv2.dilate(clipped.astype(np.uint8),
                      np.ones((SLOPE_WINDOW, SLOPE_WINDOW), np.uint8)) == 0
+    unclipped = ok.copy()
     # Pixels on strong albedo edges (eyes, brows, lips) carry registration error, not shape:
     # keep the smoother half of the face, where relief shows as shading.
     log_a = np.log(np.maximum(amb_s, 1e-4))
@@ -502,11 +516,18 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         r2_mesh = mesh_r2(xs, ys, ratio_pts, normals)
         partial = partial_mesh_r2(xs, ys, ratio_pts, normals,
                                   amb_c[yi, xi][inside] * balance[None, :])
+    # Every usable pixel, edges included (the picture terms answer for what edges leak).
+    scale = float(np.sqrt(abs(np.linalg.det(to_crop[:, :2]))))
+    pts_z = np.column_stack([pts_c, ref[:468, 2] * scale])
+    dense_n, covered = dense_normals(pts_z, CROP)
+    d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
+                                  dense_n)
     return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh, readout,
-                        row_lag, row_fit, partial, tint_med, tint_cam, sat)
+                        row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial)
 
 
-def flash_passes(f: FlashFigures, th: FlashThresholds) -> dict[str, bool]:
+def flash_passes(f: FlashFigures, th: FlashThresholds, shape: ShapeModel) -> dict[str, bool]:
     return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
-            "strength": f.strength >= th.min_strength, "relief": f.relief >= th.min_relief,
-            "colour": f.tint <= th.max_tint}
+            "row_lag": abs(f.row_lag) <= th.max_row_lag,
+            "strength": f.strength >= th.min_strength, "colour": f.tint_camera <= th.max_tint,
+            "shape": shape.margin(f.to_dict()) >= 0.0}

@@ -47,7 +47,7 @@ def test_flash_accepts_a_rendered_live_face(scene: FaceScene, liveness: ActiveLi
 
 
 @pytest.mark.parametrize(("species", "failed"), [
-    ("print", "relief"), ("replay", "strength"), ("retint0", "relief"), ("retint2", "lag")])
+    ("print", "shape"), ("replay", "strength"), ("retint0", "shape"), ("retint2", "lag")])
 def test_flash_rejects_attacks(scene: FaceScene, liveness: ActiveLiveness, species: str,
                                failed: str) -> None:
     res = _run(scene, liveness, species, "FLASHING", 201)

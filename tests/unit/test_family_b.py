@@ -14,6 +14,7 @@ from app.lab.simulation.family_b.render import drive_at, row_light
 from app.lab.simulation.family_b.settings import draw_settings_b
 from app.lab.simulation.family_b.surfaces import live_layer, print_layer
 from inference.active.flash import mesh_r2
+from inference.active.shape_model import FEATURES
 
 
 def _mesh() -> np.ndarray:
@@ -85,14 +86,16 @@ def test_mesh_r2_tells_a_shaped_answer_from_an_albedo_one() -> None:
 
 def test_cross_model_orders_live_above_attacks() -> None:
     rng = np.random.default_rng(7)
-    checks = {"fit": True, "lag": True, "strength": True, "colour": True, "relief": True}
-    rows = [{"species": "live", "checks": checks,
-             "flash": {"relief": float(rng.uniform(0.1, 0.3)), "mesh_r2": float(rng.uniform(
-                 0.5, 0.9))}} for _ in range(20)]
-    rows += [{"species": "print", "checks": checks,
-              "flash": {"relief": float(rng.uniform(0.0, 0.3)), "mesh_r2": float(rng.uniform(
-                  0.0, 0.3))}} for _ in range(20)]
+    checks = {"fit": True, "lag": True, "strength": True}
+
+    def row(species: str, lo: float, hi: float) -> dict:
+        shape = {k: float(rng.uniform(lo, hi)) for k in FEATURES}
+        return {"species": species, "checks": checks,
+                "flash": {**shape, "tint_camera": 0.1, "row_lag": float(rng.uniform(-0.1, 0.1))}}
+
+    rows = [row("live", 0.5, 0.9) for _ in range(20)] + [row("print", 0.0, 0.3)
+                                                         for _ in range(20)]
     m = fit_model(rows)
     live = [score(m, r) for r in rows[:20]]
     att = [score(m, r) for r in rows[20:]]
-    assert min(live) > m["threshold"] > max(att)
+    assert min(live) > 0.0 > max(att)

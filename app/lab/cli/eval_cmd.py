@@ -227,10 +227,15 @@ def active_cross(
     save: Annotated[Path | None, typer.Option("--save", help="Write the figures here.")] = None,
     load_a: Annotated[Path | None, typer.Option("--load-a")] = None,
     load_b: Annotated[Path | None, typer.Option("--load-b")] = None,
+    write_model: Annotated[Path | None, typer.Option(
+        "--write-model", help="With --family fit: also write the shape model fitted on "
+                              "--load-a's family (the booth's assets/liveness/flash_shape.json)."
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """FLASHING across evaluation families: collect the analyzer's figures per family, then fit
-    the relief/mesh model on one family and report per species on the other."""
+    the shape model and the sub-frame lag bound on one family and report per species on the
+    other (and the other way round)."""
     import json
 
     from app.cli.context import kiosk_config
@@ -246,9 +251,14 @@ def active_cross(
         try:
             rows_a = json.loads(load_a.read_text(encoding="utf-8"))["rows"]
             rows_b = json.loads(load_b.read_text(encoding="utf-8"))["rows"]
+            meta_a = {k: v for k, v in json.loads(load_a.read_text(encoding="utf-8")).items()
+                      if k != "rows"}
         except (ValueError, KeyError, TypeError) as exc:
             raise BadInputError(f"not a figures file: {exc}") from exc
         emit(ac.cross_family(rows_a, rows_b), as_json, ac.render_cross)
+        if write_model is not None:
+            ac.write_model(rows_a, {**meta_a, "command": "poh-lab eval active-cross --family "
+                                    f"fit --load-a {load_a.name} --write-model"}, write_model)
         return
     if save is None:
         raise BadInputError("--family a|b needs --save PATH")

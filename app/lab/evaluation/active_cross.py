@@ -1,23 +1,22 @@
 """Cross-family check of the flash analysis: collect the analyzer's figures on FLASHING trials of
 family A (the 3D-scan simulator, tuning or held-out settings) and family B (the independent
-renderer), fit a small calibrated model on one family, report per species on the other.
+renderer), fit the shape model and the sub-frame lag bound on one family, report per species
+on the other, with the decision the booth makes (inference/active/flash.py, flash_passes).
 
-The model replaces the relief and colour checks: a trial is accepted when the shipped timing
-and strength checks pass, the colour spread in the camera's own colour space (tint_camera,
-inference/active/colour.py) is below the fitting family's threshold, and the model's shape
-score clears its threshold. Shape features: mesh_r2 (how much of the answer's pattern the
-person's own mesh normals explain) and mesh_partial (what they explain beyond the picture's
-level and colour, inference/active/shape.py). The relief is left out: it is the figure that
-did not carry from one renderer to the other. Logistic regression (L2, Newton steps); the
-threshold is the logit midpoint between the lowest live and the highest attack score on the
-fitting family (as the shipped relief threshold is the midpoint of its tuning figures); the
-colour threshold is the geometric midpoint between the fitting family's highest live and
-lowest passive-replay tint_camera.
+A trial is accepted when the fixed checks pass (the timing fit, the frame lag, the strength and
+the colour bound on tint_camera: thresholds the booth ships, not refitted per family), its
+sub-frame lag is within twice the largest a live face showed on the fitting family, and the
+shape model's logit clears its threshold. The shape model is the passive fusion's standardised
+logistic regression over mesh_r2, mesh_partial, dense_r2 and dense_partial
+(inference/active/shape.py), class-balanced, fitted on the trials of the fitting family that
+pass every other check; its threshold is the logit midpoint between the lowest live and the
+highest attack there. The relief is reported, not used: it is the figure that did not carry
+from one renderer to the other. `write_model` turns a fit into the file the booth ships.
 """
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,12 @@ import numpy as np
 
 from app.capture.analyze import analyze_recording
 from inference.active.analyzer import ActiveLiveness
+from inference.active.flash import FlashThresholds
+from inference.active.shape_model import FEATURES, ShapeModel
+from inference.passive.fusion import fit_logistic
 
-FEATURES = ("mesh_r2", "mesh_partial")
-OTHER_CHECKS = ("fit", "lag", "strength")
-COLOUR = "tint_camera"
-SHIPPED_MAX_TINT = 0.5
+FIXED_CHECKS = ("fit", "lag", "strength")
+ROW_LAG_FACTOR = 2.0
 
 
 def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, seed: int,
@@ -84,80 +84,60 @@ def features(row: dict[str, Any]) -> np.ndarray:
     return np.array([float(f.get(k, 0.0)) for k in FEATURES])
 
 
-def colour_ok(row: dict[str, Any], model: dict[str, Any] | None) -> bool:
-    """The colour check: the model's threshold on tint_camera, or the shipped check when the
-    row has no such figure (figures saved before it existed)."""
-    f = row["flash"]
-    if model is None or COLOUR not in f:
-        return bool(row["checks"].get("colour", False))
-    return float(f[COLOUR]) <= float(model["max_tint_camera"])
+def fixed_pass(row: dict[str, Any]) -> bool:
+    """The checks whose thresholds the booth ships as they are: timing fit, frame lag, strength
+    (from the row's own checks) and the colour bound on tint_camera."""
+    c, f = row["checks"], row["flash"]
+    return (bool(c) and all(bool(c.get(k, False)) for k in FIXED_CHECKS)
+            and "tint_camera" in f and float(f["tint_camera"]) <= FlashThresholds().max_tint)
 
 
-def timing_strength_pass(row: dict[str, Any]) -> bool:
-    c = row["checks"]
-    return bool(c) and all(bool(c.get(k, False)) for k in OTHER_CHECKS)
+def row_lag_bound(rows: list[dict[str, Any]]) -> float:
+    lags = [abs(float(r["flash"].get("row_lag", 0.0))) for r in rows
+            if r["species"] == "live" and fixed_pass(r)]
+    if not lags:
+        raise ValueError("no live trial passes the fixed checks: nothing to fit the lag bound on")
+    return ROW_LAG_FACTOR * max(lags)
 
 
-def others_pass(row: dict[str, Any], model: dict[str, Any] | None = None) -> bool:
-    return timing_strength_pass(row) and colour_ok(row, model)
+def others_pass(row: dict[str, Any], lag_bound: float) -> bool:
+    return fixed_pass(row) and abs(float(row["flash"].get("row_lag", 0.0))) <= lag_bound
 
 
-def colour_threshold(rows: list[dict[str, Any]]) -> float:
-    """Geometric midpoint between the highest live and the lowest passive-replay tint_camera
-    of the fitting family (the rows that pass timing and strength for the live side); the
-    shipped threshold when either side is missing or they overlap."""
-    live = [float(r["flash"][COLOUR]) for r in rows if r["species"] == "live"
-            and COLOUR in r["flash"] and timing_strength_pass(r)]
-    replay = [float(r["flash"][COLOUR]) for r in rows if r["species"] == "replay"
-              and COLOUR in r["flash"] and r["flash"].get("flash_frames")]
-    if not live or not replay or max(live) >= min(replay):
-        return SHIPPED_MAX_TINT
-    return math.sqrt(max(max(live), 1e-6) * min(replay))
-
-
-def fit_model(rows: list[dict[str, Any]], l2: float = 1e-2) -> dict[str, Any]:
-    """Logistic model live vs attack on the rows whose other checks pass (the attacks the
-    model has to stop), standardised features; threshold at the score midpoint."""
-    max_tint = colour_threshold(rows)
-    use = [r for r in rows if others_pass(r, {"max_tint_camera": max_tint})]
-    x = np.stack([features(r) for r in use])
-    y = np.array([1.0 if r["species"] == "live" else 0.0 for r in use])
-    mu, sd = x.mean(0), np.maximum(x.std(0), 1e-6)
-    z = np.hstack([np.ones((len(x), 1)), (x - mu) / sd])
-    w = np.zeros(z.shape[1])
-    # class-balanced weights: live and attack rows count alike
-    cw = np.where(y > 0, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-z @ w))
-        g = z.T @ (cw * (p - y)) + l2 * np.r_[0, w[1:]]
-        h = (z * (cw * p * (1 - p))[:, None]).T @ z + l2 * np.diag(np.r_[0, np.ones(len(w) - 1)])
-        w = w - np.linalg.solve(h, g)
-    s = z @ w
-    live_min = float(s[y > 0].min()) if (y > 0).any() else 0.0
-    att_max = float(s[y == 0].max()) if (y == 0).any() else 0.0
-    return {"features": list(FEATURES), "mean": mu.tolist(), "scale": sd.tolist(),
-            "weights": w.tolist(), "threshold": (live_min + att_max) / 2,
-            "fit_live_min": live_min, "fit_attack_max": att_max, "max_tint_camera": max_tint}
+def fit_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shape model and the lag bound fitted on one family's rows."""
+    bound = row_lag_bound(rows)
+    use = [r for r in rows if others_pass(r, bound)]
+    y = np.array([1 if r["species"] == "live" else 0 for r in use])
+    lin = fit_logistic(np.stack([features(r) for r in use]), y, FEATURES)
+    s = lin.logits(np.stack([features(r) for r in use]))
+    live_min, att_max = float(s[y == 1].min()), float(s[y == 0].max())
+    return {"shape": ShapeModel(lin, (live_min + att_max) / 2, {}), "max_row_lag": bound,
+            "fit_live_min": live_min, "fit_attack_max": att_max, "fit_trials": len(rows)}
 
 
 def score(model: dict[str, Any], row: dict[str, Any]) -> float:
-    z = (features(row) - np.asarray(model["mean"])) / np.asarray(model["scale"])
-    w = np.asarray(model["weights"])
-    return float(w[0] + z @ w[1:])
+    """The shape logit minus the threshold (>= 0 passes)."""
+    shape: ShapeModel = model["shape"]
+    return shape.margin(row["flash"])
+
+
+def accepted(model: dict[str, Any], row: dict[str, Any]) -> bool:
+    return others_pass(row, model["max_row_lag"]) and score(model, row) >= 0.0
 
 
 def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per species: accepted with the model (and, for comparison, by the shipped checks)."""
+    """Per species: accepted with the model (and, for comparison, by the checks the analyzer
+    made when the figures were collected), and the closest score that reached the shape check
+    (live: the lowest; an attack: the highest)."""
     out: dict[str, Any] = {}
     for sp in dict.fromkeys(r["species"] for r in rows):
         rs = [r for r in rows if r["species"] == sp]
-        sc = [score(model, r) for r in rs]
-        acc = [others_pass(r, model) and s >= model["threshold"]
-               for r, s in zip(rs, sc, strict=True)]
+        acc = [accepted(model, r) for r in rs]
         shipped = [bool(r["checks"]) and all(r["checks"].values()) for r in rs]
-        reach = [s for r, s in zip(rs, sc, strict=True) if others_pass(r, model)]
+        reach = [score(model, r) for r in rs if others_pass(r, model["max_row_lag"])]
         out[sp] = {"trials": len(rs), "accepted": int(sum(acc)),
-                   "accepted_shipped": int(sum(shipped)),
+                   "accepted_as_collected": int(sum(shipped)),
                    "closest": (min(reach) if sp == "live" else max(reach)) if reach else None}
     return out
 
@@ -166,23 +146,43 @@ def render_cross(doc: dict[str, Any]) -> str:
     lines = []
     for key, res in doc["cross"].items():
         m = doc["models"][key.split("->")[0]]
-        lines.append(f"{key}: threshold {m['threshold']:.3f}, tint_camera at most "
-                     f"{m['max_tint_camera']:.3f}")
+        lines.append(f"{key}: shape threshold {m['threshold']:.3f} (fit: lowest live "
+                     f"{m['fit_live_min']:.3f}, highest attack {m['fit_attack_max']:.3f}), "
+                     f"sub-frame lag at most {m['max_row_lag']:.3f}")
         for sp, r in res.items():
             what = "declined" if sp == "live" else "accepted"
             n_err = r["trials"] - r["accepted"] if sp == "live" else r["accepted"]
-            n_old = (r["trials"] - r["accepted_shipped"] if sp == "live"
-                     else r["accepted_shipped"])
-            closest = "-" if r["closest"] is None else f"{r['closest']:.3f}"
-            lines.append(f"  {sp:<10} model {what} {n_err}/{r['trials']}  shipped {what} "
-                         f"{n_old}/{r['trials']}  closest score {closest}")
+            n_old = (r["trials"] - r["accepted_as_collected"] if sp == "live"
+                     else r["accepted_as_collected"])
+            closest = "-" if r["closest"] is None else f"{r['closest']:+.3f}"
+            lines.append(f"  {sp:<10} {what} {n_err}/{r['trials']}  (as collected: {n_old}/"
+                         f"{r['trials']})  closest margin {closest}")
     return "\n".join(lines)
+
+
+def _summary(model: dict[str, Any]) -> dict[str, Any]:
+    shape: ShapeModel = model["shape"]
+    return {"threshold": shape.threshold, "max_row_lag": model["max_row_lag"],
+            "fit_live_min": model["fit_live_min"], "fit_attack_max": model["fit_attack_max"],
+            "model": shape.model.to_json()}
 
 
 def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> dict[str, Any]:
     models = {"a": fit_model(rows_a), "b": fit_model(rows_b)}
-    return {"models": models,
+    return {"models": {k: _summary(m) for k, m in models.items()},
             "cross": {"a->b": apply_model(models["a"], rows_b),
                       "b->a": apply_model(models["b"], rows_a),
                       "a->a": apply_model(models["a"], rows_a),
                       "b->b": apply_model(models["b"], rows_b)}}
+
+
+def write_model(rows: list[dict[str, Any]], provenance: dict[str, Any], path: Path) -> ShapeModel:
+    """Fit on one family's rows and write the booth's shape model file (the lag bound it found
+    goes into FlashThresholds by hand: it is one number, printed with the fit)."""
+    m = fit_model(rows)
+    shape = ShapeModel(m["shape"].model, m["shape"].threshold,
+                       {**provenance, "max_row_lag": round(m["max_row_lag"], 4),
+                        "fit_live_min": round(m["fit_live_min"], 4),
+                        "fit_attack_max": round(m["fit_attack_max"], 4)})
+    path.write_text(json.dumps(shape.to_json(), indent=1) + "\n", encoding="utf-8")
+    return shape

@@ -64,8 +64,8 @@ def _spread(values: list[float]) -> dict[str, float]:
 def render_b(doc: dict[str, Any]) -> str:
     lines = [f"active liveness on evaluation family B (seed {doc['seed']})"]
     for r in doc["results"].values():
-        rel = r["figures"].get("relief", {})
+        dense = r["figures"].get("dense_r2", {})
         lines.append(f"  {r['method']:<9} {r['species']:<12} {r['metric'].upper()} "
                      f"{100 * r['rate']:5.1f}% ({r['errors']}/{r['trials']})"
-                     f"  relief {rel.get('min', 0):.3f}-{rel.get('max', 0):.3f}")
+                     f"  dense_r2 {dense.get('min', 0):.3f}-{dense.get('max', 0):.3f}")
     return "\n".join(lines)
