@@ -23,7 +23,6 @@ class ActiveLivenessConfig(BaseModel):
     min_strength: float = Field(default=_FLASH.min_strength, ge=0.0, le=10.0)
     max_tint: float = Field(default=_FLASH.max_tint, ge=0.0, le=10.0)
     min_relief: float = Field(default=_FLASH.min_relief, ge=0.0, le=10.0)
-    max_row_lag: float = Field(default=_FLASH.max_row_lag, ge=0.0, le=10.0)
     min_turn_deg: float = Field(default=_ACTIONS.min_turn_deg, ge=0.0, le=90.0)
     min_look_up_deg: float = Field(default=_ACTIONS.min_look_up_deg, ge=0.0, le=90.0)
     min_blink: float = Field(default=_ACTIONS.min_blink, ge=0.0, le=1.0)
@@ -33,7 +32,7 @@ class ActiveLivenessConfig(BaseModel):
     def flash(self) -> FlashThresholds:
         return FlashThresholds(min_fit=self.min_fit, max_lag_frames=self.max_lag_frames,
                                min_strength=self.min_strength, max_tint=self.max_tint,
-                               min_relief=self.min_relief, max_row_lag=self.max_row_lag)
+                               min_relief=self.min_relief)
 
     def actions(self) -> ActionThresholds:
         return ActionThresholds(min_turn_deg=self.min_turn_deg,

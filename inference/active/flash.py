@@ -65,9 +65,6 @@ class FlashThresholds:
     # below 0.5 on both families.
     max_tint: float = 1.0
     min_relief: float = 0.038  # reported since the cross-family check; no longer gating
-    # Sub-frame delay of the answer (rolling-shutter regression): twice the largest a live
-    # face showed on the tuning family. A re-tinting screen answers a display frame late.
-    max_row_lag: float = 0.469  # the fit printed 0.4692 (assets/liveness/flash_shape.json)
 
 
 @dataclass(frozen=True)
@@ -528,6 +525,5 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
 
 def flash_passes(f: FlashFigures, th: FlashThresholds, shape: ShapeModel) -> dict[str, bool]:
     return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
-            "row_lag": abs(f.row_lag) <= th.max_row_lag,
             "strength": f.strength >= th.min_strength, "colour": f.tint_camera <= th.max_tint,
             "shape": shape.margin(f.to_dict()) >= 0.0}

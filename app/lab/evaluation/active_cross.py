@@ -1,17 +1,19 @@
 """Cross-family check of the flash analysis: collect the analyzer's figures on FLASHING trials of
 family A (the 3D-scan simulator, tuning or held-out settings) and family B (the independent
-renderer), fit the shape model and the sub-frame lag bound on one family, report per species
-on the other, with the decision the booth makes (inference/active/flash.py, flash_passes).
+renderer), fit the shape model on one family, report per species on the other, with the
+decision the booth makes (inference/active/flash.py, flash_passes).
 
 A trial is accepted when the fixed checks pass (the timing fit, the frame lag, the strength and
-the colour bound on tint_camera: thresholds the booth ships, not refitted per family), its
-sub-frame lag is within twice the largest a live face showed on the fitting family, and the
+the colour bound on tint_camera: thresholds the booth ships, not refitted per family) and the
 shape model's logit clears its threshold. The shape model is the passive fusion's standardised
 logistic regression over mesh_r2, mesh_partial, dense_r2 and dense_partial
 (inference/active/shape.py), class-balanced, fitted on the trials of the fitting family that
 pass every other check; its threshold is the logit midpoint between the lowest live and the
 highest attack there. The relief is reported, not used: it is the figure that did not carry
-from one renderer to the other. `write_model` turns a fit into the file the booth ships.
+from one renderer to the other. So is the sub-frame lag (row_lag): a bound at twice the
+fitting family's largest live value stopped nothing of B's fitted on A and, fitted on B,
+declined 29 of 50 held-out live faces of A, whose global-shutter estimate spreads wider.
+`write_model` turns a fit into the file the booth ships.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from inference.active.shape_model import FEATURES, ShapeModel
 from inference.passive.fusion import fit_logistic
 
 FIXED_CHECKS = ("fit", "lag", "strength")
-ROW_LAG_FACTOR = 2.0
 
 
 def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, seed: int,
@@ -92,28 +93,15 @@ def fixed_pass(row: dict[str, Any]) -> bool:
             and "tint_camera" in f and float(f["tint_camera"]) <= FlashThresholds().max_tint)
 
 
-def row_lag_bound(rows: list[dict[str, Any]]) -> float:
-    lags = [abs(float(r["flash"].get("row_lag", 0.0))) for r in rows
-            if r["species"] == "live" and fixed_pass(r)]
-    if not lags:
-        raise ValueError("no live trial passes the fixed checks: nothing to fit the lag bound on")
-    return ROW_LAG_FACTOR * max(lags)
-
-
-def others_pass(row: dict[str, Any], lag_bound: float) -> bool:
-    return fixed_pass(row) and abs(float(row["flash"].get("row_lag", 0.0))) <= lag_bound
-
-
 def fit_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The shape model and the lag bound fitted on one family's rows."""
-    bound = row_lag_bound(rows)
-    use = [r for r in rows if others_pass(r, bound)]
+    """The shape model fitted on one family's rows."""
+    use = [r for r in rows if fixed_pass(r)]
     y = np.array([1 if r["species"] == "live" else 0 for r in use])
     lin = fit_logistic(np.stack([features(r) for r in use]), y, FEATURES)
     s = lin.logits(np.stack([features(r) for r in use]))
     live_min, att_max = float(s[y == 1].min()), float(s[y == 0].max())
-    return {"shape": ShapeModel(lin, (live_min + att_max) / 2, {}), "max_row_lag": bound,
-            "fit_live_min": live_min, "fit_attack_max": att_max, "fit_trials": len(rows)}
+    return {"shape": ShapeModel(lin, (live_min + att_max) / 2, {}), "fit_live_min": live_min,
+            "fit_attack_max": att_max, "fit_trials": len(rows)}
 
 
 def score(model: dict[str, Any], row: dict[str, Any]) -> float:
@@ -123,7 +111,7 @@ def score(model: dict[str, Any], row: dict[str, Any]) -> float:
 
 
 def accepted(model: dict[str, Any], row: dict[str, Any]) -> bool:
-    return others_pass(row, model["max_row_lag"]) and score(model, row) >= 0.0
+    return fixed_pass(row) and score(model, row) >= 0.0
 
 
 def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -135,7 +123,7 @@ def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, 
         rs = [r for r in rows if r["species"] == sp]
         acc = [accepted(model, r) for r in rs]
         shipped = [bool(r["checks"]) and all(r["checks"].values()) for r in rs]
-        reach = [score(model, r) for r in rs if others_pass(r, model["max_row_lag"])]
+        reach = [score(model, r) for r in rs if fixed_pass(r)]
         out[sp] = {"trials": len(rs), "accepted": int(sum(acc)),
                    "accepted_as_collected": int(sum(shipped)),
                    "closest": (min(reach) if sp == "live" else max(reach)) if reach else None}
@@ -147,8 +135,7 @@ def render_cross(doc: dict[str, Any]) -> str:
     for key, res in doc["cross"].items():
         m = doc["models"][key.split("->")[0]]
         lines.append(f"{key}: shape threshold {m['threshold']:.3f} (fit: lowest live "
-                     f"{m['fit_live_min']:.3f}, highest attack {m['fit_attack_max']:.3f}), "
-                     f"sub-frame lag at most {m['max_row_lag']:.3f}")
+                     f"{m['fit_live_min']:.3f}, highest attack {m['fit_attack_max']:.3f})")
         for sp, r in res.items():
             what = "declined" if sp == "live" else "accepted"
             n_err = r["trials"] - r["accepted"] if sp == "live" else r["accepted"]
@@ -162,9 +149,8 @@ def render_cross(doc: dict[str, Any]) -> str:
 
 def _summary(model: dict[str, Any]) -> dict[str, Any]:
     shape: ShapeModel = model["shape"]
-    return {"threshold": shape.threshold, "max_row_lag": model["max_row_lag"],
-            "fit_live_min": model["fit_live_min"], "fit_attack_max": model["fit_attack_max"],
-            "model": shape.model.to_json()}
+    return {"threshold": shape.threshold, "fit_live_min": model["fit_live_min"],
+            "fit_attack_max": model["fit_attack_max"], "model": shape.model.to_json()}
 
 
 def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> dict[str, Any]:
@@ -177,12 +163,10 @@ def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> 
 
 
 def write_model(rows: list[dict[str, Any]], provenance: dict[str, Any], path: Path) -> ShapeModel:
-    """Fit on one family's rows and write the booth's shape model file (the lag bound it found
-    goes into FlashThresholds by hand: it is one number, printed with the fit)."""
+    """Fit on one family's rows and write the booth's shape model file."""
     m = fit_model(rows)
     shape = ShapeModel(m["shape"].model, m["shape"].threshold,
-                       {**provenance, "max_row_lag": round(m["max_row_lag"], 4),
-                        "fit_live_min": round(m["fit_live_min"], 4),
+                       {**provenance, "fit_live_min": round(m["fit_live_min"], 4),
                         "fit_attack_max": round(m["fit_attack_max"], 4)})
     path.write_text(json.dumps(shape.to_json(), indent=1) + "\n", encoding="utf-8")
     return shape
