@@ -15,6 +15,7 @@ from app.lab.cli.main import run as lab_run
 from app.lab.datasets import face3d_dir
 from app.lab.simulation.flash.scene import FaceScene, simulate
 from app.lab.simulation.flash.settings import draw_settings
+from inference.active.shape_model import SHAPE_MODEL_PATH
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,47 @@ def test_sim_active_writes_a_readable_recording(tmp_path: Path) -> None:
     assert lab_run(["sim", "active", str(out)]) == 2  # not empty
     assert lab_run(["sim", "active", str(tmp_path / "x"), "--species", "moved_photo"]) == 2
     assert lab_run(["sim", "active", str(tmp_path / "y"), "--method", "PASSIVE"]) == 2
+
+
+def _cross(tmp: Path, a: Path, b: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert lab_run(["eval", "active-cross", "--load-a", str(a), "--load-b", str(b),
+                    "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _errors(res: dict) -> dict[str, int]:
+    return {sp: (r["trials"] - r["accepted"]) if sp == "live" else r["accepted"]
+            for sp, r in res.items()}
+
+
+@pytest.mark.slow
+def test_eval_active_cross_family_figures(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/accuracy.md's cross-family table (about 25 min): the booth's shape model is the fit
+    on family A's tuning trials (seed 41) and nothing else, and the figures on the family not
+    fitted on do not get worse than published (the issue's target, APCER 0 for every species
+    at BPCER at most 4%, is met fitted on B and tested on A, not yet the other way)."""
+    runs = {"a41": ["--family", "a", "--split", "tuning", "--seed", "41"],
+            "a43h": ["--family", "a", "--split", "heldout", "--seed", "43"],
+            "b41": ["--family", "b", "--seed", "41"], "b43": ["--family", "b", "--seed", "43"]}
+    for name, args in runs.items():
+        assert lab_run(["eval", "active-cross", *args, "--trials", "50",
+                        "--save", str(tmp_path / f"{name}.json")]) == 0
+    model = tmp_path / "flash_shape.json"
+    assert lab_run(["eval", "active-cross", "--load-a", str(tmp_path / "a41.json"), "--load-b",
+                    str(tmp_path / "b41.json"), "--write-model", str(model)]) == 0
+    shipped = json.loads(SHAPE_MODEL_PATH.read_text(encoding="utf-8"))
+    fitted = json.loads(model.read_text(encoding="utf-8"))
+    assert fitted["model"]["names"] == shipped["model"]["names"]
+    for key in ("mean", "std", "weights"):
+        assert fitted["model"][key] == pytest.approx(shipped["model"][key], abs=1e-3)
+    assert fitted["threshold"] == pytest.approx(shipped["threshold"], abs=1e-3)
+    assert fitted["data"]["family"] == shipped["data"]["family"] == "a"
+    a_to_b = _errors(_cross(tmp_path, tmp_path / "a41.json", tmp_path / "b43.json",
+                            capsys)["cross"]["a->b"])
+    assert a_to_b["live"] <= 8 and a_to_b["print"] <= 1
+    assert a_to_b["replay"] == 0 and a_to_b["retint"] <= 1
+    b_to_a = _errors(_cross(tmp_path, tmp_path / "a43h.json", tmp_path / "b41.json",
+                            capsys)["cross"]["b->a"])
+    assert all(v == 0 for v in b_to_a.values()), b_to_a
