@@ -107,9 +107,11 @@ class ActiveLiveness:
         pts = interpolate_landmarks(times[sel], [float(times[k]) for k in keys], key_pts)
         flash = analyze_flash([inp.frames[i] for i in sel], times[sel], pts,
                               list(inp.colours), inp.fps)
-        passes = flash_passes(flash, self.flash_th, self.shape)
-        figures: dict[str, Any] = {"flash": flash.to_dict(), "checks": dict(passes)}
-        score = self._flash_score(flash)
+        flash_figures = flash.to_dict()
+        shape_margin = self.shape.margin(flash_figures)
+        passes = flash_passes(flash, self.flash_th, shape_margin)
+        figures: dict[str, Any] = {"flash": flash_figures, "checks": dict(passes)}
+        score = self._flash_score(flash, shape_margin)
         if inp.method == "ACTIVE_3D":
             acts = self._actions(inp, times, key_faces[len(key_faces) // 2])
             figures["actions"] = [a.to_dict() for a in acts.actions]
@@ -131,12 +133,12 @@ class ActiveLiveness:
                             inp.method, score,
                             tuple(warnings), figures)
 
-    def _flash_score(self, f: FlashFigures) -> float:
+    def _flash_score(self, f: FlashFigures, shape_margin: float) -> float:
         th = self.flash_th
         m = min(_margin(f.fit, th.min_fit, 0.08),
                 _margin(-abs(f.lag_frames), -th.max_lag_frames, 0.25),
                 _margin(math.log(max(f.strength, 1e-6)), math.log(th.min_strength), 0.3),
-                _margin(self.shape.margin(f.to_dict()), 0.0, 0.5),
+                _margin(shape_margin, 0.0, 0.5),
                 _margin(-math.log(max(f.tint_camera, 1e-6)), -math.log(th.max_tint), 0.3))
         return 100.0 * m
 

@@ -35,7 +35,6 @@ from inference.active.rolling import (
     row_regression,
 )
 from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
-from inference.active.shape_model import ShapeModel
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -78,8 +77,8 @@ class FlashFigures:
     tint: float = 0.0  # spread of K/A across colour channels (p90 over the face)
     # Share of the flat-removed K/A's variance over the mesh points that the mesh's own normals
     # (first and second order) explain: a face answers with its shape, a print or a re-tint
-    # with its albedo or its screen. Reported, not (yet) a check: see docs/accuracy.md,
-    # cross-family.
+    # with its albedo or its screen. One of the shape model's four figures
+    # (inference/active/shape_model.py).
     mesh_r2: float = 0.0
     # Rolling shutter (inference/active/rolling.py): the readout fraction and the answer's delay
     # (frames, sub-frame) that best explain the per-row answer, and the share they explain.
@@ -523,7 +522,9 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
                         row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial)
 
 
-def flash_passes(f: FlashFigures, th: FlashThresholds, shape: ShapeModel) -> dict[str, bool]:
+def flash_passes(f: FlashFigures, th: FlashThresholds, shape_margin: float) -> dict[str, bool]:
+    """shape_margin: the shape model's logit minus its threshold for these figures
+    (inference/active/shape_model.py)."""
     return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
             "strength": f.strength >= th.min_strength, "colour": f.tint_camera <= th.max_tint,
-            "shape": shape.margin(f.to_dict()) >= 0.0}
+            "shape": shape_margin >= 0.0}
