@@ -249,10 +249,10 @@ def active_cross(
         if load_a is None or load_b is None or not load_a.is_file() or not load_b.is_file():
             raise BadInputError("--family fit needs --load-a and --load-b files")
         try:
-            rows_a = json.loads(load_a.read_text(encoding="utf-8"))["rows"]
+            doc_a = json.loads(load_a.read_text(encoding="utf-8"))
+            rows_a = doc_a["rows"]
             rows_b = json.loads(load_b.read_text(encoding="utf-8"))["rows"]
-            meta_a = {k: v for k, v in json.loads(load_a.read_text(encoding="utf-8")).items()
-                      if k != "rows"}
+            meta_a = {k: v for k, v in doc_a.items() if k != "rows"}
         except (ValueError, KeyError, TypeError) as exc:
             raise BadInputError(f"not a figures file: {exc}") from exc
         emit(ac.cross_family(rows_a, rows_b), as_json, ac.render_cross)

@@ -97,8 +97,9 @@ def fit_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The shape model fitted on one family's rows."""
     use = [r for r in rows if fixed_pass(r)]
     y = np.array([1 if r["species"] == "live" else 0 for r in use])
-    lin = fit_logistic(np.stack([features(r) for r in use]), y, FEATURES)
-    s = lin.logits(np.stack([features(r) for r in use]))
+    x = np.stack([features(r) for r in use])
+    lin = fit_logistic(x, y, FEATURES)
+    s = lin.logits(x)
     live_min, att_max = float(s[y == 1].min()), float(s[y == 0].max())
     return {"shape": ShapeModel(lin, (live_min + att_max) / 2, {}), "fit_live_min": live_min,
             "fit_attack_max": att_max, "fit_trials": len(rows)}
@@ -110,10 +111,6 @@ def score(model: dict[str, Any], row: dict[str, Any]) -> float:
     return shape.margin(row["flash"])
 
 
-def accepted(model: dict[str, Any], row: dict[str, Any]) -> bool:
-    return fixed_pass(row) and score(model, row) >= 0.0
-
-
 def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per species: accepted with the model (and, for comparison, by the checks the analyzer
     made when the figures were collected), and the closest score that reached the shape check
@@ -121,10 +118,9 @@ def apply_model(model: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, 
     out: dict[str, Any] = {}
     for sp in dict.fromkeys(r["species"] for r in rows):
         rs = [r for r in rows if r["species"] == sp]
-        acc = [accepted(model, r) for r in rs]
         shipped = [bool(r["checks"]) and all(r["checks"].values()) for r in rs]
-        reach = [score(model, r) for r in rs if fixed_pass(r)]
-        out[sp] = {"trials": len(rs), "accepted": int(sum(acc)),
+        reach = [score(model, r) for r in rs if fixed_pass(r)]  # the rows the shape decides
+        out[sp] = {"trials": len(rs), "accepted": sum(1 for s in reach if s >= 0.0),
                    "accepted_as_collected": int(sum(shipped)),
                    "closest": (min(reach) if sp == "live" else max(reach)) if reach else None}
     return out
