@@ -24,7 +24,6 @@ from sync.transport import BrokerSettings, LinkEvent, MqttLink, TlsFiles
 PASSPHRASE = "fleet-test-passphrase"
 
 
-
 def eventually(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
     """Wait for a state the fleet reaches asynchronously (a deadline, not a timing claim)."""
     deadline = time.monotonic() + timeout
@@ -32,6 +31,7 @@ def eventually(what: str, check: Callable[[], bool], timeout: float = 60.0) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout:.0f} s: {what}")
         time.sleep(0.2)
+
 
 @dataclass
 class Fleet:
