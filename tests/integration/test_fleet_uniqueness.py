@@ -61,7 +61,6 @@ def booth_sync(home: Path) -> Iterator[Storage]:
         yield storage
 
 
-
 @pytest.fixture()
 def fleet(tmp_path: Path) -> Iterator[Fleet]:
     with fleet_with_broker(tmp_path) as f:

@@ -96,7 +96,6 @@ PLAIN_IMAGE = (b"\xff\xd8\xff\xe0\x00\x10JFIF", b"/9j/4AAQSkZJRg", b"\x89PNG\r\n
                b"iVBORw0KGgo")
 
 
-
 def _recording(face: np.ndarray, n: int = 30) -> Recording:
     """A FLASHING-shaped recording of a real portrait, its brightness changing per frame."""
     plan = make_plan("FLASHING", bytes(range(16)))

@@ -46,7 +46,6 @@ from sync.transport import TlsFiles
 FLEET = "f"  # the fleet id the hub's sessions of support.console are stored under
 
 
-
 @pytest.fixture()
 def fleet(tmp_path: Path) -> Iterator[Fleet]:
     with fleet_with_broker(tmp_path, FLEET) as f:
