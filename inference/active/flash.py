@@ -32,6 +32,7 @@ from inference.active.rolling import (
     crop_row_positions,
     estimate_timing,
     row_emission,
+    row_offsets,
     row_regression,
 )
 from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
@@ -98,6 +99,7 @@ class FlashFigures:
     # crop), alone and beyond the picture terms (inference/active/shape.py).
     dense_r2: float = 0.0
     dense_partial: float = 0.0
+    exposure: float = 1.0  # each row's exposure, share of the frame period (rolling.py)
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
@@ -109,7 +111,7 @@ class FlashFigures:
                 "tint_median": round(self.tint_median, 4),
                 "tint_camera": round(self.tint_camera, 4), "saturation": round(self.saturation, 3),
                 "dense_r2": round(self.dense_r2, 4), "dense_partial": round(self.dense_partial, 4),
-                "flash_frames": self.frames}
+                "exposure": round(self.exposure, 3), "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -429,17 +431,19 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
             best = (r2, float(lag))
     fit, lag = best
 
-    # Rolling shutter: each crop row gets the light its own image row saw (readout and delay
-    # estimated from the per-row mean answer), then the per-pixel regression at zero delay:
-    # ambient image A and response to white K.
+    # Rolling shutter: each crop row gets the light its own image row saw (readout, delay and
+    # exposure estimated from the per-row mean answer), then the per-pixel regression at that
+    # timing: ambient image A and response to white K.
     counts = mask.sum(1)
     row_means = np.stack([crops[:, r][:, mask[r]].mean(1) if counts[r] else np.zeros((n, 3))
                           for r in range(CROP)]).astype(np.float64)  # (CROP, n, 3)
     row_pos = crop_row_positions(to_crop, CROP, frames[0].shape[0])
-    readout, row_lag, row_fit = estimate_timing(
+    timing = estimate_timing(
         row_means, np.where(counts >= MIN_ROW_PIXELS, counts, 0).astype(np.float64), times, cues,
         fps, row_pos, SCREEN_GAMMA)
-    e_rows = row_emission(times, cues, exposure, readout * exposure * row_pos, SCREEN_GAMMA)
+    readout, row_lag, row_fit = timing.readout, timing.lag, timing.fit
+    e_rows = row_emission(times, cues, timing.exposure * exposure,
+                          row_offsets(readout, row_lag, row_pos, exposure), SCREEN_GAMMA)
     y: FloatArray = crops.reshape(n, -1).astype(np.float64)
     coef = row_regression(y, e_rows, CROP)  # (4, CROP*CROP*3)
     for _ in range(SHIFT_PASSES):
@@ -479,11 +483,11 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     yy, xx = np.nonzero(ok)
     if len(yy) < 50:
         return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint, 0.0, readout, row_lag,
-                            row_fit, 0.0, tint_med, tint_cam, sat)
+                            row_fit, 0.0, tint_med, tint_cam, sat, exposure=timing.exposure)
     level = float(np.median(ratio[yy, xx]))
     if level < MIN_DIFFUSE_LEVEL:  # no diffuse answer at all (a screen): no relief to speak of
         return FlashFigures(fit, lag, strength, 0.0, n, 0.0, tint, 0.0, readout, row_lag,
-                            row_fit, 0.0, tint_med, tint_cam, sat)
+                            row_fit, 0.0, tint_med, tint_cam, sat, exposure=timing.exposure)
 
     def spread(v: FloatArray) -> float:
         flat = _remove_quadric((xx - CROP / 2) / CROP, (yy - CROP / 2) / CROP,
@@ -519,7 +523,8 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
                                   dense_n)
     return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh, readout,
-                        row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial)
+                        row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial,
+                        timing.exposure)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds, shape_margin: float) -> dict[str, bool]:

@@ -9,13 +9,19 @@ the more the nearer a colour change: a row profile in the answer that is neither
 shape nor flat.
 
 Here the expected light is computed per row of the face crop from the cue timeline, and the
-readout fraction and the answer's delay are estimated from the data: the readout and the delay
-whose per-row expected light best explains the face's per-row mean answer. A face answers the
-kiosk's light at once; a screen that re-tints itself to follow the kiosk must first see the
-colour, then draw it at its own refresh: its delay is what `lag_ms` reports.
+readout fraction, the answer's delay and the exposure are estimated from the data: the timing
+whose per-row expected light best explains the face's per-row mean answer. The per-pixel
+regression then uses that very timing. With the readout alone (a coarse grid, no delay, a full
+frame's exposure) a live face's answer showed bands across the crop wherever a colour change
+fell, which the shape figures read as missing shape, and a screen that answers half a frame
+late left a row pattern they read as shape. A face answers the kiosk's light at once; a screen
+that re-tints itself to follow the kiosk must first see the colour, then draw it at its own
+refresh: its delay is what `lag_ms` reports.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +29,12 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.floating]
 Cue = tuple[float, float, tuple[float, float, float]]
 
-READOUT_GRID = tuple(float(v) for v in np.linspace(0.0, 1.0, 5))
+READOUT_GRID = tuple(float(v) for v in np.linspace(0.0, 1.0, 11))
 LAG_GRID_FRAMES = tuple(float(v) for v in np.arange(-0.75, 0.7501, 0.125))
+# Exposure as a share of the frame period: a webcam in a bright booth exposes a row for less
+# than a frame, which changes how much of a colour change each row sees.
+EXPOSURE_GRID = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
+TIMING_ROUNDS = 2  # rounds of the coordinate search (readout, delay, exposure)
 MIN_ROW_PIXELS = 4  # face pixels a crop row needs to count in the timing fit
 TIMING_BANDS = 16  # crop rows are pooled into this many bands for the timing search (speed)
 
@@ -86,44 +96,63 @@ def _bands(row_means: FloatArray, row_weight: FloatArray, row_pos: FloatArray
     return np.stack(means), np.array(weights), np.array(pos)
 
 
+class RowTiming(NamedTuple):
+    readout: float  # share of the frame period the rows' read-out spans
+    lag: float  # the answer's delay, frames (sub-frame)
+    fit: float  # share of the per-row answer's variance the timing explains
+    exposure: float  # each row's exposure, share of the frame period
+
+
 def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatArray,
                     cues: list[Cue], fps: float, row_pos: FloatArray, gamma: float
-                    ) -> tuple[float, float, float]:
-    """Readout fraction and delay (in frames) of the per-row answer, and the share of the
-    per-row answer's variance that the best timing explains.
+                    ) -> RowTiming:
+    """Readout fraction, delay (in frames) and exposure of the per-row answer, and the share of
+    the per-row answer's variance that the best timing explains.
 
     row_means: (R, n, 3) mean of each crop row's face pixels per frame; row_weight: (R,) 0 for
-    rows with too few face pixels. Coordinate search: readout at zero delay, then the delay,
-    then the readout again at that delay."""
+    rows with too few face pixels. Coordinate search from a half readout, no delay and a full
+    exposure: readout, delay, exposure, twice, then the readout once more and the delay to a
+    sub-step. The per-pixel regression then uses this very timing, so that the rows a timing
+    error would misread (bands across the face, a lagging screen's half-frame late answer) do
+    not show up as shape."""
     period = 1.0 / fps
-    exposure = period
     row_means, row_weight, row_pos = _bands(np.asarray(row_means, np.float64),
                                             np.asarray(row_weight, np.float64),
                                             np.asarray(row_pos, np.float64))
     keep = row_weight > 0
     if keep.sum() < 4:
-        return 0.0, 0.0, 0.0
+        return RowTiming(0.0, 0.0, 0.0, 1.0)
     y = np.asarray(row_means[keep], np.float64)
     y = y - y.mean(1, keepdims=True)
     w = np.asarray(row_weight[keep], np.float64)
     pos = np.asarray(row_pos[keep], np.float64)
 
-    def sse(readout: float, lag: float) -> float:
-        dt = readout * period * pos - lag * period
-        return _sse_rows(y, row_emission(times, cues, exposure, dt, gamma), w)
+    def sse(readout: float, lag: float, exposure: float) -> float:
+        return _sse_rows(y, row_emission(times, cues, exposure * period,
+                                         row_offsets(readout, lag, pos, period), gamma), w)
 
-    readout = min(READOUT_GRID, key=lambda r: sse(r, 0.0))
-    lag = min(LAG_GRID_FRAMES, key=lambda g: sse(readout, g))
-    readout = min(READOUT_GRID, key=lambda r: sse(r, lag))
-    best = sse(readout, lag)
+    readout, lag, exposure = 0.5, 0.0, 1.0
+    for _ in range(TIMING_ROUNDS):
+        readout = min(READOUT_GRID, key=lambda r: sse(r, lag, exposure))
+        lag = min(LAG_GRID_FRAMES, key=lambda g: sse(readout, g, exposure))
+        exposure = min(EXPOSURE_GRID, key=lambda x: sse(readout, lag, x))
+    readout = min(READOUT_GRID, key=lambda r: sse(r, lag, exposure))
+    best = sse(readout, lag, exposure)
     tot = float((w * (y * y).sum((1, 2))).sum())
     # Sub-step delay: the parabola through the best grid delay and its neighbours.
     step = LAG_GRID_FRAMES[1] - LAG_GRID_FRAMES[0]
-    lo, hi = sse(readout, lag - step), sse(readout, lag + step)
+    lo, hi = sse(readout, lag - step, exposure), sse(readout, lag + step, exposure)
     den = lo - 2 * best + hi
     if den > 1e-18:
         lag += float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5)) * step
-    return float(readout), float(lag), 1.0 - best / tot if tot > 1e-18 else 0.0
+    return RowTiming(float(readout), float(lag), 1.0 - best / tot if tot > 1e-18 else 0.0,
+                     float(exposure))
+
+
+def row_offsets(readout: float, lag: float, row_pos: FloatArray, period: float) -> FloatArray:
+    """Each row's exposure centre relative to its frame's stamp, for a readout share and a
+    delay in frames (a delayed answer is the light of that much earlier)."""
+    return np.asarray(readout * period * np.asarray(row_pos, np.float64) - lag * period)
 
 
 def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:

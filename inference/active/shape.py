@@ -12,9 +12,11 @@ of the ambient image's level and colour at the same points: the picture can expl
 leak, not the face's geometry.
 
 The mesh's 468 points crowd on the eyes, brows and lips, where the picture's edges leak most and
-a 64 px crop gives several points the same pixel; the dense figures spread the mesh's depth over
-every pixel of the crop and ask the same two questions of every usable face pixel, cheeks,
-forehead and chin included, where a face's shape shows as shading.
+a 64 px crop gives several points the same pixel; the dense figures triangulate the mesh over
+the crop (each pixel the normal of its facet, lightly smoothed) and ask the same two questions of
+every usable face pixel, cheeks, forehead and chin included, where a face's shape shows as
+shading. (Spreading the points' depth with a Gaussian and differentiating it, as first done,
+left holes and streaks between the points.)
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.floating]
 
-DENSE_SIGMA = 1.5  # crop pixels: the Gaussian that spreads the mesh's depth over the crop
-COVER_SHARE = 0.05  # a pixel is covered where the splatted weight is above this share of the peak
+DENSE_SIGMA = 1.0  # crop pixels: the Gaussian that smooths the mesh's facets
+MAX_EDGE = 0.15  # share of the crop: longer triangle edges bridge hollows of the hull
 MIN_DENSE_PIXELS = 60
 
 
@@ -77,28 +79,52 @@ def partial_mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray,
     return explained_beyond(v, base, normal_terms(normals))
 
 
+def mesh_triangles(xy: FloatArray) -> npt.NDArray[np.int_]:
+    """Delaunay triangles (T, 3 point indices) over the mesh's image points. Points that fall on
+    the same spot as an earlier one are left out (OpenCV keeps the first)."""
+    p = np.asarray(xy, np.float64)
+    lo, hi = p.min(0) - 1.0, p.max(0) + 1.0
+    sub = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),
+                        int(np.ceil(hi[0] - lo[0])) + 1, int(np.ceil(hi[1] - lo[1])) + 1))
+    index: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(p):
+        index.setdefault((round(float(x), 3), round(float(y), 3)), i)
+    sub.insert([(float(x), float(y)) for x, y in p])
+    tris = []
+    for t in np.asarray(sub.getTriangleList()).reshape(-1, 3, 2):
+        ids = [index.get((round(float(x), 3), round(float(y), 3))) for x, y in t]
+        if None not in ids:
+            tris.append(ids)
+    return np.array(tris, np.int_).reshape(-1, 3)
+
+
 def dense_normals(pts: FloatArray, size: int, sigma: float = DENSE_SIGMA
                   ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Normals over every pixel of a size x size crop from the mesh's depth, and where the mesh
-    covers the crop. pts: (N, 3) crop x, y and depth in crop pixels. The depths are splatted
-    onto the grid and divided by the splatted weights after the same Gaussian blur (a smooth
-    interpolation that needs no triangulation); the normal follows the depth's gradient."""
+    """Normals over every pixel of a size x size crop from the mesh, and where the mesh covers
+    the crop. pts: (N, 3) crop x, y and depth in crop pixels. The points are triangulated
+    (Delaunay in the image), each pixel takes the normal of the triangle it falls in, and the
+    facets are smoothed by a Gaussian normalised by the coverage. Triangles with an edge longer
+    than MAX_EDGE of the crop bridge the hull's hollows, not the face: left out."""
     p = np.asarray(pts, np.float64)
-    xi = np.round(p[:, 0]).astype(int)
-    yi = np.round(p[:, 1]).astype(int)
-    keep = (xi >= 0) & (xi < size) & (yi >= 0) & (yi < size)
-    num = np.zeros((size, size), np.float32)
-    den = np.zeros((size, size), np.float32)
-    np.add.at(num, (yi[keep], xi[keep]), p[keep, 2])
-    np.add.at(den, (yi[keep], xi[keep]), 1.0)
-    num_b = cv2.GaussianBlur(num, (0, 0), sigma)
-    den_b = cv2.GaussianBlur(den, (0, 0), sigma)
-    covered = den_b > COVER_SHARE * float(den_b.max()) if den_b.max() > 0 else den_b > 1.0
-    z = np.where(den_b > 1e-6, num_b / np.maximum(den_b, 1e-6), 0.0).astype(np.float32)
-    gx = cv2.Sobel(z, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(z, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    n = np.dstack([gx, gy, -np.ones_like(z)])
-    return n / np.linalg.norm(n, axis=2, keepdims=True), covered
+    tris = mesh_triangles(p[:, :2])
+    owner = np.full((size, size), -1, np.int32)
+    normals = np.zeros((max(len(tris), 1), 3))
+    if len(tris):
+        v0, v1, v2 = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
+        n = np.cross(v1 - v0, v2 - v0)
+        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        normals = np.where(n[:, 2:3] > 0, -n, n)  # towards the camera (image z points away)
+        edge = np.max([np.hypot(*(a - b)[:, :2].T) for a, b in ((v0, v1), (v1, v2), (v2, v0))],
+                      axis=0)
+        for k in np.nonzero(edge < MAX_EDGE * size)[0]:
+            cv2.fillConvexPoly(owner, np.round(p[tris[k], :2]).astype(np.int32), int(k))
+    covered = owner >= 0
+    facets = np.zeros((size, size, 3), np.float32)
+    facets[covered] = normals[owner[covered]]
+    weight = cv2.GaussianBlur(covered.astype(np.float32), (0, 0), sigma)
+    smooth = cv2.GaussianBlur(facets, (0, 0), sigma) / np.maximum(weight, 1e-6)[..., None]
+    out = smooth / np.maximum(np.linalg.norm(smooth, axis=2, keepdims=True), 1e-9)
+    return np.asarray(out, np.float64), covered
 
 
 def dense_shape(ratio: FloatArray, amb_rgb: FloatArray, good: npt.NDArray[np.bool_],

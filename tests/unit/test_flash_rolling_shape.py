@@ -30,15 +30,15 @@ def _cues(rng: np.random.Generator, start: float = 0.2, count: int = 10
     return cues
 
 
-def _rows_answer(readout: float, lag_frames: float, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+def _rows_answer(readout: float, lag_frames: float, rng: np.random.Generator,
+                 exposure: float = 1.0) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
     """Per-row mean answer of a surface seen by a rolling-shutter camera: each row its own
     time (frame stamp at the middle row), answering the screen with a fixed 3x3 matrix."""
     cues = _cues(rng)
     times = np.arange(0.25, cues[-1][1] - 0.05, 1 / FPS)
     pos = np.linspace(-0.3, 0.3, 40)
     dt = readout * pos / FPS - lag_frames / FPS
-    e = row_emission(times, cues, 1 / FPS, dt, 2.2)
+    e = row_emission(times, cues, exposure / FPS, dt, 2.2)
     k = np.array([[0.5, 0.05, 0.0], [0.04, 0.45, 0.05], [0.0, 0.05, 0.4]])
     y = 0.3 + e @ k.T + rng.normal(0, 0.002, e.shape)
     return y, times, cues, pos
@@ -54,13 +54,14 @@ def test_row_emission_sees_a_colour_change_at_each_row_s_own_time() -> None:
 
 def test_estimate_timing_finds_the_readout_and_a_delay() -> None:
     rng = np.random.default_rng(5)
-    for readout, lag in ((0.0, 0.0), (0.75, 0.0), (1.0, 0.3)):
-        y, times, cues, pos = _rows_answer(readout, lag, rng)
-        est_readout, est_lag, fit = estimate_timing(y, np.ones(len(pos)), times, cues, FPS,
-                                                    pos, 2.2)
-        assert abs(est_readout - readout) <= 0.13, (readout, est_readout)
-        assert abs(est_lag - lag) < 0.07, (lag, est_lag)
-        assert fit > 0.95
+    for readout, lag, exposure in ((0.0, 0.0, 1.0), (0.75, 0.0, 1.0), (1.0, 0.3, 1.0),
+                                   (0.6, -0.2, 0.4)):
+        y, times, cues, pos = _rows_answer(readout, lag, rng, exposure)
+        est = estimate_timing(y, np.ones(len(pos)), times, cues, FPS, pos, 2.2)
+        assert abs(est.readout - readout) <= 0.13, (readout, est.readout)
+        assert abs(est.lag - lag) < 0.07, (lag, est.lag)
+        assert abs(est.exposure - exposure) <= 0.16, (exposure, est.exposure)
+        assert est.fit > 0.95
 
 
 def test_row_regression_recovers_each_row_s_answer() -> None:
