@@ -80,22 +80,23 @@ def partial_mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray,
 
 
 def mesh_triangles(xy: FloatArray) -> npt.NDArray[np.int_]:
-    """Delaunay triangles (T, 3 point indices) over the mesh's image points. Points that fall on
-    the same spot as an earlier one are left out (OpenCV keeps the first)."""
+    """Delaunay triangles (T, 3 point indices) over the mesh's image points. OpenCV keeps the
+    points as float32 and returns the triangles' corners as such: they are matched back to the
+    points on those exact values (rounding both sides to a few decimals missed about one corner
+    in a hundred). A point on the same spot as an earlier one is left out, as OpenCV does."""
     p = np.asarray(xy, np.float64)
     lo, hi = p.min(0) - 1.0, p.max(0) + 1.0
     sub = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),
                         int(np.ceil(hi[0] - lo[0])) + 1, int(np.ceil(hi[1] - lo[1])) + 1))
-    index: dict[tuple[float, float], int] = {}
-    for i, (x, y) in enumerate(p):
-        index.setdefault((round(float(x), 3), round(float(y), 3)), i)
-    sub.insert([(float(x), float(y)) for x, y in p])
-    tris = []
-    for t in np.asarray(sub.getTriangleList()).reshape(-1, 3, 2):
-        ids = [index.get((round(float(x), 3), round(float(y), 3))) for x, y in t]
-        if None not in ids:
-            tris.append(ids)
-    return np.array(tris, np.int_).reshape(-1, 3)
+    p32 = np.ascontiguousarray(p, np.float32)
+    sub.insert([(float(x), float(y)) for x, y in p32])
+    corners = np.ascontiguousarray(np.asarray(sub.getTriangleList(), np.float32).reshape(-1, 2))
+    keys, first = np.unique(p32.view(np.uint64).ravel(), return_index=True)
+    wanted = corners.view(np.uint64).ravel()
+    at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
+    found = (keys[at] == wanted).reshape(-1, 3)
+    ids = first[at].reshape(-1, 3)
+    return np.asarray(ids[found.all(1)], np.int_).reshape(-1, 3)
 
 
 def dense_normals(pts: FloatArray, size: int, sigma: float = DENSE_SIGMA
@@ -116,8 +117,9 @@ def dense_normals(pts: FloatArray, size: int, sigma: float = DENSE_SIGMA
         normals = np.where(n[:, 2:3] > 0, -n, n)  # towards the camera (image z points away)
         edge = np.max([np.hypot(*(a - b)[:, :2].T) for a, b in ((v0, v1), (v1, v2), (v2, v0))],
                       axis=0)
-        for k in np.nonzero(edge < MAX_EDGE * size)[0]:
-            cv2.fillConvexPoly(owner, np.round(p[tris[k], :2]).astype(np.int32), int(k))
+        polys = np.round(p[tris, :2]).astype(np.int32)  # (T, 3, 2)
+        for k in np.nonzero(edge < MAX_EDGE * size)[0].tolist():
+            cv2.fillConvexPoly(owner, polys[k], k)
     covered = owner >= 0
     facets = np.zeros((size, size, 3), np.float32)
     facets[covered] = normals[owner[covered]]
