@@ -83,7 +83,9 @@ def mesh_triangles(xy: FloatArray) -> npt.NDArray[np.int_]:
     """Delaunay triangles (T, 3 point indices) over the mesh's image points. OpenCV keeps the
     points as float32 and returns the triangles' corners as such: they are matched back to the
     points on those exact values (rounding both sides to a few decimals missed about one corner
-    in a hundred). A point on the same spot as an earlier one is left out, as OpenCV does."""
+    in a hundred). A point on the same spot as an earlier one is left out, as OpenCV does; so are
+    a few slivers on the hull, which OpenCV drops with a bounding rectangle this close to the
+    points (outside the eroded face mask the figures use)."""
     p = np.asarray(xy, np.float64)
     lo, hi = p.min(0) - 1.0, p.max(0) + 1.0
     sub = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from inference.active.shape import dense_normals, dense_shape
+from inference.active.shape import dense_normals, dense_shape, mesh_triangles
 from inference.active.shape_model import FEATURES, ShapeModel
 
 SIZE = 64
@@ -45,6 +46,24 @@ def test_dense_normals_follow_the_depth_the_points_sample() -> None:
     assert core.sum() > 300
     assert float(np.median(cos)) > 0.97
     assert not covered[0, 0] and not covered[SIZE - 1, SIZE - 1]
+
+
+def test_every_delaunay_triangle_maps_back_to_its_points() -> None:
+    """Every triangle OpenCV returns keeps its three points: a corner not matched back (float32
+    against float64) would drop it. With a bounding rectangle this close to the points OpenCV
+    leaves out a few slivers on the hull (a triangulation of N points with h on the hull has
+    2N - 2 - h triangles); the face mask is eroded well inside the hull."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(5.3, 58.7, (468, 2))
+    tris = mesh_triangles(xy)
+    lo, hi = np.floor(xy.min(0) - 1.0), np.ceil(xy.max(0) + 1.0)
+    sub = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    sub.insert([(float(x), float(y)) for x, y in xy.astype(np.float32)])
+    assert len(tris) == len(sub.getTriangleList())
+    hull = len(cv2.convexHull(xy.astype(np.float32)))
+    assert 2 * len(xy) - 2 - hull - 10 <= len(tris) <= 2 * len(xy) - 2 - hull
+    assert tris.min() >= 0 and tris.max() < len(xy)
+    assert len(np.unique(tris)) == len(xy)
 
 
 def test_dense_shape_tells_a_lit_face_from_a_flat_answer_and_from_the_picture() -> None:
