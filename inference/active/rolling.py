@@ -65,16 +65,17 @@ def crop_row_positions(to_crop: FloatArray, crop: int, frame_h: int) -> FloatArr
     return np.asarray(y_img / frame_h - 0.5)
 
 
-def _sse_rows(y: FloatArray, e: FloatArray, w: FloatArray) -> float:
+def _sse_rows(y: FloatArray, e: FloatArray, w: FloatArray, yy: FloatArray) -> float:
     """Weighted residual of the per-row fits y_r = a_r + e_r k_r (batched normal equations).
-    y: (R, n, 3) per-row mean answer; e: (R, n, 3) per-row light; w: (R,) row weights."""
+    y: (R, n, 3) per-row mean answer; e: (R, n, 3) per-row light; w: (R,) row weights;
+    yy: (R,) each row's sum of squared answers (the same for every timing tried)."""
     n = y.shape[1]
     x = np.concatenate([np.ones((len(e), n, 1)), e], axis=2)  # (R, n, 4)
     xt = x.transpose(0, 2, 1)
     xtx = xt @ x + 1e-9 * np.eye(4)[None]  # batched matmul: several times einsum's speed here
     xty = xt @ y
     coef = np.linalg.solve(xtx, xty)
-    sse = (y * y).sum((1, 2)) - (coef * xty).sum((1, 2))
+    sse = yy - (coef * xty).sum((1, 2))
     return float((w * np.maximum(sse, 0.0)).sum())
 
 
@@ -127,6 +128,7 @@ def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatA
     y = y - y.mean(1, keepdims=True)
     w = np.asarray(row_weight[keep], np.float64)
     pos = np.asarray(row_pos[keep], np.float64)
+    yy = (y * y).sum((1, 2))
 
     seen: dict[tuple[float, float, float], float] = {}
 
@@ -135,7 +137,7 @@ def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatA
         if key not in seen:
             seen[key] = _sse_rows(y, row_emission(times, cues, exposure * period,
                                                   row_offsets(readout, lag, pos, period), gamma),
-                                  w)
+                                  w, yy)
         return seen[key]
 
     readout, lag, exposure = 0.5, 0.0, 1.0
@@ -145,7 +147,7 @@ def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatA
         exposure = min(EXPOSURE_GRID, key=lambda x: sse(readout, lag, x))
     readout = min(READOUT_GRID, key=lambda r: sse(r, lag, exposure))
     best = sse(readout, lag, exposure)
-    tot = float((w * (y * y).sum((1, 2))).sum())
+    tot = float((w * yy).sum())
     # Sub-step delay: the parabola through the best grid delay and its neighbours.
     step = LAG_GRID_FRAMES[1] - LAG_GRID_FRAMES[0]
     lo, hi = sse(readout, lag - step, exposure), sse(readout, lag + step, exposure)
