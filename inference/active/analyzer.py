@@ -137,6 +137,7 @@ class ActiveLiveness:
         th = self.flash_th
         m = min(_margin(f.fit, th.min_fit, 0.08),
                 _margin(-abs(f.lag_frames), -th.max_lag_frames, 0.25),
+                _margin(f.row_fit, th.min_row_fit, 0.01),
                 _margin(math.log(max(f.strength, 1e-6)), math.log(th.min_strength), 0.3),
                 _margin(shape_margin, 0.0, 0.5),
                 _margin(-math.log(max(f.tint_camera, 1e-6)), -math.log(th.max_tint), 0.3))

@@ -20,6 +20,7 @@ class ActiveLivenessConfig(BaseModel):
 
     min_fit: float = Field(default=_FLASH.min_fit, ge=0.0, le=1.0)
     max_lag_frames: float = Field(default=_FLASH.max_lag_frames, ge=0.0, le=10.0)
+    min_row_fit: float = Field(default=_FLASH.min_row_fit, ge=0.0, le=1.0)
     min_strength: float = Field(default=_FLASH.min_strength, ge=0.0, le=10.0)
     max_tint: float = Field(default=_FLASH.max_tint, ge=0.0, le=10.0)
     min_relief: float = Field(default=_FLASH.min_relief, ge=0.0, le=10.0)
@@ -31,6 +32,7 @@ class ActiveLivenessConfig(BaseModel):
 
     def flash(self) -> FlashThresholds:
         return FlashThresholds(min_fit=self.min_fit, max_lag_frames=self.max_lag_frames,
+                               min_row_fit=self.min_row_fit,
                                min_strength=self.min_strength, max_tint=self.max_tint,
                                min_relief=self.min_relief)
 

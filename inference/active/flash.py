@@ -35,7 +35,13 @@ from inference.active.rolling import (
     row_offsets,
     row_regression,
 )
-from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
+from inference.active.shape import (
+    dense_normals,
+    dense_shape,
+    explained_beyond,
+    normal_terms,
+    partial_mesh_r2,
+)
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -58,6 +64,12 @@ _SRGB_LUT = np.array([(i / 255) / 12.92 if i / 255 <= 0.04045 else ((i / 255 + 0
 class FlashThresholds:
     min_fit: float = 0.5  # R^2 of the face-mean answer at the best delay
     max_lag_frames: float = 0.75
+    # Share of the per-row answer that the camera's own timing (readout, delay, exposure) must
+    # explain. Light reflected by the face reaches every row as the screen changes; a replay that
+    # re-tints itself shows its guess on a display that holds each picture for its own refresh,
+    # so parts of rows answer at the wrong moment. A physical bound, not a tuned one: live faces
+    # leave 1-2% unexplained on both families (docs/accuracy.md).
+    min_row_fit: float = 0.95
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     # Colour spread of K/A in the camera's own colour space (tint_camera): glass mirrors the
     # screen's colour (spreads of 2 and more), diffuse skin answers in its own colour. A loose
@@ -334,16 +346,12 @@ def mesh_normals(pts: FloatArray) -> FloatArray:
 
 
 def mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray, normals: FloatArray) -> float:
-    """R^2 of the quadric-removed K/A at the mesh points on the quadric-removed normal terms
-    (nx, ny, nz, nx^2, ny^2, nx ny: Lambert's ratio of screen to room cosines, to second order,
-    whatever the room light's direction)."""
-    nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
-    terms = np.stack([_remove_quadric(xs, ys, t) for t in (nx, ny, nz, nx * nx, ny * ny,
-                                                             nx * ny)], 1)
-    v = _remove_quadric(xs, ys, ratio_pts)
-    coef, *_ = np.linalg.lstsq(terms, v, rcond=None)
-    tot = float((v * v).sum())
-    return float(1.0 - ((v - terms @ coef) ** 2).sum() / tot) if tot > 1e-18 else 0.0
+    """Share of K/A at the mesh points left after a quadric in the image that the normal terms
+    (every first and second order term: Lambert's ratio of screen to room cosines, to second
+    order, whatever the room light's direction; inference/active/shape.py) explain."""
+    return explained_beyond(np.asarray(ratio_pts, np.float64),
+                            np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], 1),
+                            normal_terms(normals))
 
 
 def _remove_quadric(x: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:
@@ -522,6 +530,9 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     dense_n, covered = dense_normals(pts_z, CROP)
     d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
                                   dense_n)
+    if maps is not None:
+        maps.update(unclipped=unclipped, covered=covered, dense_normals=dense_n,
+                    reference_mesh=ref, to_crop=to_crop, balance=balance)
     return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh, readout,
                         row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial,
                         timing.exposure)
@@ -531,5 +542,6 @@ def flash_passes(f: FlashFigures, th: FlashThresholds, shape_margin: float) -> d
     """shape_margin: the shape model's logit minus its threshold for these figures
     (inference/active/shape_model.py)."""
     return {"fit": f.fit >= th.min_fit, "lag": abs(f.lag_frames) <= th.max_lag_frames,
+            "row_fit": f.row_fit >= th.min_row_fit,
             "strength": f.strength >= th.min_strength, "colour": f.tint_camera <= th.max_tint,
             "shape": shape_margin >= 0.0}

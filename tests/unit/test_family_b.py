@@ -91,7 +91,8 @@ def test_cross_model_orders_live_above_attacks() -> None:
     def row(species: str, lo: float, hi: float) -> dict:
         shape = {k: float(rng.uniform(lo, hi)) for k in FEATURES}
         return {"species": species, "checks": checks,
-                "flash": {**shape, "tint_camera": 0.1, "row_lag": float(rng.uniform(-0.1, 0.1))}}
+                "flash": {**shape, "tint_camera": 0.1, "row_fit": 0.99,
+                          "row_lag": float(rng.uniform(-0.1, 0.1))}}
 
     rows = [row("live", 0.5, 0.9) for _ in range(20)] + [row("print", 0.0, 0.3)
                                                          for _ in range(20)]

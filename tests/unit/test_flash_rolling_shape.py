@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from app.lab.evaluation.active_cross import apply_model, fit_model
 from inference.active.colour import camera_colour_spread, colour_spread, saturation_matrix
+from inference.active.flash import FlashFigures, FlashThresholds, flash_passes
 from inference.active.rolling import (
     crop_row_positions,
     estimate_timing,
@@ -137,10 +140,10 @@ def test_cross_model_keeps_the_fixed_colour_bound() -> None:
     rng = np.random.default_rng(3)
     checks = {"fit": True, "lag": True, "strength": True}
 
-    def row(species: str, tint: float, shape: float) -> dict:
+    def row(species: str, tint: float, shape: float, row_fit: float = 0.99) -> dict:
         return {"species": species, "checks": checks,
-                "flash": {"tint_camera": tint, "row_lag": 0.0, "flash_frames": 90,
-                          **{k: shape for k in FEATURES}}}
+                "flash": {"tint_camera": tint, "row_lag": 0.0, "row_fit": row_fit,
+                          "flash_frames": 90, **{k: shape for k in FEATURES}}}
 
     rows = [row("live", float(rng.uniform(0.02, 0.4)), float(rng.uniform(0.5, 0.9)))
             for _ in range(20)]
@@ -149,7 +152,22 @@ def test_cross_model_keeps_the_fixed_colour_bound() -> None:
     # a glare-covered replay with a face-like pattern: only the colour bound stops it
     rows += [row("replay", float(rng.uniform(1.8, 4.0)), float(rng.uniform(0.5, 0.9)))
              for _ in range(20)]
+    # a re-tint on a display that holds each picture: face-like pattern, rows answering late
+    rows += [row("retint", float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.5, 0.9)),
+                 float(rng.uniform(0.6, 0.94))) for _ in range(20)]
     res = apply_model(fit_model(rows), rows)
     assert res["live"]["accepted"] == 20
     assert res["print"]["accepted"] == 0 and res["replay"]["accepted"] == 0
     assert res["replay"]["closest"] is None  # no replay reached the shape check
+    assert res["retint"]["accepted"] == 0 and res["retint"]["closest"] is None
+
+
+def test_flash_passes_needs_the_per_row_timing_to_explain_the_answer() -> None:
+    base = FlashFigures(fit=0.99, lag_frames=0.0, strength=0.8, relief=0.1, frames=90,
+                        tint_camera=0.1, row_fit=0.99)
+    th = FlashThresholds()
+    assert all(flash_passes(base, th, 1.0).values())
+    late = dataclasses.replace(base, row_fit=th.min_row_fit - 0.01)
+    passes = flash_passes(late, th, 1.0)
+    assert not passes["row_fit"]
+    assert [k for k, v in passes.items() if not v] == ["row_fit"]

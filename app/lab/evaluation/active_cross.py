@@ -87,10 +87,12 @@ def features(row: dict[str, Any]) -> np.ndarray:
 
 def fixed_pass(row: dict[str, Any]) -> bool:
     """The checks whose thresholds the booth ships as they are: timing fit, frame lag, strength
-    (from the row's own checks) and the colour bound on tint_camera."""
-    c, f = row["checks"], row["flash"]
+    (from the row's own checks), the per-row timing fit and the colour bound on tint_camera (from
+    the figures, so that files collected before those bounds are judged the same way)."""
+    c, f, th = row["checks"], row["flash"], FlashThresholds()
     return (bool(c) and all(bool(c.get(k, False)) for k in FIXED_CHECKS)
-            and "tint_camera" in f and float(f["tint_camera"]) <= FlashThresholds().max_tint)
+            and "tint_camera" in f and float(f["tint_camera"]) <= th.max_tint
+            and float(f.get("row_fit", 0.0)) >= th.min_row_fit)
 
 
 def fit_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
