@@ -35,13 +35,7 @@ from inference.active.rolling import (
     row_offsets,
     row_regression,
 )
-from inference.active.shape import (
-    dense_normals,
-    dense_shape,
-    explained_beyond,
-    normal_terms,
-    partial_mesh_r2,
-)
+from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -67,8 +61,9 @@ class FlashThresholds:
     # Share of the per-row answer that the camera's own timing (readout, delay, exposure) must
     # explain. Light reflected by the face reaches every row as the screen changes; a replay that
     # re-tints itself shows its guess on a display that holds each picture for its own refresh,
-    # so parts of rows answer at the wrong moment. A physical bound, not a tuned one: live faces
-    # leave 1-2% unexplained on both families (docs/accuracy.md).
+    # so parts of rows answer at the wrong moment. Set after the fourth cross-family round, whose
+    # passing re-tints read 0.69-0.91 against live faces at 0.979 and above on both families,
+    # and judged on fresh seeds since (docs/accuracy.md, Active liveness, fifth round).
     min_row_fit: float = 0.95
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     # Colour spread of K/A in the camera's own colour space (tint_camera): glass mirrors the
@@ -346,12 +341,16 @@ def mesh_normals(pts: FloatArray) -> FloatArray:
 
 
 def mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray, normals: FloatArray) -> float:
-    """Share of K/A at the mesh points left after a quadric in the image that the normal terms
-    (every first and second order term: Lambert's ratio of screen to room cosines, to second
-    order, whatever the room light's direction; inference/active/shape.py) explain."""
-    return explained_beyond(np.asarray(ratio_pts, np.float64),
-                            np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], 1),
-                            normal_terms(normals))
+    """R^2 of the quadric-removed K/A at the mesh points on the quadric-removed normal terms
+    (nx, ny, nz, nx^2, ny^2, nx ny: Lambert's ratio of screen to room cosines, to second order,
+    whatever the room light's direction)."""
+    nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
+    terms = np.stack([_remove_quadric(xs, ys, t) for t in (nx, ny, nz, nx * nx, ny * ny,
+                                                             nx * ny)], 1)
+    v = _remove_quadric(xs, ys, ratio_pts)
+    coef, *_ = np.linalg.lstsq(terms, v, rcond=None)
+    tot = float((v * v).sum())
+    return float(1.0 - ((v - terms @ coef) ** 2).sum() / tot) if tot > 1e-18 else 0.0
 
 
 def _remove_quadric(x: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:

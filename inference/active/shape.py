@@ -37,12 +37,10 @@ def _quadric(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def normal_terms(normals: FloatArray) -> FloatArray:
-    """Every first and second order term of the normal (Lambert's ratio of two cosines,
-    expanded): nx, ny, nz, nx^2, ny^2, nx ny, nx nz, ny nz (nz^2 is 1 - nx^2 - ny^2). With all
-    of them, the terms of a rotated normal are combinations of these: a mesh whose pose is a few
-    degrees off explains the answer as well as the face's own."""
+    """First and second order terms of the normal (Lambert's ratio of two cosines, expanded):
+    nx, ny, nz, nx^2, ny^2, nx ny."""
     nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
-    return np.stack([nx, ny, nz, nx * nx, ny * ny, nx * ny, nx * nz, ny * nz], 1)
+    return np.stack([nx, ny, nz, nx * nx, ny * ny, nx * ny], 1)
 
 
 def picture_terms(amb_pts: FloatArray) -> FloatArray:
@@ -76,7 +74,7 @@ def partial_mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray,
     nothing, 1 when they explain all that is left."""
     v = np.asarray(ratio_pts, np.float64)
     base = np.hstack([_quadric(xs, ys), picture_terms(amb_pts)])
-    if len(v) < 2 * (base.shape[1] + 8):  # twice the 19 coefficients: 38 points
+    if len(v) < 2 * (base.shape[1] + 6):  # twice the 17 coefficients: 34 points
         return 0.0
     return explained_beyond(v, base, normal_terms(normals))
 

@@ -9,12 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.active.shape import (
-    dense_normals,
-    dense_shape,
-    mesh_triangles,
-    normal_terms,
-)
+from inference.active.shape import dense_normals, dense_shape, mesh_triangles
 from inference.active.shape_model import FEATURES, ShapeModel
 
 SIZE = 64
@@ -91,27 +86,6 @@ def test_dense_shape_tells_a_lit_face_from_a_flat_answer_and_from_the_picture() 
     assert flat[0] < 0.02 and flat[1] < 0.02
     assert leak[1] < 0.01 < leak[0]  # the picture terms take back what the picture leaked
     assert dense_shape(lit, amb, np.zeros_like(good), n) == (0.0, 0.0)
-
-
-def test_normal_terms_of_a_turned_face_are_combinations_of_the_mesh_s() -> None:
-    """The mesh's pose is an estimate: with every second order term, the terms of the normals
-    turned by a few degrees are exact combinations of the unturned ones (and a constant), so
-    the fit does not depend on the pose error; without nx nz and ny nz they are not."""
-    rng = np.random.default_rng(6)
-    n = rng.normal(size=(500, 3)) * [0.4, 0.4, 1.0]
-    n[:, 2] = -np.abs(n[:, 2])
-    n /= np.linalg.norm(n, axis=1, keepdims=True)
-    rot, _ = cv2.Rodrigues(np.array([0.15, -0.2, 0.05]))
-    turned = n @ rot.T
-    ones = np.ones((len(n), 1))
-
-    def left_over(basis: np.ndarray, cols: np.ndarray) -> float:
-        coef, *_ = np.linalg.lstsq(basis, cols, rcond=None)
-        return float(np.abs(cols - basis @ coef).max())
-
-    full = np.hstack([ones, normal_terms(n)])
-    assert left_over(full, normal_terms(turned)) < 1e-9
-    assert left_over(full[:, :7], normal_terms(turned)[:, :6]) > 1e-3
 
 
 def test_the_shipped_shape_model_loads_and_orders_shape_above_none() -> None:
