@@ -121,8 +121,7 @@ def test_eval_active_cross_family_figures(tmp_path: Path,
     a_to_b = _errors(_cross(tmp_path, tmp_path / "a41.json", tmp_path / "b47.json",
                             capsys)["cross"]["a->b"])
     assert a_to_b["live"] <= 5 and a_to_b["print"] == 0
-    assert a_to_b["replay"] == 0 and a_to_b["retint"] <= 1
+    assert a_to_b["replay"] == 0 and a_to_b["retint"] == 0  # 1 before the per-row timing bound
     b_to_a = _errors(_cross(tmp_path, tmp_path / "a47h.json", tmp_path / "b41.json",
                             capsys)["cross"]["b->a"])
-    assert b_to_a.pop("live") <= 1
     assert all(v == 0 for v in b_to_a.values()), b_to_a

@@ -3,13 +3,13 @@ family A (the 3D-scan simulator, tuning or held-out settings) and family B (the 
 renderer), fit the shape model on one family, report per species on the other, with the
 decision the booth makes (inference/active/flash.py, flash_passes).
 
-A trial is accepted when the fixed checks pass (the timing fit, the frame lag, the strength and
-the colour bound on tint_camera: thresholds the booth ships, not refitted per family) and the
-shape model's logit clears its threshold. The shape model is the passive fusion's standardised
-logistic regression over mesh_r2, mesh_partial, dense_r2 and dense_partial
-(inference/active/shape.py), class-balanced, fitted on the trials of the fitting family that
-pass every other check; its threshold is the logit midpoint between the lowest live and the
-highest attack there. The relief is reported, not used: it is the figure that did not carry
+A trial is accepted when the fixed checks pass (the timing fit, the frame lag, the per-row
+timing bound on row_fit, the strength and the colour bound on tint_camera: thresholds the booth
+ships, not refitted per family) and the shape model's logit clears its threshold. The shape
+model is the passive fusion's standardised logistic regression over mesh_r2, mesh_partial,
+dense_r2 and dense_partial (inference/active/shape.py), class-balanced, fitted on the trials of
+the fitting family that pass every other check; its threshold is the logit midpoint between the
+lowest live and the highest attack there. The relief is reported, not used: it is the figure that did not carry
 from one renderer to the other. So is the sub-frame lag (row_lag): a bound at twice the
 fitting family's largest live value stopped nothing of B's fitted on A and, fitted on B,
 declined 29 of 50 held-out live faces of A, whose global-shutter estimate spreads wider.
