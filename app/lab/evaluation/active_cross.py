@@ -9,10 +9,10 @@ ships, not refitted per family) and the shape model's logit clears its threshold
 model is the passive fusion's standardised logistic regression over mesh_r2, mesh_partial,
 dense_r2 and dense_partial (inference/active/shape.py), class-balanced, fitted on the trials of
 the fitting family that pass every other check; its threshold is the logit midpoint between the
-lowest live and the highest attack there. The relief is reported, not used: it is the figure that did not carry
-from one renderer to the other. So is the sub-frame lag (row_lag): a bound at twice the
-fitting family's largest live value stopped nothing of B's fitted on A and, fitted on B,
-declined 29 of 50 held-out live faces of A, whose global-shutter estimate spreads wider.
+lowest live and the highest attack there. The relief is reported, not used: it is the figure
+that did not carry from one renderer to the other. So is the sub-frame lag (row_lag): a bound
+at twice the fitting family's largest live value stopped nothing of B's fitted on A and, fitted
+on B, declined 29 of 50 held-out live faces of A, whose global-shutter estimate spreads wider.
 `write_model` turns a fit into the file the booth ships.
 """
 
