@@ -63,7 +63,8 @@ class FlashThresholds:
     # re-tints itself shows its guess on a display that holds each picture for its own refresh,
     # so parts of rows answer at the wrong moment. Set after the fourth cross-family round, whose
     # passing re-tints read 0.69-0.91 against live faces at 0.979 and above on both families,
-    # and judged on fresh seeds since (docs/accuracy.md, Active liveness, fifth round).
+    # so chosen on family B: B's figures with it are not cross-family evidence (docs/accuracy.md,
+    # Active liveness, fifth round).
     min_row_fit: float = 0.95
     min_strength: float = 0.2  # flash response per unit ambient (white screen), 25th pct
     # Colour spread of K/A in the camera's own colour space (tint_camera): glass mirrors the
