@@ -20,11 +20,15 @@ def to_input(rec: Recording, display_delay_s: float = 0.0) -> ActiveInput:
     d = display_delay_s
     if d == 0.0:  # the presented times exactly as recorded
         colours = tuple((c.t_start, c.t_end, c.rgb) for c in rec.colours)
+        right = tuple((c.t_start, c.t_end, c.right) for c in rec.colours)
         actions = tuple((a.t_start, a.t_end, a.action) for a in rec.actions)
     else:
         colours = tuple((c.t_start + d, c.t_end + d, c.rgb) for c in rec.colours)
+        right = tuple((c.t_start + d, c.t_end + d, c.right) for c in rec.colours)
         actions = tuple((a.t_start + d, a.t_end + d, a.action) for a in rec.actions)
-    return ActiveInput(rec.method, rec.fps, rec.times, rec.frames, colours, actions)
+    halves = any(c.rgb_right is not None for c in rec.colours)
+    return ActiveInput(rec.method, rec.fps, rec.times, rec.frames, colours, actions,
+                       right if halves else ())
 
 
 def analyze_recording(liveness: ActiveLiveness, rec: Recording,

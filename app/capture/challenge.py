@@ -81,7 +81,9 @@ def response_mismatch(plan: ChallengePlan, rec: Recording,
         return (f"the response shows {len(rec.colours)} colours, the challenge "
                 f"{len(plan.colours)}")
     for i, (shown, asked) in enumerate(zip(rec.colours, plan.colours, strict=True)):
-        if any(abs(a - b) > 1e-3 for a, b in zip(shown.rgb, asked.rgb, strict=True)):
+        if (shown.rgb_right is None) != (asked.rgb_right is None) or any(
+                abs(a - b) > 1e-3 for a, b in zip(shown.left + shown.right,
+                                                 asked.left + asked.right, strict=True)):
             return f"colour {i} of the response is not the challenge's"
         if abs((shown.t_end - shown.t_start) - (asked.t_end - asked.t_start)) > tolerance_s:
             return f"colour {i} was shown for a different time than the challenge asked"
@@ -94,7 +96,10 @@ def response_mismatch(plan: ChallengePlan, rec: Recording,
 
 def digest_of(rec: Recording) -> str:
     """SHA-256 binding the nonce to the cues as shown and to every frame with its time."""
-    cues = json.dumps({"colours": [[c.t_start, c.t_end, list(c.rgb)] for c in rec.colours],
+    # A whole-screen cue keeps the digest it always had; a halves cue adds its right colour.
+    cues = json.dumps({"colours": [[c.t_start, c.t_end, list(c.rgb)]
+                                   + ([list(c.rgb_right)] if c.rgb_right is not None else [])
+                                   for c in rec.colours],
                        "actions": [[a.t_start, a.t_end, a.action] for a in rec.actions],
                        "fps": rec.fps}, separators=(",", ":")).encode("ascii")
     parts = [cues]

@@ -30,7 +30,19 @@ ACTION_GAP_S = 0.3
 class ColourCue:
     t_start: float
     t_end: float
-    rgb: tuple[float, float, float]  # screen drive 0..1
+    rgb: tuple[float, float, float]  # screen drive 0..1: the whole screen, or its left half
+    # The right half's drive when the two halves differ (halves as the person facing the screen
+    # sees them); None: the whole screen shows rgb. Two lights from either side make a face's
+    # left and right cheeks answer differently, a flat sheet alike (docs/accuracy.md).
+    rgb_right: tuple[float, float, float] | None = None
+
+    @property
+    def left(self) -> tuple[float, float, float]:
+        return self.rgb
+
+    @property
+    def right(self) -> tuple[float, float, float]:
+        return self.rgb if self.rgb_right is None else self.rgb_right
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,11 @@ class ChallengePlan:
     nonce: bytes
     colours: tuple[ColourCue, ...]  # times relative to the start of the challenge
     actions: tuple[ActionCue, ...]
+
+    @property
+    def halves(self) -> bool:
+        """Whether some colour lights the screen's halves differently."""
+        return any(c.rgb_right is not None for c in self.colours)
 
     @property
     def duration(self) -> float:
@@ -86,35 +103,43 @@ def chroma_distance(a: tuple[float, float, float], b: tuple[float, float, float]
     return float(((r1 - r2) ** 2 + (g1 - g2) ** 2) ** 0.5)
 
 
-def flash_colours(nonce: bytes, t0: float = 0.0) -> tuple[ColourCue, ...]:
+def _saturated(s: _Stream, *far_from: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A full-saturation colour at least MIN_CHROMA_STEP from each of far_from."""
+    for _attempt in range(64):
+        r, g, b = colorsys.hsv_to_rgb(s.uniform(), 1.0, 1.0)
+        rgb = (round(r, 4), round(g, 4), round(b, 4))
+        if all(chroma_distance(rgb, o) >= MIN_CHROMA_STEP for o in far_from):
+            return rgb
+    raise RuntimeError("could not draw a well separated colour")
+
+
+def flash_colours(nonce: bytes, t0: float = 0.0, halves: bool = False) -> tuple[ColourCue, ...]:
     """Neutral lead-in, then 8-12 saturated colours 200-300 ms each, consecutive ones far apart
-    in chromaticity (and never a repeat of the previous hue)."""
-    s = _Stream(nonce, b"poh-flash-v1")
+    in chromaticity (and never a repeat of the previous hue).
+
+    halves: the screen's right half shows its own colour, far from the left half's and from its
+    own previous one (a stream of its own: the whole-screen plans of a nonce are unchanged)."""
+    s = _Stream(nonce, b"poh-flash-halves-v1" if halves else b"poh-flash-v1")
     cues = [ColourCue(t0, t0 + LEAD_IN_S, NEUTRAL)]
     t = t0 + LEAD_IN_S
-    prev = NEUTRAL
+    prev, prev_right = NEUTRAL, NEUTRAL
     for _ in range(s.integer(8, 12)):
-        for _attempt in range(64):
-            hue = s.uniform()
-            r, g, b = colorsys.hsv_to_rgb(hue, 1.0, 1.0)
-            rgb = (round(r, 4), round(g, 4), round(b, 4))
-            if chroma_distance(rgb, prev) >= MIN_CHROMA_STEP:
-                break
-        else:
-            raise RuntimeError("could not draw a well separated colour")
+        rgb = _saturated(s, prev)
+        right = _saturated(s, rgb, prev_right) if halves else None
         dur = MIN_CUE_S + (MAX_CUE_S - MIN_CUE_S) * s.uniform()
-        cues.append(ColourCue(round(t, 4), round(t + dur, 4), rgb))
+        cues.append(ColourCue(round(t, 4), round(t + dur, 4), rgb, right))
         t += dur
         prev = rgb
+        prev_right = right or rgb
     return tuple(cues)
 
 
-def make_plan(method: str, nonce: bytes) -> ChallengePlan:
+def make_plan(method: str, nonce: bytes, halves: bool = False) -> ChallengePlan:
     if method == "FLASHING":
-        return ChallengePlan(method, nonce, flash_colours(nonce), ())
+        return ChallengePlan(method, nonce, flash_colours(nonce, halves=halves), ())
     if method != "ACTIVE_3D":
         raise ValueError(f"no active challenge for method {method!r}")
-    colours = flash_colours(nonce)
+    colours = flash_colours(nonce, halves=halves)
     s = _Stream(nonce, b"poh-actions-v1")
     first = ACTIONS[s.integer(0, len(ACTIONS) - 1)]
     rest = [a for a in ACTIONS if a != first]

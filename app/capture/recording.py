@@ -46,7 +46,7 @@ class Recording:
 def plan_cues(plan: ChallengePlan, t0: float) -> tuple[tuple[ColourCue, ...],
                                                       tuple[ActionCue, ...]]:
     """The plan's cues moved onto the capture clock (challenge started at t0)."""
-    cols = tuple(ColourCue(c.t_start + t0, c.t_end + t0, c.rgb) for c in plan.colours)
+    cols = tuple(ColourCue(c.t_start + t0, c.t_end + t0, c.rgb, c.rgb_right) for c in plan.colours)
     acts = tuple(ActionCue(a.t_start + t0, a.t_end + t0, a.action) for a in plan.actions)
     return cols, acts
 
@@ -62,7 +62,9 @@ def recording_files(rec: Recording) -> Iterator[tuple[str, bytes]]:
         entries.append({"file": name, "t": round(float(t), 6)})
         yield name, png.tobytes()
     cues: list[dict[str, Any]] = [
-        {"t_start": c.t_start, "t_end": c.t_end, "rgb": list(c.rgb)} for c in rec.colours]
+        {"t_start": c.t_start, "t_end": c.t_end, "rgb": list(c.rgb)}
+        | ({"rgb_right": list(c.rgb_right)} if c.rgb_right is not None else {})
+        for c in rec.colours]
     cues += [{"t_start": a.t_start, "t_end": a.t_end, "action": a.action} for a in rec.actions]
     cues.sort(key=lambda c: float(c["t_start"]))
     doc = {"version": VERSION, "method": rec.method, "nonce": rec.nonce.hex(), "fps": rec.fps,
@@ -88,6 +90,15 @@ def _num(v: Any, what: str) -> float:
     return float(v)
 
 
+def _rgb(v: Any, i: int, key: str) -> tuple[float, float, float]:
+    if not isinstance(v, list) or len(v) != 3:
+        raise RecordingError(f"cue {i} {key} must be three numbers")
+    vals = [_num(x, f"cue {i} {key}") for x in v]
+    if any(not 0.0 <= x <= 1.0 for x in vals):
+        raise RecordingError(f"cue {i} {key} must lie in 0..1")
+    return (vals[0], vals[1], vals[2])
+
+
 def _parse_cue(c: Any, i: int) -> ColourCue | ActionCue:
     if not isinstance(c, dict):
         raise RecordingError(f"cue {i} is not an object")
@@ -95,13 +106,8 @@ def _parse_cue(c: Any, i: int) -> ColourCue | ActionCue:
     if t1 <= t0:
         raise RecordingError(f"cue {i} ends before it starts")
     if "rgb" in c:
-        rgb = c["rgb"]
-        if not isinstance(rgb, list) or len(rgb) != 3:
-            raise RecordingError(f"cue {i} rgb must be three numbers")
-        vals = [_num(x, f"cue {i} rgb") for x in rgb]
-        if any(not 0.0 <= x <= 1.0 for x in vals):
-            raise RecordingError(f"cue {i} rgb must lie in 0..1")
-        return ColourCue(t0, t1, (vals[0], vals[1], vals[2]))
+        right = _rgb(c["rgb_right"], i, "rgb_right") if "rgb_right" in c else None
+        return ColourCue(t0, t1, _rgb(c["rgb"], i, "rgb"), right)
     if c.get("action") in ACTIONS:
         return ActionCue(t0, t1, str(c["action"]))
     raise RecordingError(f"cue {i} has neither rgb nor a known action")

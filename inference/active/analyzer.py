@@ -41,8 +41,10 @@ class ActiveInput:
     fps: float
     times: tuple[float, ...]
     frames: tuple[np.ndarray, ...]
-    colours: tuple[Cue, ...]
+    colours: tuple[Cue, ...]  # the whole screen's, or its left half's (as the person sees it)
     actions: tuple[tuple[float, float, str], ...] = ()
+    # The right half's colours at the same times, when the halves differ; empty: whole screen.
+    colours_right: tuple[Cue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class ActiveLiveness:
         key_pts = [f.landmarks.points for f in key_faces if f.landmarks is not None]
         pts = interpolate_landmarks(times[sel], [float(times[k]) for k in keys], key_pts)
         flash = analyze_flash([inp.frames[i] for i in sel], times[sel], pts,
-                              list(inp.colours), inp.fps)
+                              list(inp.colours), inp.fps,
+                              cues_right=list(inp.colours_right) or None)
         flash_figures = flash.to_dict()
         shape_margin = self.shape.margin(flash_figures)
         passes = flash_passes(flash, self.flash_th, shape_margin)

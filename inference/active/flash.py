@@ -35,7 +35,7 @@ from inference.active.rolling import (
     row_offsets,
     row_regression,
 )
-from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2
+from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2, side_answer
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -108,6 +108,10 @@ class FlashFigures:
     dense_r2: float = 0.0
     dense_partial: float = 0.0
     exposure: float = 1.0  # each row's exposure, share of the frame period (rolling.py)
+    # Screen halves of different colours (inference/active/shape.py, side_answer): how strongly,
+    # and how much, the left-minus-right answer follows the mesh's n_x. 0 for a whole screen.
+    side_slope: float = 0.0
+    side_partial: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {"fit_r2": round(self.fit, 4), "lag_frames": round(self.lag_frames, 3),
@@ -119,7 +123,9 @@ class FlashFigures:
                 "tint_median": round(self.tint_median, 4),
                 "tint_camera": round(self.tint_camera, 4), "saturation": round(self.saturation, 3),
                 "dense_r2": round(self.dense_r2, 4), "dense_partial": round(self.dense_partial, 4),
-                "exposure": round(self.exposure, 3), "flash_frames": self.frames}
+                "exposure": round(self.exposure, 3),
+                "side_slope": round(self.side_slope, 4),
+                "side_partial": round(self.side_partial, 4), "flash_frames": self.frames}
 
 
 def emission(times: FloatArray, cues: list[tuple[float, float, tuple[float, float, float]]],
@@ -211,9 +217,30 @@ def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
     """Ambient image A_c and response to white K_c per channel from the per-pixel regression's
     coefficients (constant, then one per screen channel), lightly blurred."""
     amb_c = cv2.GaussianBlur(coef[0].reshape(CROP, CROP, 3).astype(np.float32), (0, 0), 1.0)
-    resp_c = cv2.GaussianBlur(coef[1:].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
+    resp_c = cv2.GaussianBlur(coef[1:4].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
                               (0, 0), 1.0)
     return amb_c, resp_c
+
+
+def _side_map(coef: FloatArray) -> np.ndarray:
+    """The answer to the left half minus the right half's, per channel (halves' fits only:
+    coefficients 4..6 are those of the halves' half difference)."""
+    return cv2.GaussianBlur(coef[4:7].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
+                            (0, 0), 1.0)
+
+
+Cue = tuple[float, float, tuple[float, float, float]]
+
+
+def mean_cues(left: list[Cue], right: list[Cue]) -> list[Cue]:
+    """Whole-screen cues whose light (drive ** gamma) is the two halves' mean: what the face as a
+    whole, a row's mean or a flat sheet facing the screen answers to."""
+    out = []
+    for (t0, t1, a), (_, _, b) in zip(left, right, strict=True):
+        m = [((x ** SCREEN_GAMMA + y ** SCREEN_GAMMA) / 2) ** (1 / SCREEN_GAMMA)
+             for x, y in zip(a, b, strict=True)]
+        out.append((t0, t1, (m[0], m[1], m[2])))
+    return out
 
 
 def _diffuse_ratio_of(e_rows: FloatArray, y: FloatArray, mask: np.ndarray, balance: FloatArray
@@ -368,9 +395,14 @@ def _corr(a: FloatArray, b: FloatArray) -> float:
 
 
 def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[FloatArray],
-                  cues: list[tuple[float, float, tuple[float, float, float]]], fps: float,
-                  maps: dict[str, np.ndarray] | None = None) -> FlashFigures:
-    """frames: BGR uint8; landmarks: (478, 3) per frame (interpolated between keyframes)."""
+                  cues: list[Cue], fps: float, maps: dict[str, np.ndarray] | None = None,
+                  cues_right: list[Cue] | None = None) -> FlashFigures:
+    """frames: BGR uint8; landmarks: (478, 3) per frame (interpolated between keyframes).
+    cues: the whole screen's colours, or its left half's (as the person sees it) when
+    cues_right gives the right half's at the same times."""
+    left = cues
+    if cues_right is not None:
+        cues = mean_cues(left, cues_right)
     n = len(frames)
     ref = landmarks[n // 2]
     to_crop = _crop_transform(ref)
@@ -450,8 +482,11 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
         row_means, np.where(counts >= MIN_ROW_PIXELS, counts, 0).astype(np.float64), times, cues,
         fps, row_pos, SCREEN_GAMMA)
     readout, row_lag, row_fit = timing.readout, timing.lag, timing.fit
-    e_rows = row_emission(times, cues, timing.exposure * exposure,
-                          row_offsets(readout, row_lag, row_pos, exposure), SCREEN_GAMMA)
+    offsets = row_offsets(readout, row_lag, row_pos, exposure)
+    e_rows = row_emission(times, cues, timing.exposure * exposure, offsets, SCREEN_GAMMA)
+    if cues_right is not None:  # the halves' mean, then their half difference
+        e_left = row_emission(times, left, timing.exposure * exposure, offsets, SCREEN_GAMMA)
+        e_rows = np.concatenate([e_rows, e_left - e_rows], axis=2)
     y: FloatArray = crops.reshape(n, -1).astype(np.float64)
     coef = row_regression(y, e_rows, CROP)  # (4, CROP*CROP*3)
     for _ in range(SHIFT_PASSES):
@@ -530,12 +565,18 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     dense_n, covered = dense_normals(pts_z, CROP)
     d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
                                   dense_n)
+    side_slope = side_partial = 0.0
+    if cues_right is not None:
+        side_ratio = diffuse_ratio(amb_c * balance.astype(np.float32), _side_map(coef), mask)
+        side_slope, side_partial = side_answer(side_ratio, level, unclipped & covered, dense_n)
+        if maps is not None:
+            maps.update(side_ratio=side_ratio)
     if maps is not None:
         maps.update(unclipped=unclipped, covered=covered, dense_normals=dense_n,
                     reference_mesh=ref, to_crop=to_crop, balance=balance)
     return FlashFigures(fit, lag, strength, relief, n, shape_corr, tint, r2_mesh, readout,
                         row_lag, row_fit, partial, tint_med, tint_cam, sat, d_r2, d_partial,
-                        timing.exposure)
+                        timing.exposure, side_slope, side_partial)
 
 
 def flash_passes(f: FlashFigures, th: FlashThresholds, shape_margin: float) -> dict[str, bool]:

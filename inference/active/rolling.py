@@ -167,14 +167,16 @@ def row_offsets(readout: float, lag: float, row_pos: FloatArray, period: float) 
 def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     """Per-pixel regression with each crop row's own expected light.
 
-    y: (n, crop*crop*3) frames (row-major crop, colour last); e_rows: (crop, n, 3).
-    Returns the coefficients (4, crop*crop*3): ambient, then one per screen channel. The rows'
+    y: (n, crop*crop*3) frames (row-major crop, colour last); e_rows: (crop, n, L), L = 3 (one
+    light per screen channel) or 6 (two: the halves' mean, then their half difference).
+    Returns the coefficients (1 + L, crop*crop*3): ambient, then one per light. The rows'
     least-squares solutions are batched (normal equations with a whisker of ridge, which a
     design of full rank does not feel)."""
     n = y.shape[0]
     x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
+    k = x.shape[2]
     xtx = np.einsum("rni,rnj->rij", x, x)
-    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(4)[None]
-    solve = np.linalg.solve(xtx + ridge, x.transpose(0, 2, 1))  # (crop, 4, n)
+    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(k)[None]
+    solve = np.linalg.solve(xtx + ridge, x.transpose(0, 2, 1))  # (crop, k, n)
     coef = np.einsum("rkn,nrc->krc", solve, np.asarray(y).reshape(n, crop, -1))
-    return np.asarray(coef.reshape(4, -1))
+    return np.asarray(coef.reshape(k, -1))
