@@ -30,13 +30,17 @@ thresholds" and "relative luminance"; Understanding SC 2.3.1):
   qualifying transitions with times in any half-open window [s, s + 1 s) (as in EA's IRIS,
   MaxTransitions = 6); a transition's time is when the screen reaches the peak or valley that
   ends it. A steady 3 Hz square wave (6 transitions a second) passes, 4 Hz fails.
+- Two-sided plans (a cue's rgb_right: the screen's halves lit apart): each half is still far
+  more than 25% of the visual field, so each half's own sequence must pass on its own, with the
+  UI around it; the plan's report takes each rate (and its transitions) from the half where it
+  is higher, and `half` names the worse half.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.capture.plan import ChallengePlan, make_plan
 
@@ -73,6 +77,7 @@ class FlashSafetyReport:
     worst_window_start: float  # start of the window with the most flashes (general or red)
     general_transitions: tuple[float, ...]  # times of the qualifying luminance transitions
     red_transitions: tuple[float, ...]  # times under the rule that gave max_red_per_s
+    half: str | None = None  # two-sided plans: the half (left | right) this report is about
 
 
 @dataclass(frozen=True)
@@ -217,31 +222,56 @@ def check_sequence(segments: Sequence[Segment]) -> FlashSafetyReport:
 
 
 def plan_segments(plan: ChallengePlan, before_rgb: RGB = DEFAULT_UI, after_rgb: RGB = DEFAULT_UI,
-                  hold_s: float = UI_HOLD_S) -> list[Segment]:
+                  hold_s: float = UI_HOLD_S, half: str = "left") -> list[Segment]:
     """What the screen shows around a plan: the UI, the plan's colours, the UI again (an
-    ACTIVE_3D plan's action prompts are drawn on the UI)."""
+    ACTIVE_3D plan's action prompts are drawn on the UI). half: which half of a two-sided
+    plan (left | right); a whole-screen plan is the same on both."""
     if not plan.colours:
         raise ValueError("the plan has no colours")
+    if half not in ("left", "right"):
+        raise ValueError(f"half must be left or right, not {half!r}")
     first, last = plan.colours[0], plan.colours[-1]
     return ([(first.t_start - hold_s, first.t_start, before_rgb)]
-            + [(c.t_start, c.t_end, c.rgb) for c in plan.colours]
+            + [(c.t_start, c.t_end, c.left if half == "left" else c.right)
+               for c in plan.colours]
             + [(last.t_end, last.t_end + hold_s, after_rgb)])
+
+
+def _worse(a: FlashSafetyReport, b: FlashSafetyReport) -> FlashSafetyReport:
+    """One report for two halves: unsafe if either is, the worst rates of either."""
+    worst = max((a, b), key=lambda r: (not r.ok, max(r.max_general_per_s, r.max_red_per_s)))
+    gen = a if a.max_general_per_s >= b.max_general_per_s else b
+    red = a if a.max_red_per_s >= b.max_red_per_s else b
+    return FlashSafetyReport(
+        ok=a.ok and b.ok,
+        max_general_per_s=gen.max_general_per_s,
+        max_red_per_s=red.max_red_per_s,
+        worst_window_start=worst.worst_window_start,
+        general_transitions=gen.general_transitions,
+        red_transitions=red.red_transitions,
+        half=worst.half,
+    )
 
 
 def check_plan(plan: ChallengePlan, before_rgb: RGB = DEFAULT_UI,
                after_rgb: RGB = DEFAULT_UI) -> FlashSafetyReport:
-    """WCAG 2.3.1 check of a challenge plan with the UI before and after it."""
-    return check_sequence(plan_segments(plan, before_rgb, after_rgb))
+    """WCAG 2.3.1 check of a challenge plan with the UI before and after it (each half of a
+    two-sided plan on its own, the worse of the two reported)."""
+    if not plan.halves:
+        return check_sequence(plan_segments(plan, before_rgb, after_rgb))
+    left, right = (replace(check_sequence(plan_segments(plan, before_rgb, after_rgb, half=h)),
+                           half=h) for h in ("left", "right"))
+    return _worse(left, right)
 
 
 def survey(method: str, nonces: Iterable[bytes], before_rgb: RGB = DEFAULT_UI,
-           after_rgb: RGB = DEFAULT_UI) -> FlashSurvey:
-    """The worst case of check_plan over the plans of many nonces."""
+           after_rgb: RGB = DEFAULT_UI, *, halves: bool = False) -> FlashSurvey:
+    """The worst case of check_plan over the plans of many nonces (two-sided plans: halves)."""
     n = unsafe = 0
     worst_gen, worst_red = -1.0, -1.0
     gen_nonce = red_nonce = b""
     for nonce in nonces:
-        report = check_plan(make_plan(method, nonce), before_rgb, after_rgb)
+        report = check_plan(make_plan(method, nonce, halves=halves), before_rgb, after_rgb)
         n += 1
         unsafe += not report.ok
         if report.max_general_per_s > worst_gen:

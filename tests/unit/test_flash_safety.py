@@ -208,3 +208,47 @@ def test_10000_random_nonces_give_safe_sequences(method: str, ui: RGB) -> None:
     s = survey(method, _nonces(10_000, 2024), ui, ui)
     assert s.plans == 10_000 and s.unsafe == 0
     assert s.max_general_per_s == 2.5 and s.max_red_per_s == 2.5
+
+
+# --- two-sided plans: each half on its own
+
+
+def _two_sided(left: list[RGB], right: list[RGB], step: float) -> ChallengePlan:
+    cues = tuple(ColourCue(i * step, (i + 1) * step, a, b)
+                 for i, (a, b) in enumerate(zip(left, right, strict=True)))
+    return ChallengePlan("FLASHING", bytes(16), cues, ())
+
+
+def test_each_half_of_a_two_sided_plan_is_checked() -> None:
+    # the left half steady grey, the right half black/white at 4 Hz: only the right one flashes
+    n = 24
+    plan = _two_sided([GREY] * n, [BLACK, WHITE] * (n // 2), 1 / 8)
+    segs = plan_segments(plan, GREY, GREY, half="right")
+    assert [s[2] for s in segs[1:3]] == [BLACK, WHITE]
+    assert check_sequence(plan_segments(plan, GREY, GREY)).ok  # the left half alone is steady
+    report = check_plan(plan, GREY, GREY)
+    assert not report.ok and report.half == "right" and report.max_general_per_s == 4.0
+    mirrored = check_plan(_two_sided([BLACK, WHITE] * (n // 2), [GREY] * n, 1 / 8), GREY, GREY)
+    assert not mirrored.ok and mirrored.half == "left"
+    with pytest.raises(ValueError, match="left or right"):
+        plan_segments(plan, half="top")
+
+
+def test_a_whole_screen_plan_reports_as_before() -> None:
+    plan = make_plan("FLASHING", bytes(range(16)))
+    report = check_plan(plan)
+    assert report.half is None
+    assert report == check_sequence(plan_segments(plan))
+    assert plan_segments(plan, half="right") == plan_segments(plan)
+
+
+@pytest.mark.parametrize("ui", [UI_DARK, UI_LIGHT], ids=["dark", "light"])
+@pytest.mark.parametrize("method", ["FLASHING", "ACTIVE_3D"])
+def test_1000_random_nonces_give_safe_two_sided_sequences(method: str, ui: RGB) -> None:
+    # 200-300 ms cues: at most five changes a second on either half, whatever its colours
+    # (app/capture/plan.py), so each half stays at 2.5 flashes a second at most
+    s = survey(method, _nonces(1_000, 19), ui, ui, halves=True)
+    assert s.plans == 1_000 and s.unsafe == 0
+    assert s.max_general_per_s <= 2.5 and s.max_red_per_s <= 2.5
+    plan = make_plan(method, s.worst_general_nonce, halves=True)
+    assert plan.halves and check_plan(plan, ui, ui).half in ("left", "right")
