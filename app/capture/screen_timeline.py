@@ -1,12 +1,14 @@
 """What the kiosk screen shows over time, as light and prompt: the record a closed-loop camera
 (the lab's simulated person) reads to be lit by the screen.
 
-The screen (the Qt flash renderer, or a headless stand-in) calls `show(t, rgb, action)` right
-after each buffer swap that changes what is visible, on time.monotonic() (the camera's clock):
-`rgb` is the screen's drive (0..1 per channel) over its whole area, `action` the prompt on it
-(TURN_LEFT, ...), or None. `at(t)` answers what was visible at time t. Thread-safe: the UI thread
-writes, the camera thread reads. Kept apart from PresentationLog (which numbers the plan's cues
-for the recording) because the light also exists outside a challenge: the UI's own background.
+The screen (the Qt flash renderer, or a headless stand-in) calls `show(t, rgb, action,
+rgb_right)` right after each buffer swap that changes what is visible, on time.monotonic() (the
+camera's clock): `rgb` is the screen's drive (0..1 per channel) over its whole area, or over its
+left half when `rgb_right` gives the right half's (a two-sided flash cue, halves as the person
+facing the screen sees them), `action` the prompt on it (TURN_LEFT, ...), or None. `at(t)`
+answers what was visible at time t. Thread-safe: the UI thread writes, the camera thread reads.
+Kept apart from PresentationLog (which numbers the plan's cues for the recording) because the
+light also exists outside a challenge: the UI's own background.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ MAX_ENTRIES = 4096  # a session shows far fewer; older entries are dropped, neve
 @dataclass(frozen=True)
 class ScreenState:
     t: float  # presented since (time.monotonic())
-    rgb: Rgb
+    rgb: Rgb  # the whole screen, or its left half when rgb_right is set
     action: str | None
+    rgb_right: Rgb | None = None  # the right half's drive; None: the whole screen shows rgb
+
+    @property
+    def left(self) -> Rgb:
+        return self.rgb
+
+    @property
+    def right(self) -> Rgb:
+        return self.rgb if self.rgb_right is None else self.rgb_right
 
 
 class ScreenTimeline:
@@ -37,10 +48,12 @@ class ScreenTimeline:
         self._states: list[ScreenState] = []
         self._initial = ScreenState(-math.inf, _checked(initial), None)
 
-    def show(self, t: float, rgb: Rgb, action: str | None = None) -> None:
+    def show(self, t: float, rgb: Rgb, action: str | None = None,
+             rgb_right: Rgb | None = None) -> None:
         if not math.isfinite(t):
             raise ValueError(f"presentation time must be finite, not {t!r}")
-        state = ScreenState(float(t), _checked(rgb), action)
+        state = ScreenState(float(t), _checked(rgb), action,
+                            None if rgb_right is None else _checked(rgb_right))
         with self._lock:
             if self._times and t < self._times[-1]:
                 raise ValueError(f"presentation at {t:.6f} is before the last one "
