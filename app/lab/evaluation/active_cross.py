@@ -35,7 +35,8 @@ FIXED_CHECKS = ("fit", "lag", "strength")
 
 
 def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, seed: int,
-              on_progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+              on_progress: Callable[[int, int], None] | None = None,
+              halves: bool = False) -> list[dict[str, Any]]:
     from app.lab.simulation.flash.scene import SPECIES_FLASH, FaceScene, simulate
     from app.lab.simulation.flash.settings import draw_settings
 
@@ -46,13 +47,14 @@ def collect_a(liveness: ActiveLiveness, face3d: Path, split: str, trials: int, s
         for _ in range(trials):
             s = draw_settings("heldout" if split == "heldout" else "tuning", rng)
             rows.append(_row("a", sp, analyze_recording(liveness, simulate(
-                scene, sp, "FLASHING", s, rng)).figures))
+                scene, sp, "FLASHING", s, rng, halves=halves)).figures))
             _tick(on_progress, len(rows), (1 + len(SPECIES_FLASH)) * trials)
     return rows
 
 
 def collect_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
-              on_progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+              on_progress: Callable[[int, int], None] | None = None,
+              halves: bool = False) -> list[dict[str, Any]]:
     from app.lab.simulation.family_b.render import SPECIES_B, simulate_b
     from app.lab.simulation.family_b.settings import draw_settings_b
     from app.lab.simulation.family_b.sources import load_people
@@ -64,7 +66,8 @@ def collect_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
         for _ in range(trials):
             person = people[int(rng.integers(len(people)))]
             surf = person.surfaces[int(rng.integers(len(person.surfaces)))]
-            rec = simulate_b(person.portrait, surf, sp, draw_settings_b(rng), rng)
+            rec = simulate_b(person.portrait, surf, sp, draw_settings_b(rng), rng,
+                             halves=halves)
             rows.append(_row("b", sp, analyze_recording(liveness, rec).figures))
             _tick(on_progress, len(rows), (1 + len(SPECIES_B)) * trials)
     return rows

@@ -242,17 +242,20 @@ def render(mesh: Mesh, rot: F32, shift: tuple[float, float, float], cam: Camera)
 
 
 def screen_irradiance(g: GBuffer, cam: Camera, screen_w: float, screen_h: float,
-                      grid: int = 4) -> F32:
+                      grid: int = 4, part: tuple[float, float] = (0.0, 1.0)) -> F32:
     """Irradiance (relative) from a Lambertian area light: the kiosk screen around the camera.
 
     The screen is a rectangle in the plane z = cam.distance (the camera sits at its centre-top);
     summed over a grid of point emitters with the cosine at both ends and the inverse square.
+    part: the lit share of the screen's width, from its -x edge (the person's right, the
+    image's left) to its +x edge; the parts of a split screen add up to the whole.
     """
     out = np.zeros(g.mask.shape, np.float32)
     ref = cam.distance ** -2
+    x0, x1 = part
     for i in range(grid):
         for j in range(grid):
-            sx = (i + 0.5) / grid * screen_w - screen_w / 2
+            sx = (x0 + (i + 0.5) / grid * (x1 - x0)) * screen_w - screen_w / 2
             sy = -(j + 0.5) / grid * screen_h + 20.0  # the camera sits at the top edge
             d = np.array([sx, sy, cam.distance], np.float32) - g.position
             r2 = np.maximum((d ** 2).sum(-1), 1.0)
@@ -261,6 +264,8 @@ def screen_irradiance(g: GBuffer, cam: Camera, screen_w: float, screen_h: float,
             cos_screen = np.maximum(dn[..., 2], 0.0)
             out += cos_surf * cos_screen / r2 / ref
     out /= grid * grid
+    if part != (0.0, 1.0):
+        out *= x1 - x0
     out[~g.mask] = 0.0
     return out
 

@@ -34,6 +34,16 @@ def screen_direction(s: SettingsB) -> np.ndarray:
     return _unit(np.array([0.0, math.sin(b), -math.cos(b)]))
 
 
+def half_directions(s: SettingsB, azim: float) -> tuple[np.ndarray, np.ndarray]:
+    """Directions to the screen's left and right halves (as the person facing it sees them),
+    each azim degrees off the screen's centre: the person's left is the image's right (+x)."""
+    b, a = math.radians(s.screen_below), math.radians(azim)
+    def towards(sign: float) -> np.ndarray:
+        return _unit(np.array([sign * math.sin(a) * math.cos(b), math.sin(b),
+                               -math.cos(a) * math.cos(b)]))
+    return towards(1.0), towards(-1.0)
+
+
 def room_colour(s: SettingsB) -> np.ndarray:
     c = np.exp(np.array([s.room_tint, 0.0, -s.room_tint]))
     return np.asarray(c / c.mean(), np.float32)
@@ -41,21 +51,32 @@ def room_colour(s: SettingsB) -> np.ndarray:
 
 class Layer:
     """Maps over the frame: alpha, ambient (3), diffuse answer per screen light (3), specular
-    answer (1, mirrors the screen's colour), emission (3). Moved by a similarity each frame."""
+    answer (1, mirrors the screen's colour), emission (3); with two-sided light, diffuse and
+    specular are the left half's and diffuse_right, specular_right the right half's. Moved by a
+    similarity each frame."""
 
     def __init__(self, alpha: np.ndarray, ambient: np.ndarray, diffuse: np.ndarray,
-                 specular: np.ndarray, emission: np.ndarray | None = None) -> None:
-        self.stack = np.dstack([alpha, ambient, diffuse, specular,
-                                emission if emission is not None else np.zeros_like(ambient)])
+                 specular: np.ndarray, emission: np.ndarray | None = None,
+                 right: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        maps = [alpha, ambient, diffuse, specular,
+                emission if emission is not None else np.zeros_like(ambient)]
+        if right is not None:
+            maps += [right[0], right[1]]
+        self.halves = right is not None
+        self.stack = np.dstack(maps)
 
     def at(self, m: np.ndarray) -> dict[str, np.ndarray]:
-        chans = [cv2.warpAffine(np.ascontiguousarray(self.stack[..., k:k + 4]), m,
+        depth = self.stack.shape[2]
+        chans = [cv2.warpAffine(np.ascontiguousarray(self.stack[..., k:min(k + 4, depth)]), m,
                                 (FRAME_W, FRAME_H), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT)
-                 for k in range(0, 12, 4)]
+                 for k in range(0, depth, 4)]
         st = np.dstack(chans)
-        return {"alpha": st[..., 0:1], "ambient": st[..., 1:4], "diffuse": st[..., 4:7],
-                "specular": st[..., 7:8], "emission": st[..., 8:11]}
+        out = {"alpha": st[..., 0:1], "ambient": st[..., 1:4], "diffuse": st[..., 4:7],
+               "specular": st[..., 7:8], "emission": st[..., 8:11]}
+        if self.halves:
+            out.update(diffuse_right=st[..., 11:14], specular_right=st[..., 14:15])
+        return out
 
 
 def wall(s: SettingsB, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -68,20 +89,33 @@ def wall(s: SettingsB, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return amb.astype(np.float32), (alb * s.screen * 0.06).astype(np.float32)
 
 
-def live_layer(face: FaceSurface, s: SettingsB) -> Layer:
-    n = face.normals(s.depth_scale)
-    lr, ls = room_direction(s), screen_direction(s)
-    cos_room = np.clip(n @ lr, 0.0, None)
+def _live_answer(face: FaceSurface, n: np.ndarray, s: SettingsB, ls: np.ndarray, share: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Diffuse and specular answer to a screen (part) in direction ls giving `share` of the
+    screen's irradiance."""
     cos_scr = np.clip(n @ ls, 0.0, None)
     # Skin scatters light under the surface: the answer to the screen is softened a little.
     cos_scr = cv2.GaussianBlur(cos_scr, (0, 0), 1.0)
-    amb = face.albedo * (s.ambient * (0.25 + 0.75 * cos_room))[..., None] * room_colour(s)
-    dif = face.albedo * (s.screen * cos_scr)[..., None]
+    dif = face.albedo * (share * s.screen * cos_scr)[..., None]
     # Specular: the screen mirrored by oily skin, half-way vector between screen and camera
     # (directions point from the surface to the light and to the camera).
     half = _unit(ls + np.array([0.0, 0.0, -1.0], np.float32))
-    spec = s.skin_spec * s.screen * np.clip(n @ half, 0.0, None) ** 30
-    return Layer(face.alpha, amb, dif, spec.astype(np.float32))
+    spec = share * s.skin_spec * s.screen * np.clip(n @ half, 0.0, None) ** 30
+    return dif.astype(np.float32), spec.astype(np.float32)
+
+
+def live_layer(face: FaceSurface, s: SettingsB, halves_azim: float | None = None) -> Layer:
+    """halves_azim: the screen's halves light separately, each from that many degrees off its
+    centre (None: one light, the whole screen)."""
+    n = face.normals(s.depth_scale)
+    cos_room = np.clip(n @ room_direction(s), 0.0, None)
+    amb = face.albedo * (s.ambient * (0.25 + 0.75 * cos_room))[..., None] * room_colour(s)
+    if halves_azim is None:
+        dif, spec = _live_answer(face, n, s, screen_direction(s), 1.0)
+        return Layer(face.alpha, amb, dif, spec)
+    left, right = half_directions(s, halves_azim)
+    dif, spec = _live_answer(face, n, s, left, 0.5)
+    return Layer(face.alpha, amb, dif, spec, right=_live_answer(face, n, s, right, 0.5))
 
 
 def printed_albedo(photo: np.ndarray, s: SettingsB, rng: np.random.Generator) -> np.ndarray:
@@ -120,17 +154,28 @@ def _sheet(s: SettingsB, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
     return alpha, n.astype(np.float32)
 
 
-def print_layer(portrait: Portrait, s: SettingsB, rng: np.random.Generator) -> Layer:
+def _print_answer(alb: np.ndarray, n: np.ndarray, s: SettingsB, ls: np.ndarray, share: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    cos_scr = np.clip(n @ ls, 0.0, None)
+    dif = alb * (share * s.screen * cos_scr)[..., None]
+    half = _unit(ls + np.array([0.0, 0.0, -1.0], np.float32))
+    spec = share * s.gloss * s.screen * np.clip(n @ half, 0.0, None) ** 12
+    return dif.astype(np.float32), spec.astype(np.float32)
+
+
+def print_layer(portrait: Portrait, s: SettingsB, rng: np.random.Generator,
+                halves_azim: float | None = None) -> Layer:
     alb = printed_albedo(portrait.photo, s, rng)
     alpha, n = _sheet(s, rng)
-    lr, ls = room_direction(s), screen_direction(s)
-    cos_room = np.clip(n @ lr, 0.0, None)
-    cos_scr = np.clip(n @ ls, 0.0, None)
-    amb = alb * (s.ambient * (0.3 + 0.7 * cos_room))[..., None] * room_colour(s)
-    dif = alb * (s.screen * cos_scr)[..., None]
-    half = _unit(ls + np.array([0.0, 0.0, -1.0], np.float32))
-    spec = s.gloss * s.screen * np.clip(n @ half, 0.0, None) ** 12
-    return Layer(alpha, amb.astype(np.float32), dif.astype(np.float32), spec.astype(np.float32))
+    cos_room = np.clip(n @ room_direction(s), 0.0, None)
+    amb = (alb * (s.ambient * (0.3 + 0.7 * cos_room))[..., None] * room_colour(s)).astype(
+        np.float32)
+    if halves_azim is None:
+        dif, spec = _print_answer(alb, n, s, screen_direction(s), 1.0)
+        return Layer(alpha, amb, dif, spec)
+    left, right = half_directions(s, halves_azim)
+    dif, spec = _print_answer(alb, n, s, left, 0.5)
+    return Layer(alpha, amb, dif, spec, right=_print_answer(alb, n, s, right, 0.5))
 
 
 def subpixel_mask(rng: np.random.Generator) -> np.ndarray:
@@ -143,11 +188,13 @@ def subpixel_mask(rng: np.random.Generator) -> np.ndarray:
     return np.asarray(3.0 * cov * 0.9 + 0.1, np.float32)
 
 
-def panel_layer(portrait: Portrait, s: SettingsB, rng: np.random.Generator
-                ) -> tuple[Layer, np.ndarray]:
+def panel_layer(portrait: Portrait, s: SettingsB, rng: np.random.Generator,
+                halves: bool = False) -> tuple[Layer, np.ndarray]:
     """A phone or tablet showing the portrait: emission (light at full drive, before the
     per-row tint and flicker), a matte surface that barely answers, and glass that mirrors the
-    kiosk screen (uniformly plus a glare spot)."""
+    kiosk screen (uniformly plus a glare spot). halves: the screen's halves light separately;
+    the glass mirrors each half over the whole panel, and the glare spot is the half on its
+    side (the image's right mirrors the left half)."""
     alpha, n = _sheet(s, rng)
     drive = np.clip(portrait.photo, 0, 1) ** (1 / 2.2)  # the video's sRGB-ish encoding
     light = s.backlight * s.ambient * 2.0 * drive ** s.panel_gamma
@@ -157,6 +204,14 @@ def panel_layer(portrait: Portrait, s: SettingsB, rng: np.random.Generator
     gx, gy = float(rng.uniform(0.2, 0.8)) * FRAME_W, float(rng.uniform(0.2, 0.8)) * FRAME_H
     yy, xx = np.mgrid[0:FRAME_H, 0:FRAME_W].astype(np.float32)
     spot = np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * 25.0 ** 2))
-    spec = s.reflect * s.screen * (1.0 + 8.0 * s.glare * spot)
-    return Layer(alpha, amb.astype(np.float32), dif.astype(np.float32),
-                 spec.astype(np.float32), light.astype(np.float32)), n
+    if not halves:
+        spec = s.reflect * s.screen * (1.0 + 8.0 * s.glare * spot)
+        return Layer(alpha, amb.astype(np.float32), dif.astype(np.float32),
+                     spec.astype(np.float32), light.astype(np.float32)), n
+    glare = 8.0 * s.glare * spot
+    on_right = float(gx > FRAME_W / 2)
+    spec_l = s.reflect * s.screen * (0.5 + glare * on_right)
+    spec_r = s.reflect * s.screen * (0.5 + glare * (1.0 - on_right))
+    half_dif = (0.5 * dif).astype(np.float32)
+    return Layer(alpha, amb.astype(np.float32), half_dif, spec_l.astype(np.float32),
+                 light.astype(np.float32), right=(half_dif, spec_r.astype(np.float32))), n

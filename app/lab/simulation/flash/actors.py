@@ -10,7 +10,7 @@ drawn in the same order either way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from app.lab.simulation.flash.face_scene import (
     ambient_map,
     cam_px_per_mm,
     compose,
+    half_irradiance,
 )
 from app.lab.simulation.flash.settings import SimSettings
 from app.lab.simulation.render3d import GBuffer, render, rotation, screen_irradiance, sheet
@@ -109,7 +110,8 @@ class LiveActor:
     def linear(self, light: np.ndarray, yaw: float, pitch: float, blink: float,
                smile: float) -> np.ndarray:
         self.pos += self.rng.normal(0.0, self.s.jitter, 2) * cam_px_per_mm(self.scene)
-        lit = self.scene.lit(yaw, pitch, self.s.ambient_elev, blink, smile)
+        lit = self.scene.lit(yaw, pitch, self.s.ambient_elev, blink, smile,
+                             halves=light.ndim == 2)
         return compose(lit, self.s, light,
                        shift=(int(round(self.pos[0])), int(round(self.pos[1]))), wall_lit=self.wall)
 
@@ -135,29 +137,38 @@ class AttackActor:
         self.pos = np.zeros(2)
 
     def linear(self, light: np.ndarray, lagged: np.ndarray, yaw: float = 0.0) -> np.ndarray:
-        """light: the screen's light this frame; lagged: `self.lag` frames ago (what a
-        re-tinting replay has caught up with); yaw: the moved photo's swing."""
+        """light: the screen's light this frame, (3,) or its halves' (2, 3); lagged: `self.lag`
+        frames ago (what a re-tinting replay has caught up with); yaw: the moved photo's
+        swing."""
         s = self.s
-        lit = self.flat
+        key = 0
         if self.species == "moved_photo":
             key = int(round(yaw / PHOTO_STEP_DEG)) * int(PHOTO_STEP_DEG)
+            if key != 0 and key not in self._turned:
+                self._turned[key] = _sheet_lit(self.scene, self.photo, s, s.tilt + key, 0.0,
+                                               s.bend)
+        lit = self._turned[key] if key != 0 else self.flat
+        if light.ndim == 2 and lit.halves is None:
+            lit = replace(lit, halves=half_irradiance(lit.g, self.scene.cam, 2))
             if key != 0:
-                if key not in self._turned:
-                    self._turned[key] = _sheet_lit(self.scene, self.photo, s, s.tilt + key, 0.0,
-                                                   s.bend)
-                lit = self._turned[key]
+                self._turned[key] = lit
+            else:
+                self.flat = lit
         emit = None
         if self.species in REPLAYS:
             # The screen's own light replaces reflection of the room; its glass reflects a
-            # few percent of the flash, and mirrors the kiosk screen as a glare patch.
+            # few percent of the flash, and mirrors the kiosk screen as a glare patch. Facing
+            # two halves, this attacker tints by their mean (it has no 3D model of the face).
+            mean_light = light.mean(0) if light.ndim == 2 else light
             base = s.ambient * 0.9
             tint: np.ndarray = np.ones(3, np.float32)
             if self.species != "replay":
-                tint = (base + s.screen * self.mean_irr * lagged) / base
+                lag_light = lagged.mean(0) if lagged.ndim == 2 else lagged
+                tint = (base + s.screen * self.mean_irr * lag_light) / base
             emit = lit.g.albedo * base * tint
             refl = s.reflect + self.glare_map * (s.glare * 0.3)
-            emit = emit + (s.screen * refl)[..., None] * light[None, None, :]
-            lit = Lit(_dark(lit.g), lit.ambient, lit.screen)
+            emit = emit + (s.screen * refl)[..., None] * mean_light[None, None, :]
+            lit = replace(lit, g=_dark(lit.g))
         self.pos += self.rng.normal(0.0, s.jitter, 2) * cam_px_per_mm(self.scene)
         return compose(lit, s, light, emit,
                        shift=(int(round(self.pos[0])), int(round(self.pos[1]))), wall_lit=self.wall)

@@ -50,11 +50,23 @@ _LUT = np.round(linear_to_srgb(_LUT_IN) * 255).astype(np.uint8)
 
 @dataclass(frozen=True)
 class Lit:
-    """A still G-buffer with its light maps: ambient (per pixel) and screen irradiance."""
+    """A still G-buffer with its light maps: ambient (per pixel) and screen irradiance, and for
+    a screen whose halves show different colours, each half's (left as the person sees it)."""
 
     g: GBuffer
     ambient: np.ndarray
     screen: np.ndarray
+    halves: tuple[np.ndarray, np.ndarray] | None = None
+
+
+# The screen's halves as shares of its width from its -x edge: the person's left is +x.
+LEFT_HALF, RIGHT_HALF = (0.5, 1.0), (0.0, 0.5)
+
+
+def half_irradiance(g: GBuffer, cam: Camera, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Screen irradiance from the left and the right half (2 x rows emitters each)."""
+    return tuple(screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 2, part)  # type: ignore[return-value]
+                 for part in (LEFT_HALF, RIGHT_HALF))
 
 
 class FaceScene:
@@ -68,6 +80,7 @@ class FaceScene:
         self.cam = cam or Camera()
         self._cache: OrderedDict[tuple[int, int, int, int], tuple[GBuffer, np.ndarray]] = (
             OrderedDict())
+        self._halves: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._smiles: dict[int, Mesh] = {}
 
     @staticmethod
@@ -82,8 +95,9 @@ class FaceScene:
         return self.key(yaw, pitch, blink, smile) in self._cache
 
     def lit(self, yaw: float, pitch: float, elev: float, blink: float = 0.0,
-            smile: float = 0.0) -> Lit:
-        """blink: eyelid closure 0..1; smile: 0..1 of a full smile."""
+            smile: float = 0.0, halves: bool = False) -> Lit:
+        """blink: eyelid closure 0..1; smile: 0..1 of a full smile; halves: also each screen
+        half's irradiance."""
         key = self.key(yaw, pitch, blink, smile)
         hit = self._cache.get(key)
         if hit is None:
@@ -94,11 +108,17 @@ class FaceScene:
             hit = (GBuffer(albedo, g.normal, np.zeros((1, 1, 3), np.float32), g.mask), scr)
             self._cache[key] = hit
             if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+                old, _ = self._cache.popitem(last=False)
+                self._halves.pop(old, None)
         else:
             self._cache.move_to_end(key)
         g, scr = hit
-        return Lit(g, ambient_map(g, elev), scr)
+        pair = None
+        if halves:
+            pair = self._halves.get(key)
+            if pair is None:
+                pair = self._halves[key] = half_irradiance(g, self.cam, 3)
+        return Lit(g, ambient_map(g, elev), scr, pair)
 
     def _smile_mesh(self, level: int) -> Mesh:
         if level == 0:
@@ -164,6 +184,7 @@ def wall_light(elev: float) -> float:
 def compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | None = None,
             shift: tuple[int, int] = (0, 0), wall_lit: float = WALL_LIGHT) -> np.ndarray:
     """Linear frame: surface (albedo x (ambient + screen)) over the wall, plus any emission.
+    light: the screen's (3,), or its halves' (2, 3), left then right, with lit.halves set.
     wall_lit: room light on the wall (relative to s.ambient)."""
     m = lit.g.mask
     amb = s.ambient * lit.ambient[..., None]
@@ -171,7 +192,15 @@ def compose(lit: Lit, s: SimSettings, light: np.ndarray, emit: np.ndarray | None
     if s.room_rgb != (1.0, 1.0, 1.0):  # white keeps the arithmetic (and the figures) as they were
         amb = amb * np.asarray(s.room_rgb, np.float32)
         wall_amb = wall_amb * np.asarray(s.room_rgb, np.float32)
-    surf = lit.g.albedo * (amb + s.screen * lit.screen[..., None] * light[None, None, :])
+    if light.ndim == 2:
+        if lit.halves is None:
+            raise ValueError("a two-sided light needs each half's irradiance (lit.halves)")
+        left, right = lit.halves
+        scr = left[..., None] * light[0][None, None, :] + right[..., None] * light[1][None, None, :]
+        surf = lit.g.albedo * (amb + s.screen * scr)
+        light = light.mean(0)  # what the far wall sees
+    else:
+        surf = lit.g.albedo * (amb + s.screen * lit.screen[..., None] * light[None, None, :])
     if emit is not None:
         surf = surf + emit
     wall = WALL_ALBEDO * (wall_amb + s.screen * 0.04 * light)

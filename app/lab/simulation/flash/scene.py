@@ -39,9 +39,9 @@ FPS = 30.0
 SAMPLES = 5  # the screen's light is sampled this many times across an exposure
 
 
-def sim_plan(method: str, rng: np.random.Generator) -> ChallengePlan:
+def sim_plan(method: str, rng: np.random.Generator, halves: bool = False) -> ChallengePlan:
     """A plan from a fresh nonce (every ACTIVE_3D action can be rendered)."""
-    plan = make_plan(method, rng.bytes(16))
+    plan = make_plan(method, rng.bytes(16), halves=halves)
     if not all(a.action in SIM_ACTIONS for a in plan.actions):
         raise RuntimeError(f"the simulator cannot render the plan's actions {plan.actions}")
     return plan
@@ -60,12 +60,22 @@ def exposure_light(t: float, exposure: float,
 
 def _screen_light(times: np.ndarray, plan: ChallengePlan, t0: float, exposure: float
                   ) -> np.ndarray:
-    """Per frame screen light (linear RGB), integrated over the exposure; neutral outside."""
+    """Per frame screen light (linear RGB), integrated over the exposure; neutral outside.
+    (n, 3), or (n, 2, 3) for the left and right halves of a two-sided plan."""
     cols, _ = plan_cues(plan, t0)
 
     def drive(ts: float) -> tuple[float, float, float]:
         return next((c.rgb for c in cols if c.t_start <= ts < c.t_end), (0.5, 0.5, 0.5))
 
+    def drive_right(ts: float) -> tuple[float, float, float]:
+        return next((c.right for c in cols if c.t_start <= ts < c.t_end), (0.5, 0.5, 0.5))
+
+    if plan.halves:
+        both = np.empty((len(times), 2, 3), np.float32)
+        for i, t in enumerate(times):
+            both[i, 0] = exposure_light(t, exposure, drive)
+            both[i, 1] = exposure_light(t, exposure, drive_right)
+        return both
     out = np.empty((len(times), 3), np.float32)
     for i, t in enumerate(times):
         out[i] = exposure_light(t, exposure, drive)
@@ -73,11 +83,13 @@ def _screen_light(times: np.ndarray, plan: ChallengePlan, t0: float, exposure: f
 
 
 def simulate(scene: FaceScene, species: str, method: str, s: SimSettings,
-             rng: np.random.Generator, plan: ChallengePlan | None = None) -> Recording:
+             rng: np.random.Generator, plan: ChallengePlan | None = None,
+             halves: bool = False) -> Recording:
     """One recording: species 'live' or an attack; method FLASHING or ACTIVE_3D. plan: the
-    challenge to answer (a kiosk session's), or None to draw one from rng."""
+    challenge to answer (a kiosk session's), or None to draw one from rng (two-sided with
+    halves)."""
     if plan is None:
-        plan = sim_plan(method, rng)
+        plan = sim_plan(method, rng, halves)
     elif plan.method != method or not all(a.action in SIM_ACTIONS for a in plan.actions):
         raise ValueError(f"cannot simulate a {plan.method} plan as {method}")
     t0 = 0.3
