@@ -6,11 +6,11 @@ planned time, measured from one start time t0 (never from the previous cue, so e
 up), (2) paints the cue with a synchronous `repaint()`, which paints the widget and flushes the
 backing store to the window system before it returns, then (3) reads t = time.monotonic() (the
 clock the camera thread stamps frames with) and calls `PresentationLog.presented(i, t)` and
-`ScreenTimeline.show(t, rgb, action)`. "Presented" therefore means: the window system holds the
-frame showing cue i. Under QT_QPA_PLATFORM=offscreen that is the whole truth (the flush copies
-into the offscreen surface that grabs and screenshots read; there is no OpenGL context there, so
-a QOpenGLWindow's frameSwapped never fires). On a real display the panel lights up later (the
-compositor, the next vertical blank, scan-out, the panel's response, the camera's exposure):
+`ScreenTimeline.show(t, rgb, action, rgb_right)`. "Presented" therefore means: the window system
+holds the frame showing cue i. Under QT_QPA_PLATFORM=offscreen that is the whole truth (the flush
+copies into the offscreen surface that grabs and screenshots read; there is no OpenGL context
+there, so a QOpenGLWindow's frameSwapped never fires). On a real display the panel lights up later
+(the compositor, the next vertical blank, scan-out, the panel's response, the camera's exposure):
 that delay is what `display_delay_s` in the challenge configuration holds, measured on the booth
 (app/capture/calibration.py), and the analysis shifts the presented cues by it; the recording and
 its digest keep the presented times.
@@ -19,6 +19,10 @@ Tests inject lateness (`late(i)`: seconds to present cue i after its planned tim
 screen then really shows the cue late or never, and the log says so; a cue shown longer or
 shorter than planned by more than `cue_tolerance_s` fails the response check, and a skipped cue
 makes the log refuse to assemble a recording.
+
+A two-sided cue (ColourCue.rgb_right set) paints the widget's left half with rgb and its right
+half with rgb_right, split at the vertical centre line: the person faces the screen, so the
+widget's left is their left (the kiosk window fills the screen).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -98,6 +102,7 @@ class FlashRenderer(QWidget):
         self._k = 0
         self._t0 = 0.0
         self._rgb: Rgb = theme.BACKGROUND_RGB
+        self._rgb_right: Rgb | None = None  # the right half's colour of a two-sided cue
         self._action: str | None = None
         self._action_span: tuple[float, float] = (0.0, 1.0)
         self._prompts: dict[str, QImage] = {}  # pre-rendered: presenting one is a blit
@@ -156,18 +161,20 @@ class FlashRenderer(QWidget):
                 return
             n = len(plan.colours)
             if step.index < n:
-                self._rgb, self._action = plan.colours[step.index].rgb, None
+                cue = plan.colours[step.index]
+                self._rgb, self._rgb_right, self._action = cue.rgb, cue.rgb_right, None
                 self._ticker.stop()
             else:
                 act = plan.actions[step.index - n]
-                self._rgb, self._action = theme.BACKGROUND_RGB, act.action
+                self._rgb, self._rgb_right = theme.BACKGROUND_RGB, None
+                self._action = act.action
                 self._action_span = (0.0, act.t_end - act.t_start)
                 self._ticker.start()
             t = self._present()
             self._action_span = (t, self._action_span[1])
             plog.presented(step.index, t)
             if self._timeline is not None:
-                self._timeline.show(t, self._rgb, self._action)
+                self._timeline.show(t, self._rgb, self._action, self._rgb_right)
         elif step.kind == "clear":
             plog.cleared(step.index, self._show_ui(None))
         else:
@@ -175,7 +182,7 @@ class FlashRenderer(QWidget):
 
     def _show_ui(self, action: str | None) -> float:
         self._ticker.stop()
-        self._rgb, self._action = theme.BACKGROUND_RGB, action
+        self._rgb, self._rgb_right, self._action = theme.BACKGROUND_RGB, None, action
         t = self._present()
         if self._timeline is not None:
             self._timeline.show(t, self._rgb, action)
@@ -190,7 +197,14 @@ class FlashRenderer(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         try:
-            p.fillRect(self.rect(), _qcolor(self._rgb))
+            r = self.rect()
+            if self._rgb_right is None:
+                p.fillRect(r, _qcolor(self._rgb))
+            else:
+                mid = r.width() // 2  # an odd column goes to the right half
+                p.fillRect(QRect(r.x(), r.y(), mid, r.height()), _qcolor(self._rgb))
+                p.fillRect(QRect(r.x() + mid, r.y(), r.width() - mid, r.height()),
+                           _qcolor(self._rgb_right))
             if self._action is not None:
                 self._draw_action(p, self._action)
         finally:

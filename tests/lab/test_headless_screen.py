@@ -63,3 +63,17 @@ def test_a_stopped_plan_is_not_finished_and_the_next_one_runs() -> None:
         cues_as_presented(plan, first.log)
     assert second.done.wait(JOIN) and second.t_end is not None
     cues_as_presented(plan, second.log)
+
+
+def test_a_two_sided_plan_lights_the_halves_apart() -> None:
+    tl = ScreenTimeline()
+    plan = make_plan("FLASHING", NONCE, halves=True)
+    p = HeadlessScreen(tl).present(plan)
+    assert p.done.wait(JOIN) and p.t_end is not None
+    cols, _ = cues_as_presented(plan, p.log)
+    for shown, asked in zip(cols, plan.colours, strict=True):
+        assert shown.rgb_right == asked.rgb_right
+        state = tl.at((shown.t_start + shown.t_end) / 2)
+        assert (state.rgb, state.rgb_right) == (asked.rgb, asked.rgb_right)
+    assert sum(s.rgb_right is not None for s in tl.since(p.t0)) == len(plan.colours) - 1
+    assert tl.at(p.t_end + 0.001).rgb_right is None  # the UI background is whole

@@ -7,7 +7,8 @@ Nothing is drawn: "presented" is the moment the thread wakes for a cue. Faults c
 to test the timing checks: `late` presents cue i that many seconds after its planned time, and
 `skip` never presents cue i (the previous cue stays up; the log then lacks it). Cues are
 numbered as in the PresentationLog: the plan's colours first, then its actions. Colour cues
-light the whole screen; action prompts are drawn on the UI background (its colour is the light).
+light the whole screen, or its two halves apart (a cue's rgb_right, on the timeline too);
+action prompts are drawn on the UI background (its colour is the light).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class HeadlessScreen:
                 return
             t = self._clock()
             if isinstance(cue, ColourCue):
-                self.timeline.show(t, cue.rgb, None)
+                self.timeline.show(t, cue.rgb, None, cue.rgb_right)
             else:
                 self.timeline.show(t, self.ui_rgb, cue.action)
             p.log.presented(i, t)
