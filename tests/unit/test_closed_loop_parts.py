@@ -36,6 +36,22 @@ def test_before_the_first_presentation_the_initial_ui_lights_the_face() -> None:
         [(0.5 ** 2.2 + 1.0) / 2, 0.5 ** 2.2 / 2, 0.5 ** 2.2 / 2], rel=1e-5)
 
 
+def test_a_two_sided_cue_gives_the_two_halves_lights() -> None:
+    tl = ScreenTimeline(initial=GREY)
+    tl.show(10.0, RED, None, BLUE)
+    tl.show(10.2, GREY)
+    both = presented_light(tl, 10.05, 10.1)
+    assert both.shape == (2, 3) and both.dtype == np.float32
+    assert np.allclose(both, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # [left, right]
+    assert presented_light(tl, 10.1, 10.1).shape == (2, 3)  # a zero-length exposure too
+    # 10 ms of red|blue then 30 ms of grey: the whole-screen part lights both halves alike
+    g = 0.5 ** 2.2
+    mixed = presented_light(tl, 10.19, 10.23)
+    assert mixed == pytest.approx(np.array([[0.25 + 0.75 * g, 0.75 * g, 0.75 * g],
+                                            [0.75 * g, 0.75 * g, 0.25 + 0.75 * g]]), abs=1e-6)
+    assert presented_light(tl, 10.3, 10.33).shape == (3,)  # no two-sided state: as before
+
+
 def test_the_person_turns_after_seeing_the_prompt_and_comes_back() -> None:
     tl = ScreenTimeline()
     see = 0.03

@@ -10,6 +10,9 @@ exposure (scan-out and panel response; plus the settings' residual clock error `
 integrated over the exposure. A camera that falls behind (a render slower than a frame, a busy
 machine) drops the frames it missed, as a camera's frame clock does, and counts them.
 
+A two-sided flash cue gives the light as (2, 3) [left, right] (screen_light.py); it is handed
+to the actors as is.
+
 The light reaches the face `delays.total` after the screen reports a colour presented: that is
 what `poh kiosk calibrate` measures on a booth and what the challenge configuration's
 display_delay_s must hold for the analysis to time the answer right.
