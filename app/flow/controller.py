@@ -33,7 +33,7 @@ import numpy as np
 
 from app.capture.challenge import RecordingSource
 from app.capture.integrity import CameraCheck
-from app.capture.plan import ChallengePlan, make_plan, new_nonce
+from app.capture.plan import ChallengePlan, new_nonce
 from app.capture.recording import Recording
 from app.errors import BadInputError
 from app.flow.capture_checks import CaptureChecks
@@ -287,7 +287,10 @@ class SessionFlow:
 
     def _begin_capture(self, out: list[FlowEvent]) -> None:
         if self.active:
-            self.plan = make_plan(self.workflow.method.value, self.engine.nonce)
+            plan = self.parts.liveness.plan(self.engine.nonce)
+            if plan is None:
+                raise RuntimeError(f"{self.workflow.method} liveness drew no challenge")
+            self.plan = plan
             self._set_stage(Stage.CHALLENGE, out)
             self._emit(ChallengePlanned(self.plan), out)
         else:

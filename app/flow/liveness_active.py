@@ -2,6 +2,11 @@
 checked against the plan recomputed from the session's nonce, analysed, and its digest bound
 into the verdict.
 
+The plan is drawn with the screen's halves lit apart or not (`halves`, the configuration's
+active_liveness.screen_halves); the screen draws `plan(nonce)` and the check recomputes that
+same plan, so a session keeps the choice it started with even if the configuration changes
+under it (the composition root builds a session's parts once).
+
 The session's template comes from frames the capture step accepted; the challenge is answered
 in the recording. Both must show the same person: the face in the middle of the flash sequence
 is compared with the accepted frames, so a live helper answering the flash cannot lend their
@@ -17,7 +22,7 @@ import numpy as np
 
 from app.capture.analyze import analyze_recording
 from app.capture.challenge import ChallengeConfig, digest_of, response_mismatch
-from app.capture.plan import make_plan
+from app.capture.plan import ChallengePlan, make_plan
 from app.capture.recording import Recording
 from app.flow.codes import liveness_warnings
 from app.flow.services import BgrImage
@@ -38,21 +43,25 @@ class ChallengeRefused(ValueError):
 
 class ActiveSessionLiveness:
     def __init__(self, method: LivenessMethod, analyzer: ActiveLiveness,
-                 pipeline: FacePipeline, config: ChallengeConfig | None = None) -> None:
+                 pipeline: FacePipeline, config: ChallengeConfig | None = None, *,
+                 halves: bool = False) -> None:
         if method is LivenessMethod.PASSIVE:
             raise ValueError("active liveness answers FLASHING or ACTIVE_3D workflows")
         self.method: LivenessMethod = method
+        self.halves = halves
         self._analyzer = analyzer
         self._pipeline = pipeline
         self._config = config or ChallengeConfig()
+
+    def plan(self, nonce: bytes) -> ChallengePlan:
+        return make_plan(self.method.value, nonce, halves=self.halves)
 
     def analyze(self, frames: Sequence[BgrImage], analyses: Sequence[FrameAnalysis],
                 nonce: bytes, response: Recording | None = None) -> LivenessInput:
         """Raises ChallengeRefused (the runner declines with its reason) or returns the result."""
         if response is None:
             raise ChallengeRefused(f"{self.method} liveness needs the challenge recording")
-        mismatch = response_mismatch(make_plan(self.method.value, nonce), response,
-                                     self._config.cue_tolerance_s)
+        mismatch = response_mismatch(self.plan(nonce), response, self._config.cue_tolerance_s)
         if mismatch is not None:
             raise ChallengeRefused(mismatch)
         self._check_same_face(analyses, response)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from app.capture.frames import frame_digest
+from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording
 from app.flow.codes import liveness_warnings
 from app.flow.services import BgrImage
@@ -34,6 +35,9 @@ class PassiveSessionLiveness:
 
     def __init__(self, analyzer: PassiveLiveness) -> None:
         self._analyzer = analyzer
+
+    def plan(self, nonce: bytes) -> ChallengePlan | None:
+        return None  # nothing is drawn: the frames themselves are analysed
 
     def analyze(self, frames: Sequence[BgrImage], analyses: Sequence[FrameAnalysis],
                 nonce: bytes, response: Recording | None = None) -> LivenessInput:

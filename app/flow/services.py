@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from app.capture.plan import ChallengePlan
 from app.capture.recording import Recording
 from app.session.inputs import LivenessInput, SearchInput
 from inference.pipeline import FacePipeline
@@ -30,6 +31,11 @@ Template = npt.NDArray[np.float32]
 
 class LivenessAnalyzer(Protocol):
     method: LivenessMethod
+
+    def plan(self, nonce: bytes) -> ChallengePlan | None:
+        """The challenge the screen draws for this nonce (None: the method has none); the one
+        analyze() checks the response against, so the two never disagree within a session."""
+        ...
 
     def analyze(self, frames: Sequence[BgrImage], analyses: Sequence[FrameAnalysis],
                 nonce: bytes, response: Recording | None = None) -> LivenessInput:

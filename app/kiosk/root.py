@@ -67,7 +67,7 @@ def liveness_for(config: KioskConfig, workflow: Workflow,
         return PassiveSessionLiveness(passive_liveness(
             config.passive_liveness, workflow.face_liveness_score_decline_threshold))
     return ActiveSessionLiveness(workflow.method, active_analyzer(config, pipeline), pipeline,
-                                 config.challenge)
+                                 config.challenge, halves=config.active_liveness.screen_halves)
 
 
 def session_parts(config: KioskConfig, workflow: Workflow, pipeline: FacePipeline,

@@ -1,4 +1,5 @@
-"""The `active_liveness` section of the kiosk configuration: the flash and action thresholds.
+"""The `active_liveness` section of the kiosk configuration: the flash and action thresholds, and
+whether the flash lights the screen's two halves differently (`screen_halves`).
 
 Defaults are the values tuned on the simulator's tuning family (docs/accuracy.md, Active
 liveness); a deployment that re-tunes on its own booths sets them here instead of in code.
@@ -6,7 +7,7 @@ liveness); a deployment that re-tunes on its own booths sets them here instead o
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from inference.active.actions import ActionThresholds
 from inference.active.flash import FlashThresholds
@@ -29,6 +30,10 @@ class ActiveLivenessConfig(BaseModel):
     min_blink: float = Field(default=_ACTIONS.min_blink, ge=0.0, le=1.0)
     min_smile: float = Field(default=_ACTIONS.min_smile, ge=0.0, le=1.0)
     min_parallax: float = Field(default=_ACTIONS.min_parallax, ge=0.0, le=10.0)
+    # Two-sided flash plans (app/capture/plan.py, halves=True): off until the shipped shape
+    # model is fitted on them (assets/liveness/flash_shape.json is fitted on whole-screen
+    # plans). Strict: a "true" or a 1 in the file is refused, not read as on.
+    screen_halves: StrictBool = False
 
     def flash(self) -> FlashThresholds:
         return FlashThresholds(min_fit=self.min_fit, max_lag_frames=self.max_lag_frames,

@@ -36,3 +36,25 @@ def test_bad_files_name_the_field_in_one_line(tmp_path: Path, text: str, expecte
 def test_a_named_file_that_is_missing_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="not found"):
         load_config(tmp_path / "nope.json")
+
+
+def test_screen_halves_is_off_by_default_and_takes_a_boolean(tmp_path: Path) -> None:
+    p = tmp_path / "config.json"
+    p.write_text("{}")
+    default = load_config(p).active_liveness
+    assert default.screen_halves is False
+    p.write_text('{"active_liveness": {"screen_halves": true}}')
+    on = load_config(p).active_liveness
+    assert on.screen_halves is True
+    assert on.flash() == default.flash() and on.actions() == default.actions()
+
+
+@pytest.mark.parametrize("value", ['"true"', "1", "0", "null", '"yes"', "[true]"])
+def test_screen_halves_refuses_anything_but_a_boolean(tmp_path: Path, value: str) -> None:
+    p = tmp_path / "config.json"
+    p.write_text(f'{{"active_liveness": {{"screen_halves": {value}}}}}')
+    with pytest.raises(BadInputError) as err:
+        load_config(p)
+    msg = str(err.value)
+    assert "active_liveness.screen_halves: Input should be a valid boolean" in msg
+    assert "\n" not in msg
