@@ -119,6 +119,15 @@ def test_presented_strip_follows_the_presented_times() -> None:
     assert presented_strip(colours, [("finished", -1, 1.0)]) is None
 
 
+def test_presented_strip_draws_a_two_sided_plan_left_above_right() -> None:
+    left, right = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0)], [(0.0, 0.0, 1.0), (0.0, 1.0, 0.0)]
+    events = [("presented", 0, 10.0), ("presented", 1, 10.25), ("finished", -1, 10.5)]
+    strip = presented_strip(left, events, width=500, height=10, right=right)
+    assert strip is not None
+    assert tuple(strip[2, 100]) == (0, 0, 255) and tuple(strip[7, 100]) == (255, 0, 0)
+    assert tuple(strip[2, 400]) == tuple(strip[7, 400]) == (0, 255, 0)
+
+
 def test_most_coloured_frame_is_the_one_lit_by_a_colour() -> None:
     grey, tinted = solid(10, 10, (120, 120, 120)), solid(10, 10, (60, 60, 200))
     assert most_coloured([(0.0, grey), (0.1, tinted), (0.2, grey)]) is tinted

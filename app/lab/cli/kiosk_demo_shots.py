@@ -73,12 +73,14 @@ def most_coloured(frames: list[tuple[float, BgrImage]]) -> BgrImage | None:
 
 def presented_strip(colours: Sequence[tuple[float, float, float]],
                     events: Sequence[tuple[str, int, float]], width: int = 640,
-                    height: int = 400, background: tuple[int, int, int] = (18, 18, 18)
+                    height: int = 400, background: tuple[int, int, int] = (18, 18, 18),
+                    right: Sequence[tuple[float, float, float]] | None = None
                     ) -> BgrImage | None:
     """What the screen showed during a challenge, as bands along time: from the presentation
     log's events ("presented" i / "cleared" i / "finished", with their times) each colour cue
     (RGB drive 0..1) spans the time it was on the screen; gaps and the end are the UI
-    background. None when nothing was presented."""
+    background. `right`: a two-sided plan's right-half colours (per cue, as `colours`), drawn
+    in the strip's lower half below the left half's. None when nothing was presented."""
     shown = [(k, i, t) for k, i, t in events if k in ("presented", "cleared", "finished")]
     if not any(k == "presented" for k, _, _ in shown):
         return None
@@ -90,9 +92,16 @@ def presented_strip(colours: Sequence[tuple[float, float, float]],
             continue
         x0 = int(round((t - t0) / span * width))
         x1 = int(round((nxt[2] - t0) / span * width))
-        r, g, b = (int(round(255 * min(1.0, max(0.0, c)))) for c in colours[i])
-        strip[:, x0:max(x1, x0 + 1)] = (b, g, r)
+        x1 = max(x1, x0 + 1)
+        strip[:, x0:x1] = _bgr(colours[i])
+        if right is not None:
+            strip[height // 2:, x0:x1] = _bgr(right[i])
     return strip
+
+
+def _bgr(rgb: tuple[float, float, float]) -> tuple[int, int, int]:
+    r, g, b = (int(round(255 * min(1.0, max(0.0, c)))) for c in rgb)
+    return b, g, r
 
 
 class SessionShots:
@@ -104,7 +113,8 @@ class SessionShots:
     - `camera.png`: a frame the camera saw: during a challenge the one most lit by a screen
       colour, else the newest frame when processing starts;
     - `challenge-colours.png`: the colours the screen presented, at their presented times
-      (from the window's `challenge_drawn(plan, presentation_log, t0)`).
+      (from the window's `challenge_drawn(plan, presentation_log, t0)`; a two-sided plan's
+      left half above its right half).
     """
 
     def __init__(self, folder: Path, frames: KeptFrames) -> None:
@@ -122,7 +132,8 @@ class SessionShots:
         window.challenge_drawn.connect(self._on_drawn)
 
     def _on_drawn(self, plan: Any, plog: Any, _t0: float) -> None:
-        strip = presented_strip([c.rgb for c in plan.colours], plog.events())
+        right = [c.right for c in plan.colours] if plan.halves else None
+        strip = presented_strip([c.rgb for c in plan.colours], plog.events(), right=right)
         path = self.folder / "challenge-colours.png"
         if strip is not None and self.colours is None and cv2.imwrite(str(path), strip):
             self.colours = path
