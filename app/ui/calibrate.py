@@ -73,6 +73,9 @@ def calibrate(capture: CaptureFactory, *, runs: int = 3, fullscreen: bool = Fals
         for run in range(runs):
             if lost:
                 raise CalibrationError(f"camera lost: {lost[0]}")
+            # whole screen even when sessions light the halves apart (screen_halves): the
+            # frame's mean colour is regressed on one colour per cue, and the delay from
+            # presented to seen does not depend on what the colours are
             plan = make_plan("FLASHING", new_nonce())
             plog = PresentationLog()
             tap.arm()
