@@ -204,3 +204,23 @@ def test_the_camera_is_a_capture(scene: FaceScene) -> None:
     assert cam.isOpened()
     cam.release()
     assert not cam.isOpened() and cam.read() == (False, None)
+
+
+def _redder_on_image_left(scene: FaceScene, left: tuple[float, float, float],
+                          right: tuple[float, float, float]) -> float:
+    """(R - B) of the frame's left middle quarter minus its right one, lit by a two-sided
+    screen state (the camera faces the person: their left is the image's right)."""
+    factory = _factory(scene, "live", 3)
+    cam = factory()
+    factory.timeline.show(0.0, left, None, right)
+    frame = cam.render(5.0).astype(np.float64)
+    h, w = frame.shape[:2]
+    rb = frame[h // 3:2 * h // 3, :, 2] - frame[h // 3:2 * h // 3, :, 0]  # BGR
+    return float(rb[:, w // 4:w // 2].mean() - rb[:, w // 2:3 * w // 4].mean())
+
+
+def test_a_two_sided_state_lights_the_face_from_either_side(scene: FaceScene) -> None:
+    red, blue = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
+    # red on the person's left lights the image's right side redder, and the other way round
+    # (about 20 levels apart on this seed)
+    assert _redder_on_image_left(scene, blue, red) > _redder_on_image_left(scene, red, blue) + 8
