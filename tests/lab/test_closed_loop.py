@@ -224,3 +224,26 @@ def test_a_two_sided_state_lights_the_face_from_either_side(scene: FaceScene) ->
     # red on the person's left lights the image's right side redder, and the other way round
     # (about 20 levels apart on this seed)
     assert _redder_on_image_left(scene, blue, red) > _redder_on_image_left(scene, red, blue) + 8
+
+
+def test_a_two_sided_session_runs_through_the_whole_chain(
+        tmp_path: Path, models_dir: Path, face_pipeline: FacePipeline, scene: FaceScene) -> None:
+    """active_liveness.screen_halves on: the flow plans the two-sided challenge, the headless
+    screen presents both halves, the camera is lit by them, and the recording assembled from
+    the presented cues passes the challenge check (the analysis's verdict is not asserted: the
+    shipped shape model is fitted on whole-screen plans)."""
+    cfg = KioskConfig.model_validate({"inference": {"models_dir": str(models_dir)},
+                                      "challenge": {"display_delay_s": DELAYS.total},
+                                      "active_liveness": {"screen_halves": True}})
+    with open_kiosk(cfg, tmp_path / "home", db_key=bytes(range(32)), pipeline=face_pipeline,
+                    scratch_key=DeviceKey.generate(device_id="lab-halves-test")) as k:
+        factory = _factory(scene, "live", 1)
+        run = _run(k, factory, FLASHING_WORKFLOW)
+    _verdict_ok(run, LivenessMethod.FLASHING)
+    p = run.presentation
+    assert p is not None and p.t_end is not None and p.plan.halves
+    shown = [s for s in factory.timeline.since(p.t0) if s.rgb_right is not None]
+    assert len(shown) == len(p.plan.colours) - 1  # every colour after the neutral lead-in
+    v = run.result.verdict if run.result else None
+    assert v is not None and v.challenge is not None
+    assert "challenge response refused" not in (v.reason or ""), run.summary()
