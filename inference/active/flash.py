@@ -567,10 +567,11 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
                                   dense_n)
     side_slope = side_partial = 0.0
     if cues_right is not None:
-        side_ratio = diffuse_ratio(amb_c * balance.astype(np.float32), _side_map(coef), mask)
+        side_c = _side_map(coef)
+        side_ratio = diffuse_ratio(amb_c * balance.astype(np.float32), side_c, mask)
         side_slope, side_partial = side_answer(side_ratio, level, unclipped & covered, dense_n)
         if maps is not None:
-            maps.update(side_ratio=side_ratio)
+            maps.update(side_ratio=side_ratio, side_rgb=side_c, level=np.float64(level))
     if maps is not None:
         maps.update(unclipped=unclipped, covered=covered, dense_normals=dense_n,
                     reference_mesh=ref, to_crop=to_crop, balance=balance)
