@@ -34,6 +34,7 @@ from inference.active.rolling import (
     row_emission,
     row_offsets,
     row_regression,
+    side_balance,
 )
 from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2, side_answer
 from inference.align import similarity_transform
@@ -220,13 +221,6 @@ def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
     resp_c = cv2.GaussianBlur(coef[1:4].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
                               (0, 0), 1.0)
     return amb_c, resp_c
-
-
-def _side_map(coef: FloatArray) -> np.ndarray:
-    """The answer to the left half minus the right half's, per channel (halves' fits only:
-    coefficients 4..6 are those of the halves' half difference)."""
-    return cv2.GaussianBlur(coef[4:7].sum(0).reshape(CROP, CROP, 3).astype(np.float32),
-                            (0, 0), 1.0)
 
 
 Cue = tuple[float, float, tuple[float, float, float]]
@@ -484,9 +478,10 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     readout, row_lag, row_fit = timing.readout, timing.lag, timing.fit
     offsets = row_offsets(readout, row_lag, row_pos, exposure)
     e_rows = row_emission(times, cues, timing.exposure * exposure, offsets, SCREEN_GAMMA)
-    if cues_right is not None:  # the halves' mean, then their half difference
-        e_left = row_emission(times, left, timing.exposure * exposure, offsets, SCREEN_GAMMA)
-        e_rows = np.concatenate([e_rows, e_left - e_rows], axis=2)
+    half_diff = None
+    if cues_right is not None:  # the left half's light minus the halves' mean
+        half_diff = row_emission(times, left, timing.exposure * exposure, offsets,
+                                 SCREEN_GAMMA) - e_rows
     y: FloatArray = crops.reshape(n, -1).astype(np.float64)
     coef = row_regression(y, e_rows, CROP)  # (4, CROP*CROP*3)
     for _ in range(SHIFT_PASSES):
@@ -566,12 +561,11 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
                                   dense_n)
     side_slope = side_partial = 0.0
-    if cues_right is not None:
-        side_c = _side_map(coef)
-        side_ratio = diffuse_ratio(amb_c * balance.astype(np.float32), side_c, mask)
-        side_slope, side_partial = side_answer(side_ratio, level, unclipped & covered, dense_n)
+    if half_diff is not None:
+        beta = side_balance(y, coef, e_rows, half_diff, CROP)
+        side_slope, side_partial = side_answer(beta, 1.0, unclipped & covered, dense_n)
         if maps is not None:
-            maps.update(side_ratio=side_ratio, side_rgb=side_c, level=np.float64(level))
+            maps.update(side_balance=beta)
     if maps is not None:
         maps.update(unclipped=unclipped, covered=covered, dense_normals=dense_n,
                     reference_mesh=ref, to_crop=to_crop, balance=balance)

@@ -180,3 +180,30 @@ def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     solve = np.linalg.solve(xtx + ridge, x.transpose(0, 2, 1))  # (crop, k, n)
     coef = np.einsum("rkn,nrc->krc", solve, np.asarray(y).reshape(n, crop, -1))
     return np.asarray(coef.reshape(k, -1))
+
+
+def side_balance(y: FloatArray, coef: FloatArray, e_rows: FloatArray, half_diff: FloatArray,
+                 crop: int) -> FloatArray:
+    """Per pixel, beta = (K_left - K_right) / (K_left + K_right): how much more of its answer to
+    the screen comes from the left half than from the right, for a screen whose halves show
+    different colours.
+
+    The per-pixel regression on the halves' mean light gave the pixel's answer K (a 3x3 colour
+    response: camera channel to screen channel). Each half lights the pixel with its own share
+    of that same response (a surface answers both halves in its own colour), so the frames
+    differ from the fit by beta times K applied to the halves' half difference: one number per
+    pixel, fitted over every frame and channel, where a free response to each half (six more
+    numbers) spreads the camera's noise over all of them. No division by the ambient image: the
+    albedo cancels in the ratio. y: (n, crop*crop*3); coef: (4, crop*crop*3) from
+    row_regression on the mean light e_rows (crop, n, 3); half_diff: (crop, n, 3), the left
+    half's light minus that mean, per row and frame. Returns (crop, crop)."""
+    n = y.shape[0]
+    c = np.asarray(coef, np.float64).reshape(4, crop, crop, 3)
+    d = np.asarray(half_diff, np.float64)
+    z = np.einsum("krwc,rnk->nrwc", c[1:], d)  # the answer to the half difference at beta = 1
+    # What the fit to the mean light leaves: the sides' part of the answer, and noise.
+    resid = (np.asarray(y, np.float64).reshape(n, crop, crop, 3) - c[0][None]
+             - np.einsum("krwc,rnk->nrwc", c[1:], np.asarray(e_rows, np.float64)))
+    num = (resid * z).sum((0, 3))
+    den = (z * z).sum((0, 3))
+    return np.asarray(num / np.maximum(den, 1e-12))
