@@ -229,8 +229,12 @@ def active_cross(
     load_b: Annotated[Path | None, typer.Option("--load-b")] = None,
     write_model: Annotated[Path | None, typer.Option(
         "--write-model", help="With --family fit: also write the shape model fitted on "
-                              "--load-a's family (the booth's assets/liveness/flash_shape.json)."
+                              "--load-a's family (the booth's assets/liveness/flash_shape.json, "
+                              "or flash_sides.json for two-sided files)."
     )] = None,
+    halves: Annotated[bool, typer.Option(
+        "--halves", help="Collect two-sided plans (the screen's halves in different colours).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """FLASHING across evaluation families: collect the analyzer's figures per family, then fit
@@ -269,11 +273,13 @@ def active_cross(
     liveness = active_analyzer(kiosk_config(), build_pipeline())
     with progress_report(f"eval active-cross {family} trials", as_json) as report:
         if family == "a":
-            rows = ac.collect_a(liveness, face_scan_folder(), split, trials, seed, report.count)
+            rows = ac.collect_a(liveness, face_scan_folder(), split, trials, seed, report.count,
+                                halves)
         else:
-            rows = ac.collect_b(liveness, colour_dir(data_dir()), trials, seed, report.count)
+            rows = ac.collect_b(liveness, colour_dir(data_dir()), trials, seed, report.count,
+                                halves)
     doc = {"family": family, "split": split if family == "a" else "b", "seed": seed,
-           "trials_per_species": trials, "rows": rows}
+           "trials_per_species": trials, "halves": halves, "rows": rows}
     save.write_text(json.dumps(doc), encoding="utf-8")
     emit({"saved": str(save), "rows": len(rows)}, as_json, lambda d: f"saved {d['rows']} rows "
          f"to {d['saved']}")
