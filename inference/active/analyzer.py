@@ -27,12 +27,13 @@ from inference.active.flash import (
     flash_passes,
     interpolate_landmarks,
 )
-from inference.active.shape_model import ShapeModel
+from inference.active.shape_model import SIDES_MODEL_PATH, ShapeModel
 from inference.codes import LivenessCode, LivenessStatus
 from inference.pipeline import FacePipeline
 from inference.types import FaceAnalysis
 
 Cue = tuple[float, float, tuple[float, float, float]]
+NO_MODEL_MARGIN = -30.0  # the shape check's margin when no model judges this kind of flash
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,23 @@ class ActiveLiveness:
     def __init__(self, pipeline: FacePipeline, flash: FlashThresholds | None = None,
                  actions: ActionThresholds | None = None, flash_keyframes: int = 3,
                  action_rate_hz: float = 6.0, blink_rate_hz: float = 15.0,
-                 shape: ShapeModel | None = None) -> None:
+                 shape: ShapeModel | None = None, sides: ShapeModel | None = None) -> None:
         self.fp = pipeline
         self.flash_th = flash or FlashThresholds()
         self.shape = shape or ShapeModel.load()
+        self._sides = sides
         self.action_th = actions or ActionThresholds()
         self.flash_keyframes = flash_keyframes
         self.action_rate_hz = action_rate_hz
         self.blink_rate_hz = blink_rate_hz
+
+    @property
+    def sides(self) -> ShapeModel | None:
+        """The two-sided flash's model, loaded when first needed (None: not shipped, so a
+        two-sided flash cannot pass: the lab collects its figures to fit one)."""
+        if self._sides is None and SIDES_MODEL_PATH.is_file():
+            self._sides = ShapeModel.load(SIDES_MODEL_PATH)
+        return self._sides
 
     def analyze(self, inp: ActiveInput) -> ActiveResult:
         t_start = time.perf_counter()
@@ -111,7 +121,9 @@ class ActiveLiveness:
                               list(inp.colours), inp.fps,
                               cues_right=list(inp.colours_right) or None)
         flash_figures = flash.to_dict()
-        shape_margin = self.shape.margin(flash_figures)
+        # A two-sided flash is judged by its sides' answer, a whole screen's by its shading.
+        model = self.sides if inp.colours_right else self.shape
+        shape_margin = model.margin(flash_figures) if model is not None else NO_MODEL_MARGIN
         passes = flash_passes(flash, self.flash_th, shape_margin)
         figures: dict[str, Any] = {"flash": flash_figures, "checks": dict(passes)}
         score = self._flash_score(flash, shape_margin)

@@ -487,6 +487,9 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     for _ in range(SHIFT_PASSES):
         y = _undo_residual_shifts(y, coef[0], mask)
         coef = row_regression(y, e_rows, CROP)
+    beta = None
+    if half_diff is not None:  # the halves' shares, and the answer to their mean without them
+        beta, coef = side_balance(y, e_rows, half_diff, CROP)
     amb_c, resp_c = _smoothed_maps(coef)
     amb_s, resp_s = amb_c.sum(-1), resp_c.sum(-1)  # blurring is linear: blur of the sums
     # Skin answers everywhere on the face; a glare patch on glass only where it sits: take a
@@ -561,8 +564,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
     d_r2, d_partial = dense_shape(ratio, amb_c * balance[None, None, :], unclipped & covered,
                                   dense_n)
     side_slope = side_partial = 0.0
-    if half_diff is not None:
-        beta = side_balance(y, coef, e_rows, half_diff, CROP)
+    if beta is not None:
         side_slope, side_partial = side_answer(beta, 1.0, unclipped & covered, dense_n)
         if maps is not None:
             maps.update(side_balance=beta)

@@ -105,6 +105,9 @@ class RowTiming(NamedTuple):
     exposure: float  # each row's exposure, share of the frame period
 
 
+SIDE_ROUNDS = 4  # alternating rounds of the two-sided fit (side_balance)
+
+
 def estimate_timing(row_means: FloatArray, row_weight: FloatArray, times: FloatArray,
                     cues: list[Cue], fps: float, row_pos: FloatArray, gamma: float
                     ) -> RowTiming:
@@ -182,28 +185,32 @@ def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     return np.asarray(coef.reshape(k, -1))
 
 
-def side_balance(y: FloatArray, coef: FloatArray, e_rows: FloatArray, half_diff: FloatArray,
-                 crop: int) -> FloatArray:
+def side_balance(y: FloatArray, e_rows: FloatArray, half_diff: FloatArray, crop: int,
+                 rounds: int = SIDE_ROUNDS) -> tuple[FloatArray, FloatArray]:
     """Per pixel, beta = (K_left - K_right) / (K_left + K_right): how much more of its answer to
     the screen comes from the left half than from the right, for a screen whose halves show
-    different colours.
+    different colours; and the regression's coefficients on the halves' mean light.
 
-    The per-pixel regression on the halves' mean light gave the pixel's answer K (a 3x3 colour
-    response: camera channel to screen channel). Each half lights the pixel with its own share
-    of that same response (a surface answers both halves in its own colour), so the frames
-    differ from the fit by beta times K applied to the halves' half difference: one number per
-    pixel, fitted over every frame and channel, where a free response to each half (six more
-    numbers) spreads the camera's noise over all of them. No division by the ambient image: the
-    albedo cancels in the ratio. y: (n, crop*crop*3); coef: (4, crop*crop*3) from
-    row_regression on the mean light e_rows (crop, n, 3); half_diff: (crop, n, 3), the left
-    half's light minus that mean, per row and frame. Returns (crop, crop)."""
+    A surface answers both halves in its own colour, each with its own share of one colour
+    response K (camera channel <- screen channel, per pixel): the frames are A + K e + beta K d
+    (e the halves' mean light, d the left half's light minus e). beta is one number per pixel,
+    fitted over every frame and channel; a free response to each half (six more numbers per
+    pixel) lets the camera's noise drown it. Alternating least squares: K and A on the frames
+    with the sides' part taken out, then beta on what they leave; a few rounds converge (the
+    first alone reads beta about a third low: part of the sides' answer leaks into K). No
+    division by the ambient image: the albedo cancels in the ratio.
+    y: (n, crop*crop*3); e_rows, half_diff: (crop, n, 3) per row and frame. Returns beta
+    (crop, crop) and the coefficients (4, crop*crop*3) as row_regression gives them."""
     n = y.shape[0]
-    c = np.asarray(coef, np.float64).reshape(4, crop, crop, 3)
+    y4 = np.asarray(y, np.float64).reshape(n, crop, crop, 3)
     d = np.asarray(half_diff, np.float64)
-    z = np.einsum("krwc,rnk->nrwc", c[1:], d)  # the answer to the half difference at beta = 1
-    # What the fit to the mean light leaves: the sides' part of the answer, and noise.
-    resid = (np.asarray(y, np.float64).reshape(n, crop, crop, 3) - c[0][None]
-             - np.einsum("krwc,rnk->nrwc", c[1:], np.asarray(e_rows, np.float64)))
-    num = (resid * z).sum((0, 3))
-    den = (z * z).sum((0, 3))
-    return np.asarray(num / np.maximum(den, 1e-12))
+    beta = np.zeros((crop, crop))
+    coef = row_regression(y, e_rows, crop)
+    for _ in range(rounds):
+        c = coef.reshape(4, crop, crop, 3)
+        z = np.einsum("krwc,rnk->nrwc", c[1:], d)  # the answer to d at beta = 1
+        resid = y4 - c[0][None] - np.einsum("krwc,rnk->nrwc", c[1:], e_rows)
+        beta = (resid * z).sum((0, 3)) / np.maximum((z * z).sum((0, 3)), 1e-12)
+        sides = np.einsum("krwc,rnk->nrwc", c[1:], d) * beta[None, :, :, None]
+        coef = row_regression((y4 - sides).reshape(n, -1), e_rows, crop)
+    return np.asarray(beta), coef

@@ -22,6 +22,11 @@ from inference.passive.fusion import LinearModel
 
 SHAPE_MODEL_PATH = asset_path("liveness", "flash_shape.json")
 FEATURES = ("mesh_r2", "mesh_partial", "dense_r2", "dense_partial")
+# A two-sided flash (the screen's halves in different colours) has a check of its own: how
+# strongly and how much of the left-minus-right answer follows the mesh's n_x
+# (inference/active/shape.py, side_answer), a model of the same kind in its own file.
+SIDES_MODEL_PATH = asset_path("liveness", "flash_sides.json")
+SIDE_FEATURES = ("side_slope", "side_partial")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class ShapeModel:
         if raw.get("version") != 1:
             raise ValueError(f"unsupported flash shape model version {raw.get('version')}")
         model = LinearModel.from_json(raw["model"])
-        unknown = [n for n in model.names if n not in FEATURES]
+        unknown = [n for n in model.names if n not in FEATURES + SIDE_FEATURES]
         if unknown:
             raise ValueError(f"flash shape model names unknown figures: {unknown}")
         threshold = float(raw["threshold"])

@@ -254,15 +254,17 @@ def active_cross(
             raise BadInputError("--family fit needs --load-a and --load-b files")
         try:
             doc_a = json.loads(load_a.read_text(encoding="utf-8"))
-            rows_a = doc_a["rows"]
-            rows_b = json.loads(load_b.read_text(encoding="utf-8"))["rows"]
+            doc_b = json.loads(load_b.read_text(encoding="utf-8"))
+            rows_a, rows_b = doc_a["rows"], doc_b["rows"]
             meta_a = {k: v for k, v in doc_a.items() if k != "rows"}
+            names = ac.feature_names([doc_a, doc_b])
         except (ValueError, KeyError, TypeError) as exc:
             raise BadInputError(f"not a figures file: {exc}") from exc
-        emit(ac.cross_family(rows_a, rows_b), as_json, ac.render_cross)
+        emit(ac.cross_family(rows_a, rows_b, names), as_json, ac.render_cross)
         if write_model is not None:
             ac.write_model(rows_a, {**meta_a, "command": "poh-lab eval active-cross --family "
-                                    f"fit --load-a {load_a.name} --write-model"}, write_model)
+                                    f"fit --load-a {load_a.name} --write-model"}, write_model,
+                           names)
         return
     if save is None:
         raise BadInputError("--family a|b needs --save PATH")

@@ -28,7 +28,7 @@ import numpy as np
 from app.capture.analyze import analyze_recording
 from inference.active.analyzer import ActiveLiveness
 from inference.active.flash import FlashThresholds
-from inference.active.shape_model import FEATURES, ShapeModel
+from inference.active.shape_model import FEATURES, SIDE_FEATURES, ShapeModel
 from inference.passive.fusion import fit_logistic
 
 FIXED_CHECKS = ("fit", "lag", "strength")
@@ -83,9 +83,9 @@ def _row(family: str, species: str, figures: dict[str, Any]) -> dict[str, Any]:
             "checks": figures.get("checks", {})}
 
 
-def features(row: dict[str, Any]) -> np.ndarray:
+def features(row: dict[str, Any], names: tuple[str, ...] = FEATURES) -> np.ndarray:
     f = row["flash"]
-    return np.array([float(f.get(k, 0.0)) for k in FEATURES])
+    return np.array([float(f.get(k, 0.0)) for k in names])
 
 
 def fixed_pass(row: dict[str, Any]) -> bool:
@@ -98,12 +98,13 @@ def fixed_pass(row: dict[str, Any]) -> bool:
             and float(f.get("row_fit", 0.0)) >= th.min_row_fit)
 
 
-def fit_model(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The shape model fitted on one family's rows."""
+def fit_model(rows: list[dict[str, Any]], names: tuple[str, ...] = FEATURES) -> dict[str, Any]:
+    """The shape model fitted on one family's rows (names: SIDE_FEATURES for two-sided
+    plans)."""
     use = [r for r in rows if fixed_pass(r)]
     y = np.array([1 if r["species"] == "live" else 0 for r in use])
-    x = np.stack([features(r) for r in use])
-    lin = fit_logistic(x, y, FEATURES)
+    x = np.stack([features(r, names) for r in use])
+    lin = fit_logistic(x, y, names)
     s = lin.logits(x)
     live_min, att_max = float(s[y == 1].min()), float(s[y == 0].max())
     return {"shape": ShapeModel(lin, (live_min + att_max) / 2, {}), "fit_live_min": live_min,
@@ -154,8 +155,9 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
             "fit_attack_max": model["fit_attack_max"], "model": shape.model.to_json()}
 
 
-def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> dict[str, Any]:
-    models = {"a": fit_model(rows_a), "b": fit_model(rows_b)}
+def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]],
+                 names: tuple[str, ...] = FEATURES) -> dict[str, Any]:
+    models = {"a": fit_model(rows_a, names), "b": fit_model(rows_b, names)}
     return {"models": {k: _summary(m) for k, m in models.items()},
             "cross": {"a->b": apply_model(models["a"], rows_b),
                       "b->a": apply_model(models["b"], rows_a),
@@ -163,11 +165,20 @@ def cross_family(rows_a: list[dict[str, Any]], rows_b: list[dict[str, Any]]) -> 
                       "b->b": apply_model(models["b"], rows_b)}}
 
 
-def write_model(rows: list[dict[str, Any]], provenance: dict[str, Any], path: Path) -> ShapeModel:
+def write_model(rows: list[dict[str, Any]], provenance: dict[str, Any], path: Path,
+                names: tuple[str, ...] = FEATURES) -> ShapeModel:
     """Fit on one family's rows and write the booth's shape model file."""
-    m = fit_model(rows)
+    m = fit_model(rows, names)
     shape = ShapeModel(m["shape"].model, m["shape"].threshold,
                        {**provenance, "fit_live_min": round(m["fit_live_min"], 4),
                         "fit_attack_max": round(m["fit_attack_max"], 4)})
     path.write_text(json.dumps(shape.to_json(), indent=1) + "\n", encoding="utf-8")
     return shape
+
+
+def feature_names(docs: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The shape model's figures for these figures files: all two-sided or all whole-screen."""
+    kinds = {bool(d.get("halves", False)) for d in docs}
+    if len(kinds) != 1:
+        raise ValueError("figures files mix two-sided and whole-screen plans")
+    return SIDE_FEATURES if kinds.pop() else FEATURES
