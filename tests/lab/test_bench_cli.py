@@ -65,3 +65,18 @@ def test_bench_session_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert lab_run(["bench", "session", "--repeats", "0"]) == 2
     assert "--repeats" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # compiles the pipeline, renders two FLASHING answers, analyses each twice
+def test_bench_active_json_times_both_screens(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.lab.cli.main import run as lab_run
+
+    code = lab_run(["bench", "active", "--runs", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["runs"] == 1 and report["frames"] > 60 and report["median_ms"] > 0
+    two = report["two_sided"]
+    assert two["frames"] > 60 and two["median_ms"] > 0
+    assert two["ratio_to_whole"] == pytest.approx(two["median_ms"] / report["median_ms"],
+                                                  abs=0.01)
