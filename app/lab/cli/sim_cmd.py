@@ -64,6 +64,9 @@ def active(
     split: Annotated[str, typer.Option("--split", help="heldout or tuning settings.")] = (
         "heldout"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    halves: Annotated[bool, typer.Option(
+        "--halves", help="A two-sided plan (the screen's halves in different colours).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write one simulated active-liveness capture recording (synthetic face images)."""
@@ -85,7 +88,8 @@ def active(
         raise BadInputError(f"{out} exists and is not empty")
     rng = np.random.default_rng(seed)
     rec = simulate(FaceScene(folder), species, method,
-                   draw_settings("heldout" if split == "heldout" else "tuning", rng), rng)
+                   draw_settings("heldout" if split == "heldout" else "tuning", rng), rng,
+                   halves=halves)
     write_recording(out, rec)
     emit({"path": str(out), "method": method, "species": species, "frames": len(rec.frames),
           "nonce": rec.nonce.hex()}, as_json,
