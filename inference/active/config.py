@@ -30,10 +30,12 @@ class ActiveLivenessConfig(BaseModel):
     min_blink: float = Field(default=_ACTIONS.min_blink, ge=0.0, le=1.0)
     min_smile: float = Field(default=_ACTIONS.min_smile, ge=0.0, le=1.0)
     min_parallax: float = Field(default=_ACTIONS.min_parallax, ge=0.0, le=10.0)
-    # Two-sided flash plans (app/capture/plan.py, halves=True): off until the shipped shape
-    # model is fitted on them (assets/liveness/flash_shape.json is fitted on whole-screen
-    # plans). Strict: a "true" or a 1 in the file is refused, not read as on.
-    screen_halves: StrictBool = False
+    # Two-sided flash plans (app/capture/plan.py, halves=True): the screen's halves light the
+    # face from either side, judged by assets/liveness/flash_sides.json (the check that held
+    # across the simulator families, docs/accuracy.md, sixth round); false draws whole-screen
+    # plans, judged by the shading model (flash_shape.json), which did not. Strict: a "true" or
+    # a 1 in the file is refused, not read as on.
+    screen_halves: StrictBool = True
 
     def flash(self) -> FlashThresholds:
         return FlashThresholds(min_fit=self.min_fit, max_lag_frames=self.max_lag_frames,

@@ -1,6 +1,6 @@
 """`active_liveness.screen_halves` end to end on the kiosk's session path: with it on, the
-session draws the two-sided plan of its nonce and checks the answer against that same plan;
-with it off (the default) the plan is whole-screen. An answer to the other kind of plan of the
+session (the default) draws the two-sided plan of its nonce and checks the answer against that
+same plan; with it off the plan is whole-screen. An answer to the other kind of plan of the
 same nonce is declined before any analysis. The real pipeline, challenge checks, encrypted
 database and signer; the simulator stands in for the screen and camera (scratch key)."""
 
@@ -76,7 +76,7 @@ def halves_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kiosk]:
 def test_the_switch_picks_the_plan_the_session_draws_and_checks(halves_kiosk: Kiosk) -> None:
     nonce = bytes(range(16))
     on = halves_kiosk.config
-    off = KioskConfig.model_validate({})
+    off = KioskConfig.model_validate({"active_liveness": {"screen_halves": False}})
     for name, method in (("flashing.json", "FLASHING"), ("active_3d.json", "ACTIVE_3D")):
         wf = _workflow(name)
         drawn = liveness_for(on, wf, halves_kiosk.pipeline).plan(nonce)
@@ -93,9 +93,10 @@ def test_a_session_answers_the_two_sided_plan(halves_kiosk: Kiosk, face3d: Path)
     assert cam.asked is not None and cam.asked.halves
     assert cam.asked == make_plan("FLASHING", bytes(range(16)), halves=True)
     assert cam.last is not None and all(c.rgb_right is not None for c in cam.last.colours[1:])
-    # past the challenge check (whatever the analysis made of it): bound into the verdict
+    # past the challenge check, bound into the verdict, and judged by the two-sided model
     assert REFUSED not in (v.reason or "")
     assert v.challenge is not None and v.challenge.response_digest == digest_of(cam.last)
+    assert v.status is SessionStatus.APPROVED, (v.reason, v.liveness)
 
 
 def test_a_whole_screen_answer_to_a_two_sided_session_is_declined(halves_kiosk: Kiosk,
@@ -113,9 +114,9 @@ def test_a_whole_screen_answer_to_a_two_sided_session_is_declined(halves_kiosk: 
 def test_a_two_sided_answer_to_a_whole_screen_session_is_declined(
         halves_kiosk: Kiosk, face3d: Path, tmp_path: Path) -> None:
     wf = _workflow("flashing.json")
-    with open_kiosk(KioskConfig.model_validate({}), tmp_path, workflow=wf,
-                    db_key=bytes(range(32)), scratch_key=DeviceKey.generate(),
-                    pipeline=halves_kiosk.pipeline) as kiosk:  # the default: whole screen
+    whole = KioskConfig.model_validate({"active_liveness": {"screen_halves": False}})
+    with open_kiosk(whole, tmp_path, workflow=wf, db_key=bytes(range(32)),
+                    scratch_key=DeviceKey.generate(), pipeline=halves_kiosk.pipeline) as kiosk:
         cam = _Answering(SimulatedChallengeCamera(face3d, "live", split="tuning", seed=5),
                          halves=True)
         result = run_session(kiosk.parts, wf, cam, "whole-halves", nonce=bytes(range(2, 18)))

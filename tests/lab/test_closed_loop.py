@@ -229,9 +229,8 @@ def test_a_two_sided_state_lights_the_face_from_either_side(scene: FaceScene) ->
 def test_a_two_sided_session_runs_through_the_whole_chain(
         tmp_path: Path, models_dir: Path, face_pipeline: FacePipeline, scene: FaceScene) -> None:
     """active_liveness.screen_halves on: the flow plans the two-sided challenge, the headless
-    screen presents both halves, the camera is lit by them, and the recording assembled from
-    the presented cues passes the challenge check (the analysis's verdict is not asserted: the
-    shipped shape model is fitted on whole-screen plans)."""
+    screen presents both halves, the camera is lit by them, the recording assembled from the
+    presented cues passes the challenge check, and the two-sided model approves the face."""
     cfg = KioskConfig.model_validate({"inference": {"models_dir": str(models_dir)},
                                       "challenge": {"display_delay_s": DELAYS.total},
                                       "active_liveness": {"screen_halves": True}})
@@ -247,3 +246,4 @@ def test_a_two_sided_session_runs_through_the_whole_chain(
     v = run.result.verdict if run.result else None
     assert v is not None and v.challenge is not None
     assert "challenge response refused" not in (v.reason or ""), run.summary()
+    assert v.status is S.APPROVED, run.summary()

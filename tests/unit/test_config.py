@@ -38,15 +38,15 @@ def test_a_named_file_that_is_missing_is_an_error(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.json")
 
 
-def test_screen_halves_is_off_by_default_and_takes_a_boolean(tmp_path: Path) -> None:
+def test_screen_halves_is_on_by_default_and_takes_a_boolean(tmp_path: Path) -> None:
     p = tmp_path / "config.json"
     p.write_text("{}")
     default = load_config(p).active_liveness
-    assert default.screen_halves is False
-    p.write_text('{"active_liveness": {"screen_halves": true}}')
-    on = load_config(p).active_liveness
-    assert on.screen_halves is True
-    assert on.flash() == default.flash() and on.actions() == default.actions()
+    assert default.screen_halves is True
+    p.write_text('{"active_liveness": {"screen_halves": false}}')
+    off = load_config(p).active_liveness
+    assert off.screen_halves is False
+    assert off.flash() == default.flash() and off.actions() == default.actions()
 
 
 @pytest.mark.parametrize("value", ['"true"', "1", "0", "null", '"yes"', "[true]"])
