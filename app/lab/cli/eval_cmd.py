@@ -124,6 +124,9 @@ def active(
         "--family", help="a: the 3D-scan simulator (tuning family); b: the independent "
                          "renderer (portrait meshes, rolling shutter, MJPEG; FLASHING only).")
     ] = "a",
+    halves: Annotated[bool, typer.Option(
+        "--halves", help="Two-sided plans (the booth's default) instead of whole-screen ones.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Active liveness (FLASHING, ACTIVE_3D) on a simulator family: BPCER, APCER/species."""
@@ -148,14 +151,15 @@ def active(
 
         with progress_report("eval active trials", as_json) as report:
             doc_b = evaluate_active_b(active_analyzer(kiosk_config(), _models(report)),
-                                      colour_dir(data_dir()), trials, seed, report.count)
+                                      colour_dir(data_dir()), trials, seed, report.count,
+                                      halves)
         emit(doc_b, as_json, render_b)
         return
     folder = face_scan_folder()
     with progress_report("eval active trials", as_json) as report:
         doc = evaluate_active(active_analyzer(kiosk_config(), _models(report)), folder,
                               "heldout" if split == "heldout" else "tuning", trials, seed,
-                              report.count, room)
+                              report.count, room, halves)
     emit(doc, as_json, render)
 
 

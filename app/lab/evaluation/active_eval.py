@@ -22,10 +22,11 @@ from inference.active.analyzer import ActiveLiveness
 
 def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials: int,
                     seed: int, on_progress: Callable[[int, int], None] | None = None,
-                    room_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> dict[str, Any]:
+                    room_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                    halves: bool = False) -> dict[str, Any]:
     """room_rgb: colour of the room light for every trial (a stress test; white by default,
     which leaves the drawn settings and the random stream as they were). on_progress: (trials
-    done, trials in all) after each trial."""
+    done, trials in all) after each trial. halves: two-sided plans."""
     scene = FaceScene(face3d)
     rng = np.random.default_rng(seed)
     plan = [("FLASHING", sp) for sp in ("live", *SPECIES_FLASH)]
@@ -38,7 +39,7 @@ def evaluate_active(liveness: ActiveLiveness, face3d: Path, split: Split, trials
         seen: dict[str, list[float]] = {}
         for _ in range(trials):
             s = dataclasses.replace(draw_settings(split, rng), room_rgb=room_rgb)
-            rec = simulate(scene, sp, method, s, rng)
+            rec = simulate(scene, sp, method, s, rng, halves=halves)
             res = analyze_recording(liveness, rec)
             accepted = res.status == "Approved"
             for k, v in res.figures.get("flash", {}).items():

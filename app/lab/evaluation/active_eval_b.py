@@ -20,7 +20,8 @@ from inference.active.analyzer import ActiveLiveness
 
 
 def evaluate_active_b(liveness: ActiveLiveness, portraits: Path, trials: int, seed: int,
-                      on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                      on_progress: Callable[[int, int], None] | None = None,
+                      halves: bool = False) -> dict[str, Any]:
     people = load_people(liveness.fp, portraits)
     rng = np.random.default_rng(seed)
     rows: dict[str, dict[str, Any]] = {}
@@ -33,7 +34,7 @@ def evaluate_active_b(liveness: ActiveLiveness, portraits: Path, trials: int, se
             person = people[int(rng.integers(len(people)))]
             geometry = int(rng.integers(len(person.surfaces)))
             rec = simulate_b(person.portrait, person.surfaces[geometry], sp,
-                             draw_settings_b(rng), rng)
+                             draw_settings_b(rng), rng, halves=halves)
             res = analyze_recording(liveness, rec)
             accepted = res.status == "Approved"
             flash = res.figures.get("flash", {})
