@@ -95,29 +95,36 @@ def _errors(res: dict) -> dict[str, int]:
             for sp, r in res.items()}
 
 
-@pytest.mark.slow
-def test_eval_active_cross_family_figures(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    """docs/accuracy.md's cross-family table (about 25 min): the booth's shape model is the fit
-    on family A's tuning trials (seed 41) and nothing else, and the figures on the family not
-    fitted on do not get worse than published (the issue's target, APCER 0 for every species
-    at BPCER at most 4%, is met fitted on B and tested on A, not yet the other way)."""
+def _collect_and_fit(tmp: Path, seeds_b: tuple[int, int], shipped_path: Path,
+                     *extra: str) -> None:
+    """Collect A41 (tuning), A47h (held-out) and the two B seeds (50 FLASHING trials per
+    species; extra: e.g. --halves), then check that the fit on A41 is the booth's model file."""
     runs = {"a41": ["--family", "a", "--split", "tuning", "--seed", "41"],
             "a47h": ["--family", "a", "--split", "heldout", "--seed", "47"],
-            "b41": ["--family", "b", "--seed", "41"], "b47": ["--family", "b", "--seed", "47"]}
+            **{f"b{s}": ["--family", "b", "--seed", str(s)] for s in seeds_b}}
     for name, args in runs.items():
-        assert lab_run(["eval", "active-cross", *args, "--trials", "50",
-                        "--save", str(tmp_path / f"{name}.json")]) == 0
-    model = tmp_path / "flash_shape.json"
-    assert lab_run(["eval", "active-cross", "--load-a", str(tmp_path / "a41.json"), "--load-b",
-                    str(tmp_path / "b41.json"), "--write-model", str(model)]) == 0
-    shipped = json.loads(SHAPE_MODEL_PATH.read_text(encoding="utf-8"))
+        assert lab_run(["eval", "active-cross", *args, *extra, "--trials", "50",
+                        "--save", str(tmp / f"{name}.json")]) == 0
+    model = tmp / "model.json"
+    assert lab_run(["eval", "active-cross", "--load-a", str(tmp / "a41.json"), "--load-b",
+                    str(tmp / f"b{seeds_b[0]}.json"), "--write-model", str(model)]) == 0
+    shipped = json.loads(shipped_path.read_text(encoding="utf-8"))
     fitted = json.loads(model.read_text(encoding="utf-8"))
     assert fitted["model"]["names"] == shipped["model"]["names"]
     for key in ("mean", "std", "weights"):
         assert fitted["model"][key] == pytest.approx(shipped["model"][key], abs=1e-3)
     assert fitted["threshold"] == pytest.approx(shipped["threshold"], abs=1e-3)
     assert fitted["data"]["family"] == shipped["data"]["family"] == "a"
+
+
+@pytest.mark.slow
+def test_eval_active_cross_family_figures(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/accuracy.md's whole-screen cross-family table (about 25 min): the booth's shape
+    model is the fit on family A's tuning trials (seed 41) and nothing else, and the figures on
+    the family not fitted on do not get worse than published (with whole-screen plans the
+    issue's target is met fitted on B and tested on A, not the other way)."""
+    _collect_and_fit(tmp_path, (41, 47), SHAPE_MODEL_PATH)
     a_to_b = _errors(_cross(tmp_path, tmp_path / "a41.json", tmp_path / "b47.json",
                             capsys)["cross"]["a->b"])
     assert a_to_b["live"] <= 5 and a_to_b["print"] == 0
@@ -135,27 +142,11 @@ def test_eval_active_cross_family_two_sided_figures(tmp_path: Path,
     target holds both ways: fitted on A and tested on B (fresh seeds 71, 73), fitted on B and
     tested on A's held-out settings (seed 47), every species at APCER 0 and no live face
     declined."""
-    runs = {"a41": ["--family", "a", "--split", "tuning", "--seed", "41"],
-            "a47h": ["--family", "a", "--split", "heldout", "--seed", "47"],
-            "b71": ["--family", "b", "--seed", "71"], "b73": ["--family", "b", "--seed", "73"]}
-    for name, args in runs.items():
-        assert lab_run(["eval", "active-cross", *args, "--halves", "--trials", "50",
-                        "--save", str(tmp_path / f"{name}.json")]) == 0
-    model = tmp_path / "flash_sides.json"
-    assert lab_run(["eval", "active-cross", "--load-a", str(tmp_path / "a41.json"), "--load-b",
-                    str(tmp_path / "b71.json"), "--write-model", str(model)]) == 0
-    shipped = json.loads(SIDES_MODEL_PATH.read_text(encoding="utf-8"))
-    fitted = json.loads(model.read_text(encoding="utf-8"))
-    assert fitted["model"]["names"] == shipped["model"]["names"] == ["side_slope",
-                                                                      "side_partial"]
-    for key in ("mean", "std", "weights"):
-        assert fitted["model"][key] == pytest.approx(shipped["model"][key], abs=1e-3)
-    assert fitted["threshold"] == pytest.approx(shipped["threshold"], abs=1e-3)
-    assert fitted["data"]["family"] == shipped["data"]["family"] == "a"
+    _collect_and_fit(tmp_path, (71, 73), SIDES_MODEL_PATH, "--halves")
     for b in ("b71.json", "b73.json"):
         a_to_b = _errors(_cross(tmp_path, tmp_path / "a41.json", tmp_path / b,
                                 capsys)["cross"]["a->b"])
         assert all(v == 0 for v in a_to_b.values()), (b, a_to_b)
-    b_to_a = _errors(_cross(tmp_path, tmp_path / "a47h.json", tmp_path / "b71.json",
-                            capsys)["cross"]["b->a"])
-    assert all(v == 0 for v in b_to_a.values()), b_to_a
+        b_to_a = _errors(_cross(tmp_path, tmp_path / "a47h.json", tmp_path / b,
+                                capsys)["cross"]["b->a"])
+        assert all(v == 0 for v in b_to_a.values()), (b, b_to_a)

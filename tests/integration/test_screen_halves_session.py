@@ -18,6 +18,7 @@ from app.capture.recording import Recording
 from app.flow.headless import run_session
 from app.kiosk.config import KioskConfig
 from app.kiosk.root import Kiosk, liveness_for, open_kiosk
+from app.lab.datasets import face3d_dir
 from app.lab.simulation.flash.challenge_camera import SimulatedChallengeCamera
 from app.workflows import Workflow, parse_workflow
 from assets import asset_path
@@ -56,12 +57,8 @@ class _Answering:
 
 
 @pytest.fixture(scope="module")
-def face3d() -> Path:
-    from app.paths import data_dir
-    folder = data_dir() / "face3d"
-    if not (folder / "james.obj").is_file():
-        pytest.fail(f"3D face scan missing in {folder}: run `poh data fetch`")
-    return folder
+def face3d(data_dir: Path) -> Path:
+    return face3d_dir(data_dir)
 
 
 @pytest.fixture(scope="module")
