@@ -13,6 +13,9 @@ image, K the flash response. Checks:
   glass mirrors the screen's light in every channel alike, skin answers in its own colour), and
   after removing a best-fit quadric (tilt and bend of a sheet) its spread must be that of a face.
   A print or relit replay is flat; a glare spot on a replay's glass is specular.
+- sides (two-sided plans, the screen's halves in different colours): per pixel, how much more
+  of the answer comes from the left half than from the right; a face's follows its normals'
+  left-right component, a sheet's or a screen's is one number (inference/active/shape.py).
 Auto exposure and white balance drift are divided out with a background region's gain per frame;
 head sway left over by the registration is removed by Lucas-Kanade steps against the ambient
 image (with a gain and offset per channel, so the flash's colour is not read as motion).
@@ -565,7 +568,7 @@ def analyze_flash(frames: list[np.ndarray], times: FloatArray, landmarks: list[F
                                   dense_n)
     side_slope = side_partial = 0.0
     if beta is not None:
-        side_slope, side_partial = side_answer(beta, 1.0, unclipped & covered, dense_n)
+        side_slope, side_partial = side_answer(beta, unclipped & covered, dense_n)
         if maps is not None:
             maps.update(side_balance=beta)
     if maps is not None:

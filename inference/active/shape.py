@@ -149,29 +149,27 @@ def dense_shape(ratio: FloatArray, amb_rgb: FloatArray, good: npt.NDArray[np.boo
             explained_beyond(v, np.hstack([quad, picture_terms(amb_rgb[ys, xs])]), terms))
 
 
-def side_answer(side_ratio: FloatArray, level: float, good: npt.NDArray[np.bool_],
-                normals: FloatArray) -> tuple[float, float]:
+def side_answer(beta: FloatArray, good: npt.NDArray[np.bool_], normals: FloatArray
+                ) -> tuple[float, float]:
     """(side_slope, side_partial) of a flash whose screen halves showed different colours.
 
-    side_ratio: the diffuse answer to the left half minus the right half's, per unit ambient
-    (the left half as the person facing the screen sees it lights the face parts the camera
-    sees on the image's right); level: the face's diffuse answer to both (median K/A). Lambert:
-    a face's difference is its normal's dot product with the two halves' directions, so it
-    follows the normal's x component, in the image's own direction (a positive slope), with a
-    first-order strength that a single light's second-order shading never has. A flat sheet has
-    one normal: its difference is one number, a tilt spreads it linearly over the image, a curl
-    or sheen smoothly; the quadric takes those. side_slope: the coefficient of n_x beyond a
-    quadric, per the level; side_partial: the share of what the quadric leaves that n_x explains.
-    0, 0 with too few pixels or no diffuse answer."""
+    beta: per pixel, (K_left - K_right) / (K_left + K_right), the share of its answer that comes
+    more from the left half than from the right (inference/active/rolling.py, side_balance; the
+    left half as the person facing the screen sees it lights the face parts the camera sees on
+    the image's right). Lambert: a face's beta follows its normal's x component, in the image's
+    own direction (a positive slope), with a first-order strength that a single light's
+    second-order shading never has. A flat sheet has one normal: its beta is one number, a tilt
+    spreads it linearly over the image, a curl or sheen smoothly; the quadric takes those.
+    side_slope: the coefficient of n_x beyond a quadric; side_partial: the share of what the
+    quadric leaves that n_x explains. 0, 0 with too few pixels."""
     ys, xs = np.nonzero(good)
-    if len(ys) < MIN_DENSE_PIXELS or level <= 0.0:
+    if len(ys) < MIN_DENSE_PIXELS:
         return 0.0, 0.0
-    size = side_ratio.shape[0]
+    size = beta.shape[0]
     x = (xs - size / 2) / size
     y = (ys - size / 2) / size
-    v = np.asarray(side_ratio[ys, xs], np.float64) / level
+    v = np.asarray(beta[ys, xs], np.float64)
     quad = _quadric(x, y)
     nx = np.asarray(normals[ys, xs, 0], np.float64)[:, None]
-    design = np.hstack([quad, nx])
-    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+    coef, *_ = np.linalg.lstsq(np.hstack([quad, nx]), v, rcond=None)
     return float(coef[-1]), explained_beyond(v, quad, nx)
