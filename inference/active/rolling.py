@@ -202,15 +202,25 @@ def side_balance(y: FloatArray, e_rows: FloatArray, half_diff: FloatArray, crop:
     y: (n, crop*crop*3); e_rows, half_diff: (crop, n, 3) per row and frame. Returns beta
     (crop, crop) and the coefficients (4, crop*crop*3) as row_regression gives them."""
     n = y.shape[0]
-    y4 = np.asarray(y, np.float64).reshape(n, crop, crop, 3)
+    y_r = np.asarray(y, np.float64).reshape(n, crop, crop * 3).transpose(1, 0, 2)
+    x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
     d = np.asarray(half_diff, np.float64)
+    xt, dt = x.transpose(0, 2, 1), d.transpose(0, 2, 1)
+    xtx = xt @ x
+    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(4)[None]
+    inv = np.linalg.inv(xtx + ridge)  # (row, 4, 4)
+    # Every round works on these cross-products alone (no pass over the frames): with
+    # z = D K (the answer to d at beta = 1), sum_t (y - X C) z = K . D'y - C . X'D K, and the
+    # refit C = (X'X)^-1 (X'y - X'D K beta).
+    xty, dty, xtd, dtd = xt @ y_r, dt @ y_r, xt @ d, dt @ d
+    coef = inv @ xty  # (row, 4, pixel-channel): ambient, then the response to each channel
     beta = np.zeros((crop, crop))
-    coef = row_regression(y, e_rows, crop)
     for _ in range(rounds):
-        c = coef.reshape(4, crop, crop, 3)
-        z = np.einsum("krwc,rnk->nrwc", c[1:], d)  # the answer to d at beta = 1
-        resid = y4 - c[0][None] - np.einsum("krwc,rnk->nrwc", c[1:], e_rows)
-        beta = (resid * z).sum((0, 3)) / np.maximum((z * z).sum((0, 3)), 1e-12)
-        sides = np.einsum("krwc,rnk->nrwc", c[1:], d) * beta[None, :, :, None]
-        coef = row_regression((y4 - sides).reshape(n, -1), e_rows, crop)
-    return np.asarray(beta), coef
+        k = coef[:, 1:, :]
+        xdk = xtd @ k
+        num = (k * dty).sum(1) - (coef * xdk).sum(1)
+        den = (k * (dtd @ k)).sum(1)
+        beta = num.reshape(crop, crop, 3).sum(2) / np.maximum(
+            den.reshape(crop, crop, 3).sum(2), 1e-12)
+        coef = inv @ (xty - xdk * np.repeat(beta, 3, axis=1)[:, None, :])
+    return np.asarray(beta), np.asarray(coef.transpose(1, 0, 2).reshape(4, -1))
