@@ -83,6 +83,30 @@ def test_sim_active_writes_a_readable_recording(tmp_path: Path) -> None:
     assert lab_run(["sim", "active", str(tmp_path / "y"), "--method", "PASSIVE"]) == 2
 
 
+@pytest.mark.parametrize(("species", "status"), [("live", "Approved"), ("print", "Declined")])
+def test_two_sided_recordings_are_judged_by_their_sides(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], species: str, status: str) -> None:
+    """`poh-lab sim active --halves` writes a two-sided recording (rgb_right on every colour
+    after the lead-in); `poh liveness analyze` judges it by the sides: a face's left-minus-right
+    answer follows its mesh, a print's does not."""
+    from app.capture.recording import read_recording
+
+    out = tmp_path / species
+    assert lab_run(["sim", "active", str(out), "--species", species, "--split", "tuning",
+                    "--seed", "3", "--halves", "--json"]) == 0
+    rec = read_recording(out)
+    assert all(c.rgb_right is not None for c in rec.colours[1:])
+    capsys.readouterr()
+    assert run(["liveness", "analyze", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == status, doc["figures"]
+    flash = doc["figures"]["flash"]
+    if species == "live":
+        assert flash["side_slope"] > 0.1 and flash["side_partial"] > 0.2
+    else:
+        assert flash["side_slope"] < 0.02 and doc["figures"]["checks"]["shape"] is False
+
+
 def _cross(tmp: Path, a: Path, b: Path, capsys: pytest.CaptureFixture[str]) -> dict:
     capsys.readouterr()
     assert lab_run(["eval", "active-cross", "--load-a", str(a), "--load-b", str(b),
