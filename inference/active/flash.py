@@ -32,6 +32,7 @@ import numpy.typing as npt
 from inference.active.colour import camera_colour_spread
 from inference.active.rolling import (
     MIN_ROW_PIXELS,
+    Cue,
     crop_row_positions,
     estimate_timing,
     row_emission,
@@ -39,7 +40,14 @@ from inference.active.rolling import (
     row_regression,
     side_balance,
 )
-from inference.active.shape import dense_normals, dense_shape, partial_mesh_r2, side_answer
+from inference.active.shape import (
+    dense_normals,
+    dense_shape,
+    explained_beyond,
+    normal_terms,
+    partial_mesh_r2,
+    side_answer,
+)
 from inference.align import similarity_transform
 
 FloatArray = npt.NDArray[np.floating]  # any float width: the analysis mixes f32 and f64
@@ -226,9 +234,6 @@ def _smoothed_maps(coef: FloatArray) -> tuple[np.ndarray, np.ndarray]:
     return amb_c, resp_c
 
 
-Cue = tuple[float, float, tuple[float, float, float]]
-
-
 def mean_cues(left: list[Cue], right: list[Cue]) -> list[Cue]:
     """Whole-screen cues whose light (drive ** gamma) is the two halves' mean: what the face as a
     whole, a row's mean or a flat sheet facing the screen answers to."""
@@ -366,16 +371,12 @@ def mesh_normals(pts: FloatArray) -> FloatArray:
 
 
 def mesh_r2(xs: FloatArray, ys: FloatArray, ratio_pts: FloatArray, normals: FloatArray) -> float:
-    """R^2 of the quadric-removed K/A at the mesh points on the quadric-removed normal terms
+    """Share of K/A at the mesh points left after a quadric in the image that the normal terms
     (nx, ny, nz, nx^2, ny^2, nx ny: Lambert's ratio of screen to room cosines, to second order,
-    whatever the room light's direction)."""
-    nx, ny, nz = normals[:, 0], normals[:, 1], normals[:, 2]
-    terms = np.stack([_remove_quadric(xs, ys, t) for t in (nx, ny, nz, nx * nx, ny * ny,
-                                                             nx * ny)], 1)
-    v = _remove_quadric(xs, ys, ratio_pts)
-    coef, *_ = np.linalg.lstsq(terms, v, rcond=None)
-    tot = float((v * v).sum())
-    return float(1.0 - ((v - terms @ coef) ** 2).sum() / tot) if tot > 1e-18 else 0.0
+    whatever the room light's direction; inference/active/shape.py) explain."""
+    return explained_beyond(np.asarray(ratio_pts, np.float64),
+                            np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], 1),
+                            normal_terms(normals))
 
 
 def _remove_quadric(x: FloatArray, y: FloatArray, v: FloatArray) -> FloatArray:

@@ -167,6 +167,15 @@ def row_offsets(readout: float, lag: float, row_pos: FloatArray, period: float) 
     return np.asarray(readout * period * np.asarray(row_pos, np.float64) - lag * period)
 
 
+def _row_design(e_rows: FloatArray, crop: int, n: int) -> tuple[FloatArray, FloatArray]:
+    """Each crop row's design (a constant, then its lights: (crop, n, 1 + L)) and its Gram
+    matrix with a whisker of ridge, which a design of full rank does not feel."""
+    x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
+    xtx = np.einsum("rni,rnj->rij", x, x)
+    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(x.shape[2])[None]
+    return x, xtx + ridge
+
+
 def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     """Per-pixel regression with each crop row's own expected light.
 
@@ -176,11 +185,9 @@ def row_regression(y: FloatArray, e_rows: FloatArray, crop: int) -> FloatArray:
     least-squares solutions are batched (normal equations with a whisker of ridge, which a
     design of full rank does not feel)."""
     n = y.shape[0]
-    x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
+    x, gram = _row_design(e_rows, crop, n)
     k = x.shape[2]
-    xtx = np.einsum("rni,rnj->rij", x, x)
-    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(k)[None]
-    solve = np.linalg.solve(xtx + ridge, x.transpose(0, 2, 1))  # (crop, k, n)
+    solve = np.linalg.solve(gram, x.transpose(0, 2, 1))  # (crop, k, n)
     coef = np.einsum("rkn,nrc->krc", solve, np.asarray(y).reshape(n, crop, -1))
     return np.asarray(coef.reshape(k, -1))
 
@@ -203,12 +210,10 @@ def side_balance(y: FloatArray, e_rows: FloatArray, half_diff: FloatArray, crop:
     (crop, crop) and the coefficients (4, crop*crop*3) as row_regression gives them."""
     n = y.shape[0]
     y_r = np.asarray(y, np.float64).reshape(n, crop, crop * 3).transpose(1, 0, 2)
-    x = np.concatenate([np.ones((crop, n, 1)), np.asarray(e_rows, np.float64)], axis=2)
+    x, gram = _row_design(e_rows, crop, n)
     d = np.asarray(half_diff, np.float64)
     xt, dt = x.transpose(0, 2, 1), d.transpose(0, 2, 1)
-    xtx = xt @ x
-    ridge = 1e-9 * np.trace(xtx, axis1=1, axis2=2)[:, None, None] * np.eye(4)[None]
-    inv = np.linalg.inv(xtx + ridge)  # (row, 4, 4)
+    inv = np.linalg.inv(gram)  # (row, 4, 4)
     # Every round works on these cross-products alone (no pass over the frames): with
     # z = D K (the answer to d at beta = 1), sum_t (y - X C) z = K . D'y - C . X'D K, and the
     # refit C = (X'X)^-1 (X'y - X'D K beta).

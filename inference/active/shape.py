@@ -131,19 +131,28 @@ def dense_normals(pts: FloatArray, size: int, sigma: float = DENSE_SIGMA
     return np.asarray(out, np.float64), covered
 
 
+def _dense_pixels(values: FloatArray, good: npt.NDArray[np.bool_]
+                  ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray,
+                             FloatArray] | None:
+    """The usable pixels of a crop map (rows, columns), their values and the quadric of their
+    image coordinates (centred, in crop widths); None with too few pixels."""
+    ys, xs = np.nonzero(good)
+    if len(ys) < MIN_DENSE_PIXELS:
+        return None
+    size = values.shape[0]
+    quad = _quadric((xs - size / 2) / size, (ys - size / 2) / size)
+    return ys, xs, np.asarray(values[ys, xs], np.float64), quad
+
+
 def dense_shape(ratio: FloatArray, amb_rgb: FloatArray, good: npt.NDArray[np.bool_],
                 normals: FloatArray) -> tuple[float, float]:
     """(dense_r2, dense_partial): over every usable face pixel (not only the mesh's points,
     which crowd on the eyes and lips), the share of K/A left after a quadric that the normal
     terms explain, and the same beyond the picture terms as well. 0, 0 with too few pixels."""
-    ys, xs = np.nonzero(good)
-    if len(ys) < MIN_DENSE_PIXELS:
+    px = _dense_pixels(ratio, good)
+    if px is None:
         return 0.0, 0.0
-    size = ratio.shape[0]
-    x = (xs - size / 2) / size
-    y = (ys - size / 2) / size
-    v = np.asarray(ratio[ys, xs], np.float64)
-    quad = _quadric(x, y)
+    ys, xs, v, quad = px
     terms = normal_terms(np.asarray(normals[ys, xs], np.float64))
     return (explained_beyond(v, quad, terms),
             explained_beyond(v, np.hstack([quad, picture_terms(amb_rgb[ys, xs])]), terms))
@@ -162,14 +171,10 @@ def side_answer(beta: FloatArray, good: npt.NDArray[np.bool_], normals: FloatArr
     spreads it linearly over the image, a curl or sheen smoothly; the quadric takes those.
     side_slope: the coefficient of n_x beyond a quadric; side_partial: the share of what the
     quadric leaves that n_x explains. 0, 0 with too few pixels."""
-    ys, xs = np.nonzero(good)
-    if len(ys) < MIN_DENSE_PIXELS:
+    px = _dense_pixels(beta, good)
+    if px is None:
         return 0.0, 0.0
-    size = beta.shape[0]
-    x = (xs - size / 2) / size
-    y = (ys - size / 2) / size
-    v = np.asarray(beta[ys, xs], np.float64)
-    quad = _quadric(x, y)
+    ys, xs, v, quad = px
     nx = np.asarray(normals[ys, xs, 0], np.float64)[:, None]
     coef, *_ = np.linalg.lstsq(np.hstack([quad, nx]), v, rcond=None)
     return float(coef[-1]), explained_beyond(v, quad, nx)

@@ -149,7 +149,7 @@ class AttackActor:
                                                s.bend)
         lit = self._turned[key] if key != 0 else self.flat
         if light.ndim == 2 and lit.halves is None:
-            lit = replace(lit, halves=half_irradiance(lit.g, self.scene.cam, 2))
+            lit = replace(lit, halves=half_irradiance(lit.g, self.scene.cam))
             if key != 0:
                 self._turned[key] = lit
             else:

@@ -63,10 +63,10 @@ class Lit:
 LEFT_HALF, RIGHT_HALF = (0.5, 1.0), (0.0, 0.5)
 
 
-def half_irradiance(g: GBuffer, cam: Camera, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Screen irradiance from the left and the right half (2 x rows emitters each)."""
-    return tuple(screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 2, part)  # type: ignore[return-value]
-                 for part in (LEFT_HALF, RIGHT_HALF))
+def half_irradiance(g: GBuffer, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Screen irradiance from the left and the right half (2 x 2 emitters each)."""
+    left = screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 2, LEFT_HALF)
+    return left, screen_irradiance(g, cam, SCREEN_W, SCREEN_H, 2, RIGHT_HALF)
 
 
 class FaceScene:
@@ -117,7 +117,7 @@ class FaceScene:
         if halves:
             pair = self._halves.get(key)
             if pair is None:
-                pair = self._halves[key] = half_irradiance(g, self.cam, 3)
+                pair = self._halves[key] = half_irradiance(g, self.cam)
         return Lit(g, ambient_map(g, elev), scr, pair)
 
     def _smile_mesh(self, level: int) -> Mesh:
