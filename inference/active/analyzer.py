@@ -27,12 +27,12 @@ from inference.active.flash import (
     flash_passes,
     interpolate_landmarks,
 )
+from inference.active.rolling import Cue
 from inference.active.shape_model import SIDES_MODEL_PATH, ShapeModel
 from inference.codes import LivenessCode, LivenessStatus
 from inference.pipeline import FacePipeline
 from inference.types import FaceAnalysis
 
-Cue = tuple[float, float, tuple[float, float, float]]
 NO_MODEL_MARGIN = -30.0  # the shape check's margin when no model judges this kind of flash
 
 
